@@ -1,0 +1,206 @@
+//! Value encodings: item records (postcard), edge values (fixed layout), change records.
+//!
+//! Kinds are stored as interned ids and external keys in their key encoding, so a record
+//! holds no serde-tagged enum and postcard can read it back without a schema.
+
+use crate::keys::KindId;
+use graphd_core::{ChangeType, Health, Provenance, Timestamp};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, thiserror::Error)]
+#[error("corrupt {what} record: {reason}")]
+pub struct CodecError {
+    pub what: &'static str,
+    pub reason: String,
+}
+
+/// An item as stored in [`crate::Cf::Items`]. The document lives in its own column family so
+/// walks and lists never read it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ItemRecord {
+    /// The external key in [`keys::external`] form.
+    pub key: Vec<u8>,
+    pub kind: KindId,
+    pub name: String,
+    pub namespace: Option<String>,
+    pub cluster: Option<String>,
+    pub account: Option<String>,
+    pub region: Option<String>,
+    pub labels: Vec<(String, String)>,
+    pub health: u8,
+    pub status: String,
+    pub ready: bool,
+    pub created_at: u64,
+    pub updated_at: u64,
+    pub deleted_at: Option<u64>,
+    pub content_hash: u64,
+}
+
+impl ItemRecord {
+    pub fn encode(&self) -> Vec<u8> {
+        postcard::to_stdvec(self).expect("item records always serialise")
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<Self, CodecError> {
+        postcard::from_bytes(bytes).map_err(|e| CodecError {
+            what: "item",
+            reason: e.to_string(),
+        })
+    }
+
+    pub fn is_deleted(&self) -> bool {
+        self.deleted_at.is_some()
+    }
+
+    pub fn health(&self) -> Health {
+        health_from_u8(self.health)
+    }
+}
+
+pub fn health_to_u8(health: Health) -> u8 {
+    match health {
+        Health::Unknown => 0,
+        Health::Healthy => 1,
+        Health::Warning => 2,
+        Health::Unhealthy => 3,
+    }
+}
+
+pub fn health_from_u8(byte: u8) -> Health {
+    match byte {
+        1 => Health::Healthy,
+        2 => Health::Warning,
+        3 => Health::Unhealthy,
+        _ => Health::Unknown,
+    }
+}
+
+/// The value of an edge key, the same in both directions except `far_kind`, which is the kind
+/// of the item at the far end so a walk can filter by kind without reading that item.
+///
+/// Layout: `deleted_at u64 (0 = live) · far_kind u16 · created_at u64 · provenance tag u8 ·
+/// provenance name`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EdgeValue {
+    pub deleted_at: Option<Timestamp>,
+    pub far_kind: KindId,
+    pub created_at: Timestamp,
+    pub provenance: Provenance,
+}
+
+const EDGE_FIXED: usize = 8 + 2 + 8 + 1;
+
+impl EdgeValue {
+    pub fn encode(&self) -> Vec<u8> {
+        let (tag, name) = match &self.provenance {
+            Provenance::Rule(n) => (b'r', n),
+            Provenance::Scraper(n) => (b's', n),
+            Provenance::Api(n) => (b'a', n),
+        };
+        let mut out = Vec::with_capacity(EDGE_FIXED + name.len());
+        out.extend_from_slice(&self.deleted_at.map_or(0, |t| t.0).to_be_bytes());
+        out.extend_from_slice(&self.far_kind.to_be_bytes());
+        out.extend_from_slice(&self.created_at.0.to_be_bytes());
+        out.push(tag);
+        out.extend_from_slice(name.as_bytes());
+        out
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<Self, CodecError> {
+        let fail = |reason: &str| CodecError {
+            what: "edge",
+            reason: reason.to_owned(),
+        };
+        if bytes.len() < EDGE_FIXED {
+            return Err(fail("too short"));
+        }
+        let (deleted_at, far_kind) = Self::peek(bytes).ok_or_else(|| fail("too short"))?;
+        let created_at = Timestamp(u64::from_be_bytes(bytes[10..18].try_into().expect("8")));
+        let name =
+            String::from_utf8(bytes[EDGE_FIXED..].to_vec()).map_err(|_| fail("name not UTF-8"))?;
+        let provenance = match bytes[18] {
+            b'r' => Provenance::Rule(name),
+            b's' => Provenance::Scraper(name),
+            b'a' => Provenance::Api(name),
+            _ => return Err(fail("unknown provenance tag")),
+        };
+        Ok(EdgeValue {
+            deleted_at,
+            far_kind,
+            created_at,
+            provenance,
+        })
+    }
+
+    /// Just what a walk needs: tombstone time and far kind, without allocating.
+    pub fn peek(bytes: &[u8]) -> Option<(Option<Timestamp>, KindId)> {
+        let deleted = u64::from_be_bytes(bytes.get(..8)?.try_into().ok()?);
+        let far_kind = u16::from_be_bytes(bytes.get(8..10)?.try_into().ok()?);
+        Some(((deleted != 0).then_some(Timestamp(deleted)), far_kind))
+    }
+}
+
+/// A change record as stored in [`crate::Cf::Changes`]; item, time and sequence are in its key.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChangeRecord {
+    pub change_type: u8,
+    pub summary: String,
+    pub source: String,
+}
+
+impl ChangeRecord {
+    pub fn new(change_type: ChangeType, summary: String, source: String) -> Self {
+        let change_type = match change_type {
+            ChangeType::Created => 0,
+            ChangeType::Updated => 1,
+            ChangeType::Deleted => 2,
+            ChangeType::Restored => 3,
+            ChangeType::HealthChanged => 4,
+        };
+        ChangeRecord {
+            change_type,
+            summary,
+            source,
+        }
+    }
+
+    pub fn change_type(&self) -> ChangeType {
+        match self.change_type {
+            0 => ChangeType::Created,
+            2 => ChangeType::Deleted,
+            3 => ChangeType::Restored,
+            4 => ChangeType::HealthChanged,
+            _ => ChangeType::Updated,
+        }
+    }
+
+    pub fn encode(&self) -> Vec<u8> {
+        postcard::to_stdvec(self).expect("change records always serialise")
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<Self, CodecError> {
+        postcard::from_bytes(bytes).map_err(|e| CodecError {
+            what: "change",
+            reason: e.to_string(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn edge_values_round_trip() {
+        let value = EdgeValue {
+            deleted_at: Some(Timestamp(9)),
+            far_kind: 4,
+            created_at: Timestamp(3),
+            provenance: Provenance::Rule("k8s-owner".into()),
+        };
+        let bytes = value.encode();
+        assert_eq!(EdgeValue::decode(&bytes).unwrap(), value);
+        assert_eq!(EdgeValue::peek(&bytes), Some((Some(Timestamp(9)), 4)));
+        assert!(EdgeValue::decode(&bytes[..5]).is_err());
+    }
+}

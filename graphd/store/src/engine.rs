@@ -1,0 +1,109 @@
+//! The storage engine trait: what graphd needs from a key-value store, and nothing more.
+//!
+//! An engine offers consistent snapshots for reads and atomic batches for writes. RocksDB is
+//! the product (`graphd-rocks`); [`crate::mem::MemEngine`] stands in for tests.
+
+use crate::cf::Cf;
+
+/// A failure inside the engine: I/O, corruption, a lock held by another process.
+#[derive(Debug, thiserror::Error)]
+#[error("storage engine: {0}")]
+pub struct EngineError(pub String);
+
+/// One put or delete inside a [`WriteBatch`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WriteOp {
+    Put {
+        cf: Cf,
+        key: Vec<u8>,
+        value: Vec<u8>,
+    },
+    Delete {
+        cf: Cf,
+        key: Vec<u8>,
+    },
+}
+
+/// Writes that land together or not at all.
+#[derive(Debug, Default, Clone)]
+pub struct WriteBatch {
+    ops: Vec<WriteOp>,
+}
+
+impl WriteBatch {
+    pub fn new() -> Self {
+        WriteBatch::default()
+    }
+
+    pub fn put(&mut self, cf: Cf, key: Vec<u8>, value: Vec<u8>) {
+        self.ops.push(WriteOp::Put { cf, key, value });
+    }
+
+    pub fn delete(&mut self, cf: Cf, key: Vec<u8>) {
+        self.ops.push(WriteOp::Delete { cf, key });
+    }
+
+    pub fn ops(&self) -> &[WriteOp] {
+        &self.ops
+    }
+
+    pub fn into_ops(self) -> Vec<WriteOp> {
+        self.ops
+    }
+
+    pub fn len(&self) -> usize {
+        self.ops.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ops.is_empty()
+    }
+}
+
+/// A consistent, read-only view of the engine at one moment.
+pub trait Snapshot {
+    fn get(&self, cf: Cf, key: &[u8]) -> Result<Option<Vec<u8>>, EngineError>;
+
+    /// Calls `visit` with each key starting with `prefix` and greater than or equal to `start`
+    /// (the prefix itself when `None`), in key order, until it returns `false`.
+    fn scan(
+        &self,
+        cf: Cf,
+        prefix: &[u8],
+        start: Option<&[u8]>,
+        visit: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+    ) -> Result<(), EngineError>;
+
+    /// Every key with `prefix`, in order.
+    fn scan_prefix(
+        &self,
+        cf: Cf,
+        prefix: &[u8],
+        visit: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+    ) -> Result<(), EngineError> {
+        self.scan(cf, prefix, None, visit)
+    }
+}
+
+/// A key-value engine with the column families of [`Cf`].
+pub trait Engine: Send + Sync + 'static {
+    type Snapshot<'a>: Snapshot
+    where
+        Self: 'a;
+
+    fn snapshot(&self) -> Self::Snapshot<'_>;
+
+    /// Applies every operation of `batch` atomically. When this returns `Ok`, the batch survives
+    /// a crash of the process.
+    fn write(&self, batch: WriteBatch) -> Result<(), EngineError>;
+
+    /// Flushes memory buffers to disk; called on clean shutdown.
+    fn flush(&self) -> Result<(), EngineError> {
+        Ok(())
+    }
+
+    /// Bytes the engine occupies on disk (0 for memory engines).
+    fn disk_size(&self) -> u64 {
+        0
+    }
+}

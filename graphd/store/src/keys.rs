@@ -1,0 +1,471 @@
+//! Key shapes, one function per shape and its checked decoder.
+//!
+//! Integers are big-endian so byte order is numeric order; strings are memcomparable (escaped
+//! and terminated) so that a prefix scan for namespace `ns-a` never returns `ns-ab`; times that
+//! should read newest first are stored inverted (`!time`).
+
+use graphd_core::{ExternalKey, ItemId, Timestamp};
+
+/// Interned kind id. `0` means "any kind" in lookup keys.
+pub type KindId = u16;
+/// Interned relation id.
+pub type RelId = u16;
+
+pub const ANY_KIND: KindId = 0;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("malformed {shape} key: {reason}")]
+pub struct KeyError {
+    pub shape: &'static str,
+    pub reason: &'static str,
+}
+
+fn malformed(shape: &'static str, reason: &'static str) -> KeyError {
+    KeyError { shape, reason }
+}
+
+// ---- memcomparable strings ------------------------------------------------------------------
+
+const ESCAPE: u8 = 0x00;
+const ESCAPED_ZERO: u8 = 0xFF;
+const TERMINATOR: u8 = 0x01;
+
+/// Appends `s` so that byte order of encodings is string order and no encoding is a prefix of
+/// another: each `0x00` becomes `0x00 0xFF`, and the string ends with `0x00 0x01`.
+pub fn put_str(out: &mut Vec<u8>, s: &str) {
+    for &b in s.as_bytes() {
+        out.push(b);
+        if b == ESCAPE {
+            out.push(ESCAPED_ZERO);
+        }
+    }
+    out.push(ESCAPE);
+    out.push(TERMINATOR);
+}
+
+/// Reads one memcomparable string from the front of `input`, returning it and the rest.
+pub fn take_str(input: &[u8]) -> Result<(String, &[u8]), KeyError> {
+    let mut bytes = Vec::new();
+    let mut i = 0;
+    loop {
+        let b = *input
+            .get(i)
+            .ok_or(malformed("string", "missing terminator"))?;
+        if b != ESCAPE {
+            bytes.push(b);
+            i += 1;
+            continue;
+        }
+        match input.get(i + 1) {
+            Some(&ESCAPED_ZERO) => {
+                bytes.push(0);
+                i += 2;
+            }
+            Some(&TERMINATOR) => {
+                let s = String::from_utf8(bytes).map_err(|_| malformed("string", "not UTF-8"))?;
+                return Ok((s, &input[i + 2..]));
+            }
+            _ => return Err(malformed("string", "bad escape")),
+        }
+    }
+}
+
+fn take_u64<'a>(input: &'a [u8], shape: &'static str) -> Result<(u64, &'a [u8]), KeyError> {
+    let (head, rest) = input
+        .split_at_checked(8)
+        .ok_or(malformed(shape, "too short"))?;
+    Ok((u64::from_be_bytes(head.try_into().expect("8 bytes")), rest))
+}
+
+fn take_u16<'a>(input: &'a [u8], shape: &'static str) -> Result<(u16, &'a [u8]), KeyError> {
+    let (head, rest) = input
+        .split_at_checked(2)
+        .ok_or(malformed(shape, "too short"))?;
+    Ok((u16::from_be_bytes(head.try_into().expect("2 bytes")), rest))
+}
+
+fn expect_end(rest: &[u8], shape: &'static str) -> Result<(), KeyError> {
+    if rest.is_empty() {
+        Ok(())
+    } else {
+        Err(malformed(shape, "trailing bytes"))
+    }
+}
+
+// ---- items and documents: `id` -------------------------------------------------------------
+
+pub fn item(id: ItemId) -> [u8; 8] {
+    id.0.to_be_bytes()
+}
+
+pub fn decode_item(key: &[u8]) -> Result<ItemId, KeyError> {
+    let (id, rest) = take_u64(key, "item")?;
+    expect_end(rest, "item")?;
+    Ok(ItemId(id))
+}
+
+// ---- external keys --------------------------------------------------------------------------
+
+pub fn external(key: &ExternalKey) -> Vec<u8> {
+    let mut out = Vec::with_capacity(64);
+    match key {
+        ExternalKey::Kubernetes { cluster, uid } => {
+            out.push(1);
+            put_str(&mut out, cluster);
+            put_str(&mut out, uid);
+        }
+        ExternalKey::Aws {
+            account,
+            region,
+            resource_id,
+        } => {
+            out.push(2);
+            put_str(&mut out, account);
+            put_str(&mut out, region);
+            put_str(&mut out, resource_id);
+        }
+        ExternalKey::Custom { source, id } => {
+            out.push(3);
+            put_str(&mut out, source);
+            put_str(&mut out, id);
+        }
+    }
+    out
+}
+
+pub fn decode_external(key: &[u8]) -> Result<ExternalKey, KeyError> {
+    let (&tag, rest) = key.split_first().ok_or(malformed("external", "empty"))?;
+    let (a, rest) = take_str(rest)?;
+    let (b, rest) = take_str(rest)?;
+    let (decoded, rest) = match tag {
+        1 => (ExternalKey::Kubernetes { cluster: a, uid: b }, rest),
+        2 => {
+            let (c, rest) = take_str(rest)?;
+            (
+                ExternalKey::Aws {
+                    account: a,
+                    region: b,
+                    resource_id: c,
+                },
+                rest,
+            )
+        }
+        3 => (ExternalKey::Custom { source: a, id: b }, rest),
+        _ => return Err(malformed("external", "unknown source tag")),
+    };
+    expect_end(rest, "external")?;
+    Ok(decoded)
+}
+
+// ---- lookup: `kind · field · value · id` ----------------------------------------------------
+
+/// What a lookup entry indexes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum LookupField {
+    /// name · namespace · cluster, under the item's kind: most selective first, so a name
+    /// without namespace or cluster is still a prefix.
+    NaturalName = 1,
+    /// The key's short id (an EC2 instance id, a uid), under [`ANY_KIND`].
+    ShortId = 2,
+}
+
+pub fn lookup_prefix(kind: KindId, field: LookupField, values: &[&str]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(48);
+    out.extend_from_slice(&kind.to_be_bytes());
+    out.push(field as u8);
+    for v in values {
+        put_str(&mut out, v);
+    }
+    out
+}
+
+pub fn lookup(kind: KindId, field: LookupField, values: &[&str], id: ItemId) -> Vec<u8> {
+    let mut out = lookup_prefix(kind, field, values);
+    out.extend_from_slice(&id.0.to_be_bytes());
+    out
+}
+
+/// The item id at the end of a lookup key.
+pub fn lookup_id(key: &[u8]) -> Result<ItemId, KeyError> {
+    let tail = key
+        .len()
+        .checked_sub(8)
+        .ok_or(malformed("lookup", "too short"))?;
+    Ok(ItemId(u64::from_be_bytes(
+        key[tail..].try_into().expect("8 bytes"),
+    )))
+}
+
+// ---- edges: `from · relation · to` and `to · relation · from` -------------------------------
+
+pub const EDGE_KEY_LEN: usize = 18;
+
+/// The key of an edge in [`crate::Cf::EdgesOut`] when called as `edge(from, rel, to)`, and in
+/// [`crate::Cf::EdgesIn`] when called as `edge(to, rel, from)`.
+pub fn edge(near: ItemId, rel: RelId, far: ItemId) -> [u8; EDGE_KEY_LEN] {
+    let mut out = [0u8; EDGE_KEY_LEN];
+    out[..8].copy_from_slice(&near.0.to_be_bytes());
+    out[8..10].copy_from_slice(&rel.to_be_bytes());
+    out[10..].copy_from_slice(&far.0.to_be_bytes());
+    out
+}
+
+/// All edges of `near` (one direction).
+pub fn edge_prefix(near: ItemId) -> [u8; 8] {
+    near.0.to_be_bytes()
+}
+
+/// All edges of `near` with relation `rel` (one direction).
+pub fn edge_rel_prefix(near: ItemId, rel: RelId) -> [u8; 10] {
+    let mut out = [0u8; 10];
+    out[..8].copy_from_slice(&near.0.to_be_bytes());
+    out[8..].copy_from_slice(&rel.to_be_bytes());
+    out
+}
+
+/// `(near, relation, far)` of an edge key.
+pub fn decode_edge(key: &[u8]) -> Result<(ItemId, RelId, ItemId), KeyError> {
+    let (near, rest) = take_u64(key, "edge")?;
+    let (rel, rest) = take_u16(rest, "edge")?;
+    let (far, rest) = take_u64(rest, "edge")?;
+    expect_end(rest, "edge")?;
+    Ok((ItemId(near), rel, ItemId(far)))
+}
+
+// ---- scope: `tag · value · kind · id` -------------------------------------------------------
+
+/// Which part of an item's scope a scope entry indexes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum ScopeTag {
+    /// Every item, under an empty value: lists by kind alone.
+    All = 0,
+    Cluster = 1,
+    Account = 2,
+    Region = 3,
+    /// cluster · namespace.
+    Namespace = 4,
+}
+
+pub fn scope_prefix(tag: ScopeTag, values: &[&str]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(40);
+    out.push(tag as u8);
+    for v in values {
+        put_str(&mut out, v);
+    }
+    out
+}
+
+pub fn scope_kind_prefix(tag: ScopeTag, values: &[&str], kind: KindId) -> Vec<u8> {
+    let mut out = scope_prefix(tag, values);
+    out.extend_from_slice(&kind.to_be_bytes());
+    out
+}
+
+pub fn scope(tag: ScopeTag, values: &[&str], kind: KindId, id: ItemId) -> Vec<u8> {
+    let mut out = scope_kind_prefix(tag, values, kind);
+    out.extend_from_slice(&id.0.to_be_bytes());
+    out
+}
+
+/// `(kind, id)` at the end of a scope key.
+pub fn decode_scope_tail(key: &[u8]) -> Result<(KindId, ItemId), KeyError> {
+    let tail = key
+        .len()
+        .checked_sub(10)
+        .ok_or(malformed("scope", "too short"))?;
+    let (kind, rest) = take_u16(&key[tail..], "scope")?;
+    let (id, _) = take_u64(rest, "scope")?;
+    Ok((kind, ItemId(id)))
+}
+
+// ---- changes: `id · !time · !seq` -----------------------------------------------------------
+
+pub fn change(id: ItemId, at: Timestamp, seq: u64) -> [u8; 24] {
+    let mut out = [0u8; 24];
+    out[..8].copy_from_slice(&id.0.to_be_bytes());
+    out[8..16].copy_from_slice(&(!at.0).to_be_bytes());
+    out[16..].copy_from_slice(&(!seq).to_be_bytes());
+    out
+}
+
+pub fn change_prefix(id: ItemId) -> [u8; 8] {
+    id.0.to_be_bytes()
+}
+
+pub fn decode_change(key: &[u8]) -> Result<(ItemId, Timestamp, u64), KeyError> {
+    let (id, rest) = take_u64(key, "change")?;
+    let (inv_time, rest) = take_u64(rest, "change")?;
+    let (inv_seq, rest) = take_u64(rest, "change")?;
+    expect_end(rest, "change")?;
+    Ok((ItemId(id), Timestamp(!inv_time), !inv_seq))
+}
+
+// ---- meta -----------------------------------------------------------------------------------
+
+pub const META_NEXT_ID: &[u8] = b"counter/next_id";
+pub const META_NEXT_SEQ: &[u8] = b"counter/next_seq";
+pub const META_KIND_PREFIX: &[u8] = b"kind/";
+pub const META_RELATION_PREFIX: &[u8] = b"relation/";
+/// Tombstones in deletion order: `tomb/ · time · what · key`, so purging scans only old ones.
+pub const META_TOMB_PREFIX: &[u8] = b"tomb/";
+
+pub fn meta_kind(name: &str) -> Vec<u8> {
+    [META_KIND_PREFIX, name.as_bytes()].concat()
+}
+
+pub fn meta_relation(name: &str) -> Vec<u8> {
+    [META_RELATION_PREFIX, name.as_bytes()].concat()
+}
+
+/// What a tombstone queue entry points at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tomb {
+    Item(ItemId),
+    /// An edge by its out-key `(from, rel, to)`.
+    Edge(ItemId, RelId, ItemId),
+}
+
+pub fn tomb(at: Timestamp, what: Tomb) -> Vec<u8> {
+    let mut out = Vec::with_capacity(META_TOMB_PREFIX.len() + 8 + 1 + EDGE_KEY_LEN);
+    out.extend_from_slice(META_TOMB_PREFIX);
+    out.extend_from_slice(&at.0.to_be_bytes());
+    match what {
+        Tomb::Item(id) => {
+            out.push(b'i');
+            out.extend_from_slice(&item(id));
+        }
+        Tomb::Edge(from, rel, to) => {
+            out.push(b'e');
+            out.extend_from_slice(&edge(from, rel, to));
+        }
+    }
+    out
+}
+
+pub fn decode_tomb(key: &[u8]) -> Result<(Timestamp, Tomb), KeyError> {
+    let rest = key
+        .strip_prefix(META_TOMB_PREFIX)
+        .ok_or(malformed("tomb", "wrong prefix"))?;
+    let (at, rest) = take_u64(rest, "tomb")?;
+    let (&what, rest) = rest.split_first().ok_or(malformed("tomb", "too short"))?;
+    let tomb = match what {
+        b'i' => Tomb::Item(decode_item(rest)?),
+        b'e' => {
+            let (from, rel, to) = decode_edge(rest)?;
+            Tomb::Edge(from, rel, to)
+        }
+        _ => return Err(malformed("tomb", "unknown entry type")),
+    };
+    Ok((Timestamp(at), tomb))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn enc(s: &str) -> Vec<u8> {
+        let mut out = Vec::new();
+        put_str(&mut out, s);
+        out
+    }
+
+    #[test]
+    fn namespace_prefix_does_not_match_longer_namespace() {
+        let a = scope_prefix(ScopeTag::Namespace, &["c1", "ns-a"]);
+        let ab = scope(ScopeTag::Namespace, &["c1", "ns-ab"], 3, ItemId(9));
+        assert!(!ab.starts_with(&a));
+        let a_item = scope(ScopeTag::Namespace, &["c1", "ns-a"], 3, ItemId(9));
+        assert!(a_item.starts_with(&a));
+    }
+
+    #[test]
+    fn edge_keys_round_trip() {
+        let key = edge(ItemId(7), 3, ItemId(u64::MAX));
+        assert_eq!(decode_edge(&key).unwrap(), (ItemId(7), 3, ItemId(u64::MAX)));
+        assert!(decode_edge(&key[..17]).is_err());
+    }
+
+    #[test]
+    fn changes_sort_newest_first() {
+        let older = change(ItemId(1), Timestamp(100), 1);
+        let newer = change(ItemId(1), Timestamp(200), 2);
+        assert!(newer < older);
+        assert_eq!(
+            decode_change(&newer).unwrap(),
+            (ItemId(1), Timestamp(200), 2)
+        );
+    }
+
+    #[test]
+    fn tombs_round_trip() {
+        for what in [Tomb::Item(ItemId(5)), Tomb::Edge(ItemId(1), 2, ItemId(3))] {
+            let key = tomb(Timestamp(42), what);
+            assert_eq!(decode_tomb(&key).unwrap(), (Timestamp(42), what));
+        }
+    }
+
+    #[test]
+    fn bad_escapes_are_errors_not_panics() {
+        assert!(take_str(b"abc").is_err());
+        assert!(take_str(&[b'a', 0x00, 0x07]).is_err());
+        assert!(decode_external(&[9, 0, 1, 0, 1]).is_err());
+    }
+
+    fn external_key() -> impl Strategy<Value = ExternalKey> {
+        let s = || "[a-z0-9\\x00-]{0,8}";
+        prop_oneof![
+            (s(), s()).prop_map(|(c, u)| ExternalKey::kubernetes(c, u)),
+            (s(), s(), s()).prop_map(|(a, r, i)| ExternalKey::aws(a, r, i)),
+            (s(), s()).prop_map(|(s, i)| ExternalKey::custom(s, i)),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn strings_round_trip_and_preserve_order(a in "\\PC{0,12}", b in "\\PC{0,12}") {
+            let (ea, eb) = (enc(&a), enc(&b));
+            prop_assert_eq!(take_str(&ea).unwrap(), (a.clone(), &[][..]));
+            prop_assert_eq!(a.as_bytes().cmp(b.as_bytes()), ea.cmp(&eb));
+        }
+
+        #[test]
+        fn strings_with_zero_bytes_keep_order(a in "[a\\x00b]{0,6}", b in "[a\\x00b]{0,6}") {
+            prop_assert_eq!(a.as_bytes().cmp(b.as_bytes()), enc(&a).cmp(&enc(&b)));
+        }
+
+        #[test]
+        fn no_encoding_is_a_prefix_of_another(a in "[ab\\x00]{0,6}", b in "[ab\\x00]{0,6}") {
+            prop_assume!(a != b);
+            prop_assert!(!enc(&b).starts_with(&enc(&a)));
+        }
+
+        #[test]
+        fn external_keys_round_trip(key in external_key()) {
+            prop_assert_eq!(decode_external(&external(&key)).unwrap(), key);
+        }
+
+        #[test]
+        fn edge_keys_preserve_numeric_order(
+            a in any::<(u64, u16, u64)>(), b in any::<(u64, u16, u64)>()
+        ) {
+            let ka = edge(ItemId(a.0), a.1, ItemId(a.2));
+            let kb = edge(ItemId(b.0), b.1, ItemId(b.2));
+            prop_assert_eq!(a.cmp(&b), ka.cmp(&kb));
+        }
+
+        #[test]
+        fn scope_keys_order_by_value_then_kind_then_id(
+            v1 in "[a-z-]{0,6}", v2 in "[a-z-]{0,6}", k1 in any::<u16>(), k2 in any::<u16>(),
+            i1 in any::<u64>(), i2 in any::<u64>()
+        ) {
+            let a = scope(ScopeTag::Cluster, &[&v1], k1, ItemId(i1));
+            let b = scope(ScopeTag::Cluster, &[&v2], k2, ItemId(i2));
+            let expected = (v1.as_bytes(), k1, i1).cmp(&(v2.as_bytes(), k2, i2));
+            prop_assert_eq!(expected, a.cmp(&b));
+            prop_assert_eq!(decode_scope_tail(&a).unwrap(), (k1, ItemId(i1)));
+        }
+    }
+}

@@ -1,0 +1,37 @@
+//! graphd's storage layer, over any engine.
+//!
+//! - [`cf`]: the column families, listed once.
+//! - [`keys`]: one function per key shape, with checked decoders.
+//! - [`codec`]: item records, edge values, change records.
+//! - [`engine`]: the engine trait (snapshots, atomic batches) and [`mem`], an in-memory engine.
+//! - [`names`]: interned kinds and relations.
+//! - [`store`] and [`write`]: the graph store; one writer applies atomic batches of upserts,
+//!   deletes (tombstones), links and unlinks.
+//! - [`query`]: get, lookups, related, walk-up, list, health counts, changes.
+//! - [`retention`]: purging old tombstones in the background.
+//! - `conformance` (feature `conformance`): the suite every engine must pass.
+//!
+//! This crate never depends on RocksDB: `graphd-rocks` plugs it in.
+
+pub mod cf;
+pub mod codec;
+pub mod engine;
+pub mod error;
+pub mod keys;
+pub mod mem;
+pub mod names;
+pub mod query;
+pub mod retention;
+pub mod store;
+pub mod write;
+
+#[cfg(any(test, feature = "conformance"))]
+pub mod conformance;
+
+pub use cf::Cf;
+pub use engine::{Engine, EngineError, Snapshot, WriteBatch};
+pub use error::{Result, StoreError};
+pub use mem::MemEngine;
+pub use retention::{PurgeStats, RetentionTask};
+pub use store::Store;
+pub use write::{Op, Outcome};

@@ -1,0 +1,179 @@
+//! Interned kinds and relations: small ids in keys, names in answers.
+//!
+//! The tables only grow. A writer stages new names in its batch and publishes them here after
+//! the batch is durable, so no key ever holds an id whose name is not on disk.
+
+use crate::cf::Cf;
+use crate::engine::{EngineError, Snapshot, WriteBatch};
+use crate::keys::{self, KindId, RelId};
+use graphd_core::{Kind, Orientation, Relation, RelationError};
+use std::collections::HashMap;
+
+#[derive(Debug, Default, Clone)]
+pub struct Names {
+    kinds: Vec<Kind>,
+    kind_ids: HashMap<String, KindId>,
+    relations: Vec<Relation>,
+    relation_ids: HashMap<String, RelId>,
+}
+
+impl Names {
+    /// Reads every interned name from the meta column family.
+    pub fn load(snapshot: &impl Snapshot) -> Result<Names, EngineError> {
+        let mut kinds: Vec<(KindId, Kind)> = Vec::new();
+        let mut relations: Vec<(RelId, Relation)> = Vec::new();
+        let mut bad = None;
+        snapshot.scan_prefix(Cf::Meta, keys::META_KIND_PREFIX, &mut |key, value| {
+            let name = String::from_utf8_lossy(&key[keys::META_KIND_PREFIX.len()..]).into_owned();
+            match (Kind::new(name), value.try_into().map(u16::from_be_bytes)) {
+                (Ok(kind), Ok(id)) => kinds.push((id, kind)),
+                _ => bad = Some("kind"),
+            }
+            true
+        })?;
+        snapshot.scan_prefix(Cf::Meta, keys::META_RELATION_PREFIX, &mut |key, value| {
+            let name =
+                String::from_utf8_lossy(&key[keys::META_RELATION_PREFIX.len()..]).into_owned();
+            let decoded = match value {
+                [hi, lo, o] => orientation_from_u8(*o)
+                    .and_then(|o| Relation::new(name, o).ok())
+                    .map(|r| (u16::from_be_bytes([*hi, *lo]), r)),
+                _ => None,
+            };
+            match decoded {
+                Some(entry) => relations.push(entry),
+                None => bad = Some("relation"),
+            }
+            true
+        })?;
+        if let Some(what) = bad {
+            return Err(EngineError(format!("corrupt interned {what} name in meta")));
+        }
+        kinds.sort_by_key(|(id, _)| *id);
+        relations.sort_by_key(|(id, _)| *id);
+        let mut names = Names::default();
+        for (expected, (id, kind)) in (1..).zip(kinds) {
+            if id != expected {
+                return Err(EngineError(format!(
+                    "interned kind ids have a gap at {expected}"
+                )));
+            }
+            names.push_kind(kind);
+        }
+        for (expected, (id, relation)) in (1..).zip(relations) {
+            if id != expected {
+                return Err(EngineError(format!(
+                    "interned relation ids have a gap at {expected}"
+                )));
+            }
+            names.push_relation(relation);
+        }
+        Ok(names)
+    }
+
+    /// How many names are interned, kinds and relations together; it only grows.
+    pub fn len(&self) -> usize {
+        self.kinds.len() + self.relations.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn kind(&self, id: KindId) -> Option<&Kind> {
+        self.kinds.get(usize::from(id).checked_sub(1)?)
+    }
+
+    pub fn kind_id(&self, name: &str) -> Option<KindId> {
+        self.kind_ids.get(name).copied()
+    }
+
+    pub fn relation(&self, id: RelId) -> Option<&Relation> {
+        self.relations.get(usize::from(id).checked_sub(1)?)
+    }
+
+    pub fn relation_id(&self, name: &str) -> Option<RelId> {
+        self.relation_ids.get(name).copied()
+    }
+
+    pub fn relations(&self) -> impl Iterator<Item = (RelId, &Relation)> {
+        (1..).zip(self.relations.iter())
+    }
+
+    /// Orientation of every relation, indexed by id (index 0 unused), for walks.
+    pub fn orientations(&self) -> Vec<Orientation> {
+        std::iter::once(Orientation::Across)
+            .chain(self.relations.iter().map(|r| r.orientation()))
+            .collect()
+    }
+
+    /// The id of `kind`, interning it into `batch` if it is new.
+    pub fn intern_kind(&mut self, kind: &Kind, batch: &mut WriteBatch) -> KindId {
+        if let Some(id) = self.kind_id(kind.as_str()) {
+            return id;
+        }
+        let id = self.push_kind(kind.clone());
+        batch.put(
+            Cf::Meta,
+            keys::meta_kind(kind.as_str()),
+            id.to_be_bytes().to_vec(),
+        );
+        id
+    }
+
+    /// Declares `relation`, interning it into `batch` if it is new. Redeclaring it with the same
+    /// orientation is fine; with another is an error.
+    pub fn declare_relation(
+        &mut self,
+        relation: &Relation,
+        batch: &mut WriteBatch,
+    ) -> Result<RelId, RelationError> {
+        if let Some(id) = self.relation_id(relation.name()) {
+            let existing = self.relations[usize::from(id) - 1].orientation();
+            if existing != relation.orientation() {
+                return Err(RelationError::Conflict {
+                    name: relation.name().to_owned(),
+                    existing,
+                    requested: relation.orientation(),
+                });
+            }
+            return Ok(id);
+        }
+        let id = self.push_relation(relation.clone());
+        let mut value = id.to_be_bytes().to_vec();
+        value.push(orientation_to_u8(relation.orientation()));
+        batch.put(Cf::Meta, keys::meta_relation(relation.name()), value);
+        Ok(id)
+    }
+
+    fn push_kind(&mut self, kind: Kind) -> KindId {
+        let id = KindId::try_from(self.kinds.len() + 1).expect("fewer than 65535 kinds");
+        self.kind_ids.insert(kind.as_str().to_owned(), id);
+        self.kinds.push(kind);
+        id
+    }
+
+    fn push_relation(&mut self, relation: Relation) -> RelId {
+        let id = RelId::try_from(self.relations.len() + 1).expect("fewer than 65535 relations");
+        self.relation_ids.insert(relation.name().to_owned(), id);
+        self.relations.push(relation);
+        id
+    }
+}
+
+fn orientation_to_u8(o: Orientation) -> u8 {
+    match o {
+        Orientation::Up => b'u',
+        Orientation::Down => b'd',
+        Orientation::Across => b'a',
+    }
+}
+
+fn orientation_from_u8(b: u8) -> Option<Orientation> {
+    match b {
+        b'u' => Some(Orientation::Up),
+        b'd' => Some(Orientation::Down),
+        b'a' => Some(Orientation::Across),
+        _ => None,
+    }
+}

@@ -1,0 +1,88 @@
+//! Queries over one consistent snapshot.
+//!
+//! - [`get`]: items by id, external key, natural name or short id; documents; edges; changes.
+//! - [`related`]: breadth-first walks in one direction, filters applied inside the walk.
+//! - [`walk_up`]: ancestors through up-relations, as a tree.
+//! - [`list`]: items by scope, kind, labels and health, paged; counts by health.
+
+mod get;
+mod list;
+mod related;
+mod walk_up;
+
+pub use get::NameQuery;
+pub use list::{HealthCounts, ListQuery, Page, ScopeFilter};
+pub use related::{Direction, Hit, RelatedQuery, RelatedResult, Via};
+pub use walk_up::{UpLink, UpNode, WalkUp};
+
+use crate::codec::ItemRecord;
+use crate::engine::Engine;
+use crate::error::{Result, StoreError};
+use crate::keys::{self, KindId};
+use crate::names::Names;
+use graphd_core::{Item, ItemId, Kind, Scope, Timestamp};
+use std::sync::Arc;
+
+/// A snapshot of the store plus the names it needs to answer in words.
+pub struct Reader<'a, E: Engine + 'a> {
+    snapshot: E::Snapshot<'a>,
+    names: Arc<Names>,
+}
+
+impl<'a, E: Engine> std::fmt::Debug for Reader<'a, E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reader").finish_non_exhaustive()
+    }
+}
+
+impl<'a, E: Engine> Reader<'a, E> {
+    pub(crate) fn new(snapshot: E::Snapshot<'a>, names: Arc<Names>) -> Self {
+        Reader { snapshot, names }
+    }
+
+    pub fn names(&self) -> &Names {
+        &self.names
+    }
+
+    pub(crate) fn kind_name(&self, id: KindId) -> Result<&Kind> {
+        self.names
+            .kind(id)
+            .ok_or_else(|| StoreError::Corrupt(format!("kind id {id} has no name")))
+    }
+
+    /// The kind id of `kind`, or `None` if no item of that kind was ever stored.
+    pub(crate) fn kind_id(&self, kind: &Kind) -> Option<KindId> {
+        self.names.kind_id(kind.as_str())
+    }
+
+    pub(crate) fn record(&self, id: ItemId) -> Result<Option<ItemRecord>> {
+        use crate::engine::Snapshot;
+        match self.snapshot.get(crate::cf::Cf::Items, &keys::item(id))? {
+            None => Ok(None),
+            Some(bytes) => Ok(Some(ItemRecord::decode(&bytes)?)),
+        }
+    }
+
+    pub(crate) fn to_item(&self, id: ItemId, record: ItemRecord) -> Result<Item> {
+        Ok(Item {
+            id,
+            key: keys::decode_external(&record.key)?,
+            kind: self.kind_name(record.kind)?.clone(),
+            health: record.health(),
+            name: record.name,
+            namespace: record.namespace,
+            scope: Scope {
+                cluster: record.cluster,
+                account: record.account,
+                region: record.region,
+            },
+            labels: record.labels.into_iter().collect(),
+            status: record.status,
+            ready: record.ready,
+            created_at: Timestamp(record.created_at),
+            updated_at: Timestamp(record.updated_at),
+            deleted_at: record.deleted_at.map(Timestamp),
+            content_hash: record.content_hash,
+        })
+    }
+}

@@ -1,0 +1,156 @@
+//! The store: one engine, one writer, many readers on snapshots.
+
+use crate::cf::Cf;
+use crate::engine::{Engine, Snapshot, WriteBatch};
+use crate::error::{Result, StoreError};
+use crate::keys::{self, RelId};
+use crate::names::Names;
+use crate::write::{BatchWriter, Op, Outcome};
+use graphd_core::{relation, Relation, Timestamp};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+
+/// The graph store over an engine `E`.
+///
+/// Writes go through one mutex so that id allocation, interning and read-modify-write of
+/// records never race; reads take a snapshot and never wait for the writer.
+#[derive(Debug)]
+pub struct Store<E> {
+    engine: E,
+    names: RwLock<Arc<Names>>,
+    writer: Mutex<WriterState>,
+}
+
+#[derive(Debug)]
+pub(crate) struct WriterState {
+    pub next_id: u64,
+    pub next_seq: u64,
+    /// The writer's own copy of the names, ahead of the published one while a batch is built.
+    pub names: Names,
+}
+
+impl<E: Engine> Store<E> {
+    /// Opens a store over `engine`, declaring the built-in relations if they are new.
+    pub fn open(engine: E) -> Result<Self> {
+        let snapshot = engine.snapshot();
+        let names = Names::load(&snapshot)?;
+        let next_id = read_counter(&snapshot, keys::META_NEXT_ID)?.unwrap_or(1);
+        let next_seq = read_counter(&snapshot, keys::META_NEXT_SEQ)?.unwrap_or(1);
+        drop(snapshot);
+        let store = Store {
+            engine,
+            names: RwLock::new(Arc::new(names.clone())),
+            writer: Mutex::new(WriterState {
+                next_id,
+                next_seq,
+                names,
+            }),
+        };
+        for relation in relation::builtin() {
+            store.declare_relation(&relation)?;
+        }
+        Ok(store)
+    }
+
+    pub fn engine(&self) -> &E {
+        &self.engine
+    }
+
+    /// Gives the engine back, e.g. to close and reopen it.
+    pub fn into_engine(self) -> E {
+        self.engine
+    }
+
+    /// The interned names as of now.
+    pub fn names(&self) -> Arc<Names> {
+        Arc::clone(&self.names.read().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// Declares a relation (idempotent); an existing one with another orientation is an error.
+    pub fn declare_relation(&self, relation: &Relation) -> Result<RelId> {
+        let mut writer = self.lock_writer();
+        let mut batch = WriteBatch::new();
+        let id = writer.names.declare_relation(relation, &mut batch)?;
+        if !batch.is_empty() {
+            self.commit(&mut writer, batch)?;
+        }
+        Ok(id)
+    }
+
+    /// Applies `ops` as one atomic batch at time `at`, with changes attributed to `source`.
+    ///
+    /// Either every operation lands or none does: an invalid operation fails the whole batch
+    /// with its index, and the store is left as it was.
+    pub fn apply(&self, ops: &[Op], at: Timestamp, source: &str) -> Result<Outcome> {
+        let mut writer = self.lock_writer();
+        let snapshot = self.engine.snapshot();
+        let built = BatchWriter::new(&snapshot, &mut writer, at, source).run(ops);
+        drop(snapshot);
+        match built {
+            Ok((batch, outcome)) => {
+                self.commit(&mut writer, batch)?;
+                Ok(outcome)
+            }
+            Err(err) => {
+                self.rollback(&mut writer)?;
+                Err(err)
+            }
+        }
+    }
+
+    /// A consistent view for queries.
+    pub fn read(&self) -> crate::query::Reader<'_, E> {
+        crate::query::Reader::new(self.engine.snapshot(), self.names())
+    }
+
+    pub fn flush(&self) -> Result<()> {
+        Ok(self.engine.flush()?)
+    }
+
+    pub(crate) fn lock_writer(&self) -> MutexGuard<'_, WriterState> {
+        self.writer.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Writes `batch` with the writer's counters, then publishes the writer's names.
+    pub(crate) fn commit(&self, writer: &mut WriterState, mut batch: WriteBatch) -> Result<()> {
+        batch.put(
+            Cf::Meta,
+            keys::META_NEXT_ID.to_vec(),
+            writer.next_id.to_be_bytes().to_vec(),
+        );
+        batch.put(
+            Cf::Meta,
+            keys::META_NEXT_SEQ.to_vec(),
+            writer.next_seq.to_be_bytes().to_vec(),
+        );
+        if let Err(err) = self.engine.write(batch) {
+            self.rollback(writer)?;
+            return Err(err.into());
+        }
+        let mut published = self.names.write().unwrap_or_else(|e| e.into_inner());
+        if published.len() != writer.names.len() {
+            *published = Arc::new(writer.names.clone());
+        }
+        Ok(())
+    }
+
+    /// Forgets whatever a failed batch staged: counters and names come back from disk.
+    pub(crate) fn rollback(&self, writer: &mut WriterState) -> Result<()> {
+        let snapshot = self.engine.snapshot();
+        writer.next_id = read_counter(&snapshot, keys::META_NEXT_ID)?.unwrap_or(1);
+        writer.next_seq = read_counter(&snapshot, keys::META_NEXT_SEQ)?.unwrap_or(1);
+        writer.names = (**self.names.read().unwrap_or_else(|e| e.into_inner())).clone();
+        Ok(())
+    }
+}
+
+fn read_counter(snapshot: &impl Snapshot, key: &[u8]) -> Result<Option<u64>> {
+    match snapshot.get(Cf::Meta, key)? {
+        None => Ok(None),
+        Some(bytes) => {
+            let array: [u8; 8] = bytes.as_slice().try_into().map_err(|_| {
+                StoreError::Corrupt(format!("counter {:?}", String::from_utf8_lossy(key)))
+            })?;
+            Ok(Some(u64::from_be_bytes(array)))
+        }
+    }
+}

@@ -1,0 +1,471 @@
+//! Building one atomic batch from a list of operations.
+//!
+//! The builder reads the state before the batch from a snapshot and keeps what the batch has
+//! changed so far in an overlay, so that later operations of the same batch see earlier ones
+//! (an item created at op 3 can be linked at op 7).
+
+use crate::cf::Cf;
+use crate::codec::{health_to_u8, ChangeRecord, EdgeValue, ItemRecord};
+use crate::engine::{Snapshot, WriteBatch};
+use crate::error::{Result, StoreError};
+use crate::keys::{self, KindId, LookupField, RelId, ScopeTag, Tomb, ANY_KIND};
+use crate::store::WriterState;
+use graphd_core::{ChangeType, EdgeWrite, ExternalKey, ItemId, ItemWrite, Timestamp};
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+/// One operation of a batch.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Op {
+    /// Create or update an item; a tombstoned item reported again is restored.
+    Upsert(ItemWrite),
+    /// Tombstone an item and every edge touching it.
+    Delete(ExternalKey),
+    /// Assert an edge; both ends must exist and be alive.
+    Link(EdgeWrite),
+    /// Tombstone an edge (if it is there).
+    Unlink(EdgeWrite),
+}
+
+/// What a batch did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Outcome {
+    pub created: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+    pub restored: usize,
+    pub deleted: usize,
+    pub edges_added: usize,
+    pub edges_removed: usize,
+    /// The id of each `Upsert`, in order.
+    pub upserted: Vec<ItemId>,
+}
+
+type EdgeKey = [u8; keys::EDGE_KEY_LEN];
+
+pub(crate) struct BatchWriter<'a, S> {
+    snapshot: &'a S,
+    writer: &'a mut WriterState,
+    at: Timestamp,
+    source: &'a str,
+    batch: WriteBatch,
+    /// Items changed by this batch, written out at the end.
+    items: HashMap<ItemId, ItemRecord>,
+    ext: HashMap<Vec<u8>, ItemId>,
+    /// Items created by this batch: none of their edges can exist on disk yet.
+    fresh: HashSet<ItemId>,
+    /// Edges changed by this batch, by out-key, written both ways at the end.
+    edges: HashMap<EdgeKey, EdgeValue>,
+    edges_by_item: HashMap<ItemId, Vec<EdgeKey>>,
+    /// Kinds of the ends of changed edges: each copy of an edge stores its far end's kind.
+    kinds: HashMap<ItemId, KindId>,
+    outcome: Outcome,
+}
+
+impl<'a, S: Snapshot> BatchWriter<'a, S> {
+    pub(crate) fn new(
+        snapshot: &'a S,
+        writer: &'a mut WriterState,
+        at: Timestamp,
+        source: &'a str,
+    ) -> Self {
+        BatchWriter {
+            snapshot,
+            writer,
+            at,
+            source,
+            batch: WriteBatch::new(),
+            items: HashMap::new(),
+            ext: HashMap::new(),
+            fresh: HashSet::new(),
+            edges: HashMap::new(),
+            edges_by_item: HashMap::new(),
+            kinds: HashMap::new(),
+            outcome: Outcome::default(),
+        }
+    }
+
+    pub(crate) fn run(mut self, ops: &[Op]) -> Result<(WriteBatch, Outcome)> {
+        for (index, op) in ops.iter().enumerate() {
+            let result = match op {
+                Op::Upsert(item) => self.upsert(item),
+                Op::Delete(key) => self.delete(key),
+                Op::Link(edge) => self.link(edge),
+                Op::Unlink(edge) => self.unlink(edge),
+            };
+            result.map_err(|e| e.at(index))?;
+        }
+        Ok(self.finish())
+    }
+
+    fn finish(mut self) -> (WriteBatch, Outcome) {
+        for (id, record) in self.items.drain() {
+            self.batch
+                .put(Cf::Items, keys::item(id).to_vec(), record.encode());
+        }
+        for (out_key, value) in self.edges.drain() {
+            let (from, rel, to) = keys::decode_edge(&out_key).expect("built by keys::edge");
+            let from_kind = self.kinds[&from];
+            debug_assert_eq!(self.kinds[&to], value.far_kind);
+            let in_value = EdgeValue {
+                far_kind: from_kind,
+                ..value.clone()
+            };
+            self.batch
+                .put(Cf::EdgesOut, out_key.to_vec(), value.encode());
+            self.batch.put(
+                Cf::EdgesIn,
+                keys::edge(to, rel, from).to_vec(),
+                in_value.encode(),
+            );
+        }
+        (self.batch, self.outcome)
+    }
+
+    // ---- items ------------------------------------------------------------------------------
+
+    fn upsert(&mut self, write: &ItemWrite) -> Result<()> {
+        write
+            .key
+            .validate()
+            .map_err(|reason| StoreError::InvalidKey {
+                key: write.key.clone(),
+                reason,
+            })?;
+        let kind = self.writer.names.intern_kind(&write.kind, &mut self.batch);
+        let ext_key = keys::external(&write.key);
+        let hash = write.content_hash();
+        let Some(id) = self.find(&ext_key)? else {
+            let id = ItemId(self.writer.next_id);
+            self.writer.next_id += 1;
+            let record = record_from(write, ext_key.clone(), kind, hash, self.at);
+            self.batch
+                .put(Cf::ExternalKeys, ext_key.clone(), keys::item(id).to_vec());
+            for (cf, key) in index_keys(id, &record) {
+                self.batch.put(cf, key, Vec::new());
+            }
+            self.put_document(id, write);
+            self.record_change(
+                id,
+                ChangeType::Created,
+                format!("created {} {}", write.kind, write.name),
+            );
+            self.ext.insert(ext_key, id);
+            self.fresh.insert(id);
+            self.items.insert(id, record);
+            self.outcome.created += 1;
+            self.outcome.upserted.push(id);
+            return Ok(());
+        };
+        let old = self.item_record(id)?;
+        if old.kind != kind {
+            let names = &self.writer.names;
+            return Err(StoreError::KindChanged {
+                key: write.key.clone(),
+                existing: names
+                    .kind(old.kind)
+                    .cloned()
+                    .ok_or_else(|| corrupt_kind(old.kind))?,
+                requested: write.kind.clone(),
+            });
+        }
+        self.outcome.upserted.push(id);
+        if old.content_hash == hash && !old.is_deleted() {
+            self.outcome.unchanged += 1;
+            return Ok(());
+        }
+        let mut record = record_from(write, ext_key, kind, hash, self.at);
+        record.created_at = old.created_at;
+        let (old_index, new_index) = (index_keys(id, &old), index_keys(id, &record));
+        for (cf, key) in old_index.difference(&new_index) {
+            self.batch.delete(*cf, key.clone());
+        }
+        for (cf, key) in new_index.difference(&old_index) {
+            self.batch.put(*cf, key.clone(), Vec::new());
+        }
+        self.put_document(id, write);
+        if let Some(deleted_at) = old.deleted_at {
+            self.batch
+                .delete(Cf::Meta, keys::tomb(Timestamp(deleted_at), Tomb::Item(id)));
+            self.record_change(
+                id,
+                ChangeType::Restored,
+                format!("restored {} {}", write.kind, write.name),
+            );
+            self.outcome.restored += 1;
+        } else {
+            self.record_change(
+                id,
+                ChangeType::Updated,
+                format!("updated {} {}", write.kind, write.name),
+            );
+            if old.health != record.health {
+                let summary = format!("health {} → {}", old.health(), record.health());
+                self.record_change(id, ChangeType::HealthChanged, summary);
+            }
+            self.outcome.updated += 1;
+        }
+        self.items.insert(id, record);
+        Ok(())
+    }
+
+    fn delete(&mut self, key: &ExternalKey) -> Result<()> {
+        let id = self
+            .find(&keys::external(key))?
+            .ok_or_else(|| StoreError::UnknownKey(key.clone()))?;
+        let mut record = self.item_record(id)?;
+        if record.is_deleted() {
+            return Ok(());
+        }
+        record.deleted_at = Some(self.at.0);
+        self.batch
+            .put(Cf::Meta, keys::tomb(self.at, Tomb::Item(id)), Vec::new());
+        let summary = format!("deleted {}", record.name);
+        self.items.insert(id, record);
+        self.record_change(id, ChangeType::Deleted, summary);
+        for out_key in self.edges_of(id)? {
+            self.tombstone_edge(out_key)?;
+        }
+        self.outcome.deleted += 1;
+        Ok(())
+    }
+
+    fn put_document(&mut self, id: ItemId, write: &ItemWrite) {
+        if write.document.is_null() {
+            self.batch.delete(Cf::Documents, keys::item(id).to_vec());
+        } else {
+            let json = serde_json::to_vec(&write.document).expect("JSON values always serialise");
+            self.batch.put(Cf::Documents, keys::item(id).to_vec(), json);
+        }
+    }
+
+    fn record_change(&mut self, id: ItemId, change_type: ChangeType, summary: String) {
+        let seq = self.writer.next_seq;
+        self.writer.next_seq += 1;
+        let record = ChangeRecord::new(change_type, summary, self.source.to_owned());
+        self.batch.put(
+            Cf::Changes,
+            keys::change(id, self.at, seq).to_vec(),
+            record.encode(),
+        );
+    }
+
+    fn find(&self, ext_key: &[u8]) -> Result<Option<ItemId>> {
+        if let Some(id) = self.ext.get(ext_key) {
+            return Ok(Some(*id));
+        }
+        match self.snapshot.get(Cf::ExternalKeys, ext_key)? {
+            None => Ok(None),
+            Some(bytes) => Ok(Some(keys::decode_item(&bytes)?)),
+        }
+    }
+
+    fn item_record(&self, id: ItemId) -> Result<ItemRecord> {
+        if let Some(record) = self.items.get(&id) {
+            return Ok(record.clone());
+        }
+        let bytes = self
+            .snapshot
+            .get(Cf::Items, &keys::item(id))?
+            .ok_or(StoreError::UnknownId(id))?;
+        Ok(ItemRecord::decode(&bytes)?)
+    }
+
+    // ---- edges ------------------------------------------------------------------------------
+
+    fn link(&mut self, edge: &EdgeWrite) -> Result<()> {
+        let (from, rel, to) = self.resolve_edge(edge)?;
+        let (from_rec, to_rec) = (self.item_record(from)?, self.item_record(to)?);
+        for (record, key) in [(&from_rec, &edge.from), (&to_rec, &edge.to)] {
+            if record.is_deleted() {
+                return Err(StoreError::ItemDeleted(key.clone()));
+            }
+        }
+        let out_key = keys::edge(from, rel, to);
+        match self.edge_value(&out_key, from, to)? {
+            Some(existing) if existing.deleted_at.is_none() => return Ok(()),
+            Some(existing) => {
+                let tomb = Tomb::Edge(from, rel, to);
+                let deleted_at = existing.deleted_at.expect("matched a tombstone");
+                self.batch.delete(Cf::Meta, keys::tomb(deleted_at, tomb));
+            }
+            None => {}
+        }
+        let value = EdgeValue {
+            deleted_at: None,
+            far_kind: to_rec.kind,
+            created_at: self.at,
+            provenance: edge.provenance.clone(),
+        };
+        self.kinds.insert(from, from_rec.kind);
+        self.kinds.insert(to, to_rec.kind);
+        self.put_edge(out_key, value);
+        self.outcome.edges_added += 1;
+        Ok(())
+    }
+
+    fn unlink(&mut self, edge: &EdgeWrite) -> Result<()> {
+        let (from, rel, to) = self.resolve_edge(edge)?;
+        self.tombstone_edge(keys::edge(from, rel, to))
+    }
+
+    fn resolve_edge(&self, edge: &EdgeWrite) -> Result<(ItemId, RelId, ItemId)> {
+        let rel = self
+            .writer
+            .names
+            .relation_id(&edge.relation)
+            .ok_or_else(|| graphd_core::RelationError::Unknown(edge.relation.clone()))?;
+        let lookup = |key: &ExternalKey| {
+            self.find(&keys::external(key))?
+                .ok_or_else(|| StoreError::UnknownKey(key.clone()))
+        };
+        Ok((lookup(&edge.from)?, rel, lookup(&edge.to)?))
+    }
+
+    fn tombstone_edge(&mut self, out_key: EdgeKey) -> Result<()> {
+        let (from, rel, to) = keys::decode_edge(&out_key)?;
+        let Some(mut value) = self.edge_value(&out_key, from, to)? else {
+            return Ok(());
+        };
+        if value.deleted_at.is_some() {
+            return Ok(());
+        }
+        value.deleted_at = Some(self.at);
+        self.batch.put(
+            Cf::Meta,
+            keys::tomb(self.at, Tomb::Edge(from, rel, to)),
+            Vec::new(),
+        );
+        if !self.kinds.contains_key(&from) {
+            let record = self.item_record(from)?;
+            self.kinds.insert(from, record.kind);
+        }
+        self.kinds.insert(to, value.far_kind);
+        self.put_edge(out_key, value);
+        self.outcome.edges_removed += 1;
+        Ok(())
+    }
+
+    fn put_edge(&mut self, out_key: EdgeKey, value: EdgeValue) {
+        if self.edges.insert(out_key, value).is_none() {
+            let (from, _, to) = keys::decode_edge(&out_key).expect("built by keys::edge");
+            self.edges_by_item.entry(from).or_default().push(out_key);
+            self.edges_by_item.entry(to).or_default().push(out_key);
+        }
+    }
+
+    fn edge_value(&self, out_key: &EdgeKey, from: ItemId, to: ItemId) -> Result<Option<EdgeValue>> {
+        if let Some(value) = self.edges.get(out_key) {
+            return Ok(Some(value.clone()));
+        }
+        if self.fresh.contains(&from) || self.fresh.contains(&to) {
+            return Ok(None);
+        }
+        match self.snapshot.get(Cf::EdgesOut, out_key)? {
+            None => Ok(None),
+            Some(bytes) => Ok(Some(EdgeValue::decode(&bytes)?)),
+        }
+    }
+
+    /// Out-keys of every edge touching `id`, on disk or in this batch, each once.
+    fn edges_of(&self, id: ItemId) -> Result<BTreeSet<EdgeKey>> {
+        let mut found = BTreeSet::new();
+        if !self.fresh.contains(&id) {
+            let mut bad = None;
+            self.snapshot
+                .scan_prefix(Cf::EdgesOut, &keys::edge_prefix(id), &mut |key, _| {
+                    match <EdgeKey>::try_from(key) {
+                        Ok(k) => drop(found.insert(k)),
+                        Err(_) => bad = Some(key.len()),
+                    }
+                    true
+                })?;
+            self.snapshot
+                .scan_prefix(Cf::EdgesIn, &keys::edge_prefix(id), &mut |key, _| {
+                    match keys::decode_edge(key) {
+                        Ok((to, rel, from)) => drop(found.insert(keys::edge(from, rel, to))),
+                        Err(_) => bad = Some(key.len()),
+                    }
+                    true
+                })?;
+            if let Some(len) = bad {
+                return Err(StoreError::Corrupt(format!(
+                    "edge key of {len} bytes under item {id}"
+                )));
+            }
+        }
+        found.extend(self.edges_by_item.get(&id).into_iter().flatten().copied());
+        Ok(found)
+    }
+}
+
+fn corrupt_kind(id: KindId) -> StoreError {
+    StoreError::Corrupt(format!("kind id {id} has no name"))
+}
+
+fn record_from(
+    write: &ItemWrite,
+    key: Vec<u8>,
+    kind: KindId,
+    hash: u64,
+    at: Timestamp,
+) -> ItemRecord {
+    ItemRecord {
+        key,
+        kind,
+        name: write.name.clone(),
+        namespace: write.namespace.clone(),
+        cluster: write.scope.cluster.clone(),
+        account: write.scope.account.clone(),
+        region: write.scope.region.clone(),
+        labels: write
+            .labels
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+        health: health_to_u8(write.health),
+        status: write.status.clone(),
+        ready: write.ready,
+        created_at: write.created_at.unwrap_or(at).0,
+        updated_at: at.0,
+        deleted_at: None,
+        content_hash: hash,
+    }
+}
+
+/// Every scope and lookup entry of an item. Tombstoned items keep theirs, so that
+/// `include_deleted` lists and lookups find them.
+pub(crate) fn index_keys(id: ItemId, record: &ItemRecord) -> BTreeSet<(Cf, Vec<u8>)> {
+    let kind = record.kind;
+    let cluster = record.cluster.as_deref().unwrap_or_default();
+    let namespace = record.namespace.as_deref().unwrap_or_default();
+    let mut out = BTreeSet::new();
+    out.insert((Cf::Scope, keys::scope(ScopeTag::All, &[], kind, id)));
+    let tags = [
+        (ScopeTag::Cluster, &record.cluster),
+        (ScopeTag::Account, &record.account),
+        (ScopeTag::Region, &record.region),
+    ];
+    for (tag, value) in tags {
+        if let Some(value) = value {
+            out.insert((Cf::Scope, keys::scope(tag, &[value], kind, id)));
+        }
+    }
+    if record.namespace.is_some() {
+        out.insert((
+            Cf::Scope,
+            keys::scope(ScopeTag::Namespace, &[cluster, namespace], kind, id),
+        ));
+    }
+    let natural = [record.name.as_str(), namespace, cluster];
+    out.insert((
+        Cf::Lookup,
+        keys::lookup(kind, LookupField::NaturalName, &natural, id),
+    ));
+    if let Ok(key) = keys::decode_external(&record.key) {
+        out.insert((
+            Cf::Lookup,
+            keys::lookup(ANY_KIND, LookupField::ShortId, &[key.short_id()], id),
+        ));
+    }
+    out
+}
