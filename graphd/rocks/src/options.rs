@@ -1,0 +1,64 @@
+//! RocksDB options for graphd's column families.
+
+use graphd_store::Cf;
+use rocksdb::{
+    BlockBasedOptions, Cache, ColumnFamilyDescriptor, DBCompressionType, Options, SliceTransform,
+};
+
+/// Settings a deployment may want to change.
+#[derive(Debug, Clone)]
+pub struct RocksOptions {
+    /// Shared block cache for all column families.
+    pub block_cache_bytes: usize,
+    /// Memtable size per column family before it is flushed.
+    pub write_buffer_bytes: usize,
+    /// `fsync` the write-ahead log on every batch. Off, an acknowledged batch survives a crash
+    /// of the process (the log is in the OS page cache) but not a power loss.
+    pub sync_writes: bool,
+}
+
+impl Default for RocksOptions {
+    fn default() -> Self {
+        RocksOptions {
+            block_cache_bytes: 256 << 20,
+            write_buffer_bytes: 32 << 20,
+            sync_writes: false,
+        }
+    }
+}
+
+/// The database options and one descriptor per column family.
+pub(crate) fn build(settings: &RocksOptions) -> (Options, Vec<ColumnFamilyDescriptor>) {
+    let mut db = Options::default();
+    db.create_if_missing(true);
+    db.create_missing_column_families(true);
+    db.increase_parallelism(2);
+    db.set_max_background_jobs(2);
+    db.set_keep_log_file_num(3);
+    let cache = Cache::new_lru_cache(settings.block_cache_bytes);
+    let descriptors = Cf::ALL
+        .iter()
+        .map(|&cf| ColumnFamilyDescriptor::new(cf.name(), cf_options(cf, settings, &cache)))
+        .collect();
+    (db, descriptors)
+}
+
+fn cf_options(cf: Cf, settings: &RocksOptions, cache: &Cache) -> Options {
+    let mut table = BlockBasedOptions::default();
+    table.set_block_cache(cache);
+    table.set_bloom_filter(10.0, false);
+    table.set_cache_index_and_filter_blocks(true);
+    table.set_pin_l0_filter_and_index_blocks_in_cache(true);
+    let mut opts = Options::default();
+    opts.set_compression_type(DBCompressionType::Lz4);
+    opts.set_write_buffer_size(settings.write_buffer_bytes);
+    if matches!(cf, Cf::EdgesOut | Cf::EdgesIn | Cf::Changes) {
+        // Every scan of these is "all entries of one item": an 8-byte id prefix. The prefix
+        // bloom lets a scan of an item with no edges skip files without reading them.
+        opts.set_prefix_extractor(SliceTransform::create_fixed_prefix(8));
+        opts.set_memtable_prefix_bloom_ratio(0.1);
+        table.set_whole_key_filtering(true);
+    }
+    opts.set_block_based_table_factory(&table);
+    opts
+}
