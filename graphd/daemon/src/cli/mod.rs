@@ -1,0 +1,77 @@
+//! The `graphd` command line: one binary, subcommands per job.
+//!
+//! - `demo`: generate a sample fleet into a data dir (once) and show a real graph.
+//! - `generate`: load a fleet of a named size; optionally write it as CSV.
+//! - `query`: get, related, walk-up, list, counts, changes.
+
+mod demo;
+mod generate;
+mod query;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "graphd",
+    version,
+    about = "A relationship graph of infrastructure: Kubernetes, AWS and custom items with typed edges."
+)]
+pub struct Cli {
+    /// Where the store lives (RocksDB).
+    #[arg(
+        long,
+        global = true,
+        env = "GRAPHD_DATA_DIR",
+        default_value = "graphd-data"
+    )]
+    pub data_dir: PathBuf,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Load a sample fleet (once) and show a Pod in context: walk-up, related items, health.
+    Demo(demo::DemoArgs),
+    /// Generate a seeded fleet into the store, and/or write it as items.csv and edges.csv.
+    Generate(generate::GenerateArgs),
+    /// Ask the store.
+    #[command(subcommand)]
+    Query(query::QueryCommand),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    Tree,
+    Table,
+    Json,
+}
+
+/// Runs the command line and turns errors into a message and exit code 1.
+pub fn main() -> ExitCode {
+    init_tracing();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Demo(args) => demo::run(&cli.data_dir, &args),
+        Command::Generate(args) => generate::run(&cli.data_dir, &args),
+        Command::Query(command) => query::run(&cli.data_dir, &command),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing() {
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into());
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}

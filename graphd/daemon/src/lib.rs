@@ -1,0 +1,17 @@
+//! The graphd daemon and its command line.
+//!
+//! - [`open`]: the store on RocksDB in a data dir ([`GraphStore`]).
+//! - [`sample`]: loading a generated fleet, with progress.
+//! - [`resolve`]: naming items as people type them (`pod/ns/name`, `i-0abc`, `id:42`).
+//! - [`render`]: tree, table and JSON output.
+//! - [`cli`]: the subcommands.
+//!
+//! Storage and query logic live in `graphd-store`; this crate wires it to RocksDB and people.
+
+pub mod cli;
+pub mod open;
+pub mod render;
+pub mod resolve;
+pub mod sample;
+
+pub use open::{open_store, GraphStore};

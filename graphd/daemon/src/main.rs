@@ -1,0 +1,5 @@
+//! The `graphd` command.
+
+fn main() -> std::process::ExitCode {
+    graphd::cli::main()
+}

@@ -1,0 +1,64 @@
+//! Loading a generated fleet into a store, with progress on stderr.
+
+use graphd_core::Timestamp;
+use graphd_fleet::{load, Fleet};
+use graphd_store::{Engine, Store};
+use std::time::{Duration, Instant};
+
+/// Operations per atomic batch when bulk loading.
+pub const LOAD_BATCH: usize = 5_000;
+
+/// What a load did and how fast.
+#[derive(Debug, Clone, Copy)]
+pub struct LoadReport {
+    pub items: usize,
+    pub edges: usize,
+    pub deleted: usize,
+    pub elapsed: Duration,
+}
+
+impl LoadReport {
+    pub fn items_per_sec(&self) -> f64 {
+        self.items as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+}
+
+/// Loads `fleet` in atomic batches; `progress` is called with (ops done, ops total).
+pub fn load_fleet<E: Engine>(
+    store: &Store<E>,
+    fleet: &Fleet,
+    mut progress: impl FnMut(usize, usize),
+) -> anyhow::Result<LoadReport> {
+    let deleted = fleet.items.iter().filter(|i| i.deleted).count();
+    let total = fleet.items.len() + fleet.edges.len() + deleted;
+    let started = Instant::now();
+    let mut done = 0;
+    for batch in load::batches(fleet, LOAD_BATCH) {
+        store.apply(&batch, Timestamp::now(), "fleet")?;
+        done += batch.len();
+        progress(done, total);
+    }
+    Ok(LoadReport {
+        items: fleet.items.len(),
+        edges: fleet.edges.len(),
+        deleted,
+        elapsed: started.elapsed(),
+    })
+}
+
+/// A progress callback that prints a line to stderr at each tenth of the way.
+pub fn stderr_progress(what: &'static str) -> impl FnMut(usize, usize) {
+    let started = Instant::now();
+    let mut shown = 0;
+    move |done, total| {
+        let tenth = done * 10 / total.max(1);
+        if tenth > shown {
+            shown = tenth;
+            let rate = done as f64 / started.elapsed().as_secs_f64().max(1e-9);
+            eprintln!(
+                "{what}: {:>3}% ({done}/{total} operations, {rate:.0}/s)",
+                tenth * 10
+            );
+        }
+    }
+}
