@@ -1,0 +1,5 @@
+//! Integration tests over real RocksDB on disk, gathered in one binary so it links once.
+
+mod concurrency;
+mod durability;
+mod fleet_store;
