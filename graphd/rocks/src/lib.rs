@@ -131,6 +131,10 @@ impl Snapshot for RocksSnapshot<'_> {
         if let Some(end) = prefix_end(prefix) {
             read.set_iterate_upper_bound(end);
         }
+        if prefix.len() < options::ITEM_PREFIX_LEN && options::has_item_prefix(cf) {
+            // A scan wider than one item must not trust the per-item prefix blooms.
+            read.set_total_order_seek(true);
+        }
         let mut iter = self.snapshot.raw_iterator_cf_opt(self.engine.cf(cf), read);
         iter.seek(start.filter(|s| *s > prefix).unwrap_or(prefix));
         while let (Some(key), Some(value)) = (iter.key(), iter.value()) {

@@ -27,6 +27,13 @@ impl Default for RocksOptions {
     }
 }
 
+/// Keys of these column families start with an 8-byte item id.
+pub(crate) const ITEM_PREFIX_LEN: usize = 8;
+
+pub(crate) fn has_item_prefix(cf: Cf) -> bool {
+    matches!(cf, Cf::EdgesOut | Cf::EdgesIn | Cf::Changes)
+}
+
 /// The database options and one descriptor per column family.
 pub(crate) fn build(settings: &RocksOptions) -> (Options, Vec<ColumnFamilyDescriptor>) {
     let mut db = Options::default();
@@ -52,10 +59,10 @@ fn cf_options(cf: Cf, settings: &RocksOptions, cache: &Cache) -> Options {
     let mut opts = Options::default();
     opts.set_compression_type(DBCompressionType::Lz4);
     opts.set_write_buffer_size(settings.write_buffer_bytes);
-    if matches!(cf, Cf::EdgesOut | Cf::EdgesIn | Cf::Changes) {
+    if has_item_prefix(cf) {
         // Every scan of these is "all entries of one item": an 8-byte id prefix. The prefix
         // bloom lets a scan of an item with no edges skip files without reading them.
-        opts.set_prefix_extractor(SliceTransform::create_fixed_prefix(8));
+        opts.set_prefix_extractor(SliceTransform::create_fixed_prefix(ITEM_PREFIX_LEN));
         opts.set_memtable_prefix_bloom_ratio(0.1);
         table.set_whole_key_filtering(true);
     }

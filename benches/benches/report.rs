@@ -1,0 +1,205 @@
+//! The figures criterion does not give: bulk-load rate, bytes on disk per edge, peak RSS,
+//! reopen-to-first-answer time, and p50/p99 latency and cost per returned item of every query
+//! class, next to the in-memory floor measured in the same run.
+//!
+//! `GRAPHD_BENCH_FLEET=l cargo bench -p graphd-benches --bench report`
+//!
+//! The load runs in a child process so that the generator's memory does not count against
+//! the store's peak RSS.
+
+use graphd_benches::floor::Floor;
+use graphd_benches::stats::{measure, micros, Latency};
+use graphd_benches::{bench_size, current_rss, dir_size, load_into, open, peak_rss, starts};
+use graphd_store::query::{Direction, ListQuery, RelatedQuery, ScopeFilter};
+use std::process::Command;
+use std::time::Instant;
+
+const PHASE_VAR: &str = "GRAPHD_REPORT_LOAD_INTO";
+
+fn main() {
+    if let Ok(dir) = std::env::var(PHASE_VAR) {
+        let (elapsed, items, edges) = load_into(dir.as_ref(), bench_size().1);
+        println!("{} {items} {edges} {}", elapsed.as_secs_f64(), peak_rss());
+        return;
+    }
+    if std::env::args().any(|a| a == "--list") {
+        return; // `cargo bench` asks every bench binary to list its benches
+    }
+    let (size_word, _) = bench_size();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = Command::new(std::env::current_exe().unwrap())
+        .env(PHASE_VAR, dir.path())
+        .output()
+        .expect("run the load phase");
+    assert!(
+        out.status.success(),
+        "load phase failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let line = String::from_utf8(out.stdout).unwrap();
+    let fields: Vec<f64> = line
+        .split_whitespace()
+        .map(|f| f.parse().unwrap())
+        .collect();
+    let (load_secs, items, edges, load_rss) = (fields[0], fields[1], fields[2], fields[3]);
+    let disk = dir_size(dir.path());
+
+    let rss_before_open = current_rss();
+    let started = Instant::now();
+    let store = open(dir.path());
+    let first_pod = starts(&store, "Kubernetes::Pod", 1)[0];
+    let first_answer = store.read().walk_up(first_pod, false).unwrap();
+    let reopen = started.elapsed();
+    assert!(!first_answer.nodes.is_empty());
+
+    let pods = starts(&store, "Kubernetes::Pod", 200);
+    let nodes = starts(&store, "Kubernetes::Node", 50);
+    let namespaces = starts(&store, "Kubernetes::Namespace", 50);
+    let vpcs = starts(&store, "AWS::EC2::VPC", 20);
+
+    println!("# graphd report, fleet {size_word}: {items:.0} items, {edges:.0} edges\n");
+    println!("| figure | value |\n| --- | --- |");
+    println!(
+        "| bulk load | {load_secs:.1} s: {:.0} items/s, {:.0} edges/s |",
+        items / load_secs,
+        edges / load_secs
+    );
+    println!(
+        "| on disk | {:.0} MB, {:.1} bytes per edge |",
+        disk as f64 / 1e6,
+        disk as f64 / edges
+    );
+    println!(
+        "| peak RSS while loading (generator included) | {:.0} MiB |",
+        load_rss / 1048576.0
+    );
+    println!(
+        "| reopen + first walk-up | {:.0} ms |",
+        reopen.as_secs_f64() * 1e3
+    );
+
+    let mut rows: Vec<(String, Latency, Option<Latency>)> = Vec::new();
+    let floor_started = Instant::now();
+    let floor = Floor::build(&store);
+    let floor_build = floor_started.elapsed();
+    let rss_queries_start = peak_rss();
+
+    let reader = store.read();
+    rows.push((
+        "walk-up from Pods".into(),
+        measure(&pods, 5, |id| {
+            reader.walk_up(id, false).unwrap().nodes.len()
+        }),
+        Some(measure(&pods, 5, |id| floor.walk_up(id))),
+    ));
+    let classes = [
+        ("Pods", &pods),
+        ("Nodes", &nodes),
+        ("Namespaces", &namespaces),
+        ("VPCs", &vpcs),
+    ];
+    for (label, group) in classes {
+        for depth in [1, 3, 5] {
+            for (dir_word, direction, floor_dir) in [
+                (
+                    "out",
+                    Direction::Outgoing,
+                    Some(petgraph::Direction::Outgoing),
+                ),
+                (
+                    "in",
+                    Direction::Incoming,
+                    Some(petgraph::Direction::Incoming),
+                ),
+                ("both", Direction::Both, None),
+            ] {
+                let mut query = RelatedQuery::new(direction, depth);
+                query.limit = usize::MAX;
+                let rounds = if depth == 5 { 2 } else { 5 };
+                let graphd = measure(group, rounds, |id| {
+                    reader.related(id, &query).unwrap().hits.len()
+                });
+                let floor_latency =
+                    measure(group, rounds, |id| floor.related(id, floor_dir, depth));
+                rows.push((
+                    format!("related {dir_word} d{depth} from {label}"),
+                    graphd,
+                    Some(floor_latency),
+                ));
+            }
+        }
+    }
+    let scopes: Vec<ScopeFilter> = (0..20)
+        .map(|c| ScopeFilter {
+            cluster: Some(format!("cluster-{c:04}")),
+            namespace: Some("team-3".into()),
+            ..ScopeFilter::default()
+        })
+        .collect();
+    let list_kind = graphd_core::Kind::new("Kubernetes::Pod").unwrap();
+    let scope_refs: Vec<&ScopeFilter> = scopes.iter().collect();
+    rows.push((
+        "list Pods of a namespace (page 100)".into(),
+        measure(&scope_refs, 5, |scope| {
+            let query = ListQuery {
+                scope: scope.clone(),
+                kind: Some(list_kind.clone()),
+                limit: 100,
+                ..ListQuery::default()
+            };
+            reader.list(&query).unwrap().items.len()
+        }),
+        None,
+    ));
+    let cluster_scope = ScopeFilter {
+        cluster: Some("cluster-0001".into()),
+        ..ScopeFilter::default()
+    };
+    rows.push((
+        "health counts of a cluster".into(),
+        measure(&[&cluster_scope], 20, |s| {
+            reader.health_counts(s, None).unwrap().total() as usize
+        }),
+        None,
+    ));
+
+    println!(
+        "| store RSS after reopen, before queries | {:.0} MiB |",
+        (rss_queries_start.saturating_sub(rss_before_open)) as f64 / 1048576.0
+    );
+    println!(
+        "| floor (petgraph) build from the store | {:.0} ms, {} live edges |",
+        floor_build.as_secs_f64() * 1e3,
+        floor.edge_count()
+    );
+    println!(
+        "| peak RSS of this process (store + floor + queries) | {:.0} MiB |\n",
+        peak_rss() as f64 / 1048576.0
+    );
+    println!("| query | graphd p50 µs | graphd p99 µs | returned (mean) | µs per item | floor p50 µs | floor p99 µs | p50 ratio | p99 ratio |");
+    println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    for (name, g, f) in rows {
+        let (fp50, fp99, r50, r99) = match f {
+            Some(f) => (
+                micros(f.p50),
+                micros(f.p99),
+                format!(
+                    "{:.1}x",
+                    g.p50.as_secs_f64() / f.p50.as_secs_f64().max(1e-9)
+                ),
+                format!(
+                    "{:.1}x",
+                    g.p99.as_secs_f64() / f.p99.as_secs_f64().max(1e-9)
+                ),
+            ),
+            None => ("".into(), "".into(), "".into(), "".into()),
+        };
+        println!(
+            "| {name} | {} | {} | {:.1} | {:.3} | {fp50} | {fp99} | {r50} | {r99} |",
+            micros(g.p50),
+            micros(g.p99),
+            g.mean_returned,
+            g.per_item().as_secs_f64() * 1e6
+        );
+    }
+}

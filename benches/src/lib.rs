@@ -1,0 +1,98 @@
+//! What the benches share: a fleet loaded into RocksDB, fixed query starts, the in-memory
+//! floor (petgraph) built from the same edges, and latency statistics.
+
+pub mod floor;
+pub mod stats;
+
+use graphd_core::{ItemId, Kind, Timestamp};
+use graphd_fleet::{generate, load, FleetSize};
+use graphd_rocks::{RocksEngine, RocksOptions};
+use graphd_store::query::ListQuery;
+use graphd_store::Store;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+pub type BenchStore = Store<RocksEngine>;
+
+/// The fleet size to bench: `GRAPHD_BENCH_FLEET` (s, m, l; m by default).
+pub fn bench_size() -> (String, FleetSize) {
+    let word = std::env::var("GRAPHD_BENCH_FLEET").unwrap_or_else(|_| "m".into());
+    let size = FleetSize::parse(&word).unwrap_or_else(|| {
+        panic!("GRAPHD_BENCH_FLEET={word:?}: expected s, m, l or a number of clusters")
+    });
+    (word, size)
+}
+
+pub fn open(dir: &Path) -> BenchStore {
+    Store::open(RocksEngine::open(dir, &RocksOptions::default()).expect("open RocksDB"))
+        .expect("open store")
+}
+
+/// Generates the fleet and loads it into `dir`; returns the load time (generation excluded)
+/// and the counts loaded.
+pub fn load_into(dir: &Path, size: FleetSize) -> (Duration, usize, usize) {
+    let fleet = generate(size, 1);
+    let batches: Vec<_> = load::batches(&fleet, 5_000).collect();
+    let store = open(dir);
+    let started = Instant::now();
+    for batch in &batches {
+        store
+            .apply(batch, Timestamp::now(), "bench")
+            .expect("load batch");
+    }
+    store.flush().expect("flush");
+    (started.elapsed(), fleet.items.len(), fleet.edges.len())
+}
+
+/// `count` live items of `kind`, spread evenly over the store: fixed starts for queries.
+pub fn starts(store: &BenchStore, kind: &str, count: usize) -> Vec<ItemId> {
+    let mut ids = Vec::new();
+    let mut query = ListQuery {
+        kind: Some(Kind::new(kind).unwrap()),
+        limit: 10_000,
+        ..ListQuery::default()
+    };
+    loop {
+        let page = store.read().list(&query).expect("list");
+        ids.extend(page.items.iter().map(|i| i.id));
+        match page.next_cursor {
+            Some(c) => query.cursor = Some(c),
+            None => break,
+        }
+    }
+    let step = (ids.len() / count.max(1)).max(1);
+    ids.into_iter().step_by(step).take(count).collect()
+}
+
+/// Peak resident memory of this process so far, in bytes (Linux `VmHWM`).
+pub fn peak_rss() -> u64 {
+    proc_status_kib("VmHWM:") * 1024
+}
+
+/// Resident memory of this process now, in bytes (Linux `VmRSS`).
+pub fn current_rss() -> u64 {
+    proc_status_kib("VmRSS:") * 1024
+}
+
+fn proc_status_kib(field: &str) -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// Bytes of the files directly in `dir`.
+pub fn dir_size(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter_map(|e| e.metadata().ok())
+                .filter(|m| m.is_file())
+                .map(|m| m.len())
+                .sum()
+        })
+        .unwrap_or(0)
+}
