@@ -20,30 +20,17 @@ fn queries(c: &mut Criterion) {
     let reader = store.read();
 
     let mut group = c.benchmark_group(format!("fleet-{size_word}"));
-    group
-        .warm_up_time(Duration::from_millis(500))
-        .measurement_time(Duration::from_secs(3))
-        .sample_size(30);
+    group.warm_up_time(Duration::from_millis(500)).measurement_time(Duration::from_secs(3)).sample_size(30);
     let mut next = 0usize;
     let mut pick = move || {
         next = (next + 1) % pods.len();
         pods[next]
     };
-    group.bench_function("walk-up/graphd", |b| {
-        b.iter(|| reader.walk_up(pick(), false).unwrap().nodes.len())
-    });
+    group.bench_function("walk-up/graphd", |b| b.iter(|| reader.walk_up(pick(), false).unwrap().nodes.len()));
     group.bench_function("walk-up/floor", |b| b.iter(|| floor.walk_up(pick())));
     for (word, direction, floor_dir) in [
-        (
-            "out",
-            Direction::Outgoing,
-            Some(petgraph::Direction::Outgoing),
-        ),
-        (
-            "in",
-            Direction::Incoming,
-            Some(petgraph::Direction::Incoming),
-        ),
+        ("out", Direction::Outgoing, Some(petgraph::Direction::Outgoing)),
+        ("in", Direction::Incoming, Some(petgraph::Direction::Incoming)),
         ("both", Direction::Both, None),
     ] {
         let mut query = RelatedQuery::new(direction, 3);
@@ -51,9 +38,7 @@ fn queries(c: &mut Criterion) {
         group.bench_function(format!("related-{word}-d3/graphd"), |b| {
             b.iter(|| reader.related(pick(), &query).unwrap().hits.len())
         });
-        group.bench_function(format!("related-{word}-d3/floor"), |b| {
-            b.iter(|| floor.related(pick(), floor_dir, 3))
-        });
+        group.bench_function(format!("related-{word}-d3/floor"), |b| b.iter(|| floor.related(pick(), floor_dir, 3)));
     }
     group.finish();
 }

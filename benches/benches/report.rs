@@ -27,20 +27,11 @@ fn main() {
     }
     let (size_word, _) = bench_size();
     let dir = tempfile::tempdir().expect("temp dir");
-    let out = Command::new(std::env::current_exe().unwrap())
-        .env(PHASE_VAR, dir.path())
-        .output()
-        .expect("run the load phase");
-    assert!(
-        out.status.success(),
-        "load phase failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out =
+        Command::new(std::env::current_exe().unwrap()).env(PHASE_VAR, dir.path()).output().expect("run the load phase");
+    assert!(out.status.success(), "load phase failed: {}", String::from_utf8_lossy(&out.stderr));
     let line = String::from_utf8(out.stdout).unwrap();
-    let fields: Vec<f64> = line
-        .split_whitespace()
-        .map(|f| f.parse().unwrap())
-        .collect();
+    let fields: Vec<f64> = line.split_whitespace().map(|f| f.parse().unwrap()).collect();
     let (load_secs, items, edges, load_rss) = (fields[0], fields[1], fields[2], fields[3]);
     let disk = dir_size(dir.path());
 
@@ -59,24 +50,10 @@ fn main() {
 
     println!("# graphd report, fleet {size_word}: {items:.0} items, {edges:.0} edges\n");
     println!("| figure | value |\n| --- | --- |");
-    println!(
-        "| bulk load | {load_secs:.1} s: {:.0} items/s, {:.0} edges/s |",
-        items / load_secs,
-        edges / load_secs
-    );
-    println!(
-        "| on disk | {:.0} MB, {:.1} bytes per edge |",
-        disk as f64 / 1e6,
-        disk as f64 / edges
-    );
-    println!(
-        "| peak RSS while loading (generator included) | {:.0} MiB |",
-        load_rss / 1048576.0
-    );
-    println!(
-        "| reopen + first walk-up | {:.0} ms |",
-        reopen.as_secs_f64() * 1e3
-    );
+    println!("| bulk load | {load_secs:.1} s: {:.0} items/s, {:.0} edges/s |", items / load_secs, edges / load_secs);
+    println!("| on disk | {:.0} MB, {:.1} bytes per edge |", disk as f64 / 1e6, disk as f64 / edges);
+    println!("| peak RSS while loading (generator included) | {:.0} MiB |", load_rss / 1048576.0);
+    println!("| reopen + first walk-up | {:.0} ms |", reopen.as_secs_f64() * 1e3);
 
     let mut rows: Vec<(String, Latency, Option<Latency>)> = Vec::new();
     let floor_started = Instant::now();
@@ -87,45 +64,23 @@ fn main() {
     let reader = store.read();
     rows.push((
         "walk-up from Pods".into(),
-        measure(&pods, 5, |id| {
-            reader.walk_up(id, false).unwrap().nodes.len()
-        }),
+        measure(&pods, 5, |id| reader.walk_up(id, false).unwrap().nodes.len()),
         Some(measure(&pods, 5, |id| floor.walk_up(id))),
     ));
-    let classes = [
-        ("Pods", &pods),
-        ("Nodes", &nodes),
-        ("Namespaces", &namespaces),
-        ("VPCs", &vpcs),
-    ];
+    let classes = [("Pods", &pods), ("Nodes", &nodes), ("Namespaces", &namespaces), ("VPCs", &vpcs)];
     for (label, group) in classes {
         for depth in [1, 3, 5] {
             for (dir_word, direction, floor_dir) in [
-                (
-                    "out",
-                    Direction::Outgoing,
-                    Some(petgraph::Direction::Outgoing),
-                ),
-                (
-                    "in",
-                    Direction::Incoming,
-                    Some(petgraph::Direction::Incoming),
-                ),
+                ("out", Direction::Outgoing, Some(petgraph::Direction::Outgoing)),
+                ("in", Direction::Incoming, Some(petgraph::Direction::Incoming)),
                 ("both", Direction::Both, None),
             ] {
                 let mut query = RelatedQuery::new(direction, depth);
                 query.limit = usize::MAX;
                 let rounds = if depth == 5 { 2 } else { 5 };
-                let graphd = measure(group, rounds, |id| {
-                    reader.related(id, &query).unwrap().hits.len()
-                });
-                let floor_latency =
-                    measure(group, rounds, |id| floor.related(id, floor_dir, depth));
-                rows.push((
-                    format!("related {dir_word} d{depth} from {label}"),
-                    graphd,
-                    Some(floor_latency),
-                ));
+                let graphd = measure(group, rounds, |id| reader.related(id, &query).unwrap().hits.len());
+                let floor_latency = measure(group, rounds, |id| floor.related(id, floor_dir, depth));
+                rows.push((format!("related {dir_word} d{depth} from {label}"), graphd, Some(floor_latency)));
             }
         }
     }
@@ -141,25 +96,16 @@ fn main() {
     rows.push((
         "list Pods of a namespace (page 100)".into(),
         measure(&scope_refs, 5, |scope| {
-            let query = ListQuery {
-                scope: scope.clone(),
-                kind: Some(list_kind.clone()),
-                limit: 100,
-                ..ListQuery::default()
-            };
+            let query =
+                ListQuery { scope: scope.clone(), kind: Some(list_kind.clone()), limit: 100, ..ListQuery::default() };
             reader.list(&query).unwrap().items.len()
         }),
         None,
     ));
-    let cluster_scope = ScopeFilter {
-        cluster: Some("cluster-0001".into()),
-        ..ScopeFilter::default()
-    };
+    let cluster_scope = ScopeFilter { cluster: Some("cluster-0001".into()), ..ScopeFilter::default() };
     rows.push((
         "health counts of a cluster".into(),
-        measure(&[&cluster_scope], 20, |s| {
-            reader.health_counts(s, None).unwrap().total() as usize
-        }),
+        measure(&[&cluster_scope], 20, |s| reader.health_counts(s, None).unwrap().total() as usize),
         None,
     ));
 
@@ -172,10 +118,7 @@ fn main() {
         floor_build.as_secs_f64() * 1e3,
         floor.edge_count()
     );
-    println!(
-        "| peak RSS of this process (store + floor + queries) | {:.0} MiB |\n",
-        peak_rss() as f64 / 1048576.0
-    );
+    println!("| peak RSS of this process (store + floor + queries) | {:.0} MiB |\n", peak_rss() as f64 / 1048576.0);
     println!("| query | graphd p50 µs | graphd p99 µs | returned (mean) | µs per item | floor p50 µs | floor p99 µs | p50 ratio | p99 ratio |");
     println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
     for (name, g, f) in rows {
@@ -183,14 +126,8 @@ fn main() {
             Some(f) => (
                 micros(f.p50),
                 micros(f.p99),
-                format!(
-                    "{:.1}x",
-                    g.p50.as_secs_f64() / f.p50.as_secs_f64().max(1e-9)
-                ),
-                format!(
-                    "{:.1}x",
-                    g.p99.as_secs_f64() / f.p99.as_secs_f64().max(1e-9)
-                ),
+                format!("{:.1}x", g.p50.as_secs_f64() / f.p50.as_secs_f64().max(1e-9)),
+                format!("{:.1}x", g.p99.as_secs_f64() / f.p99.as_secs_f64().max(1e-9)),
             ),
             None => ("".into(), "".into(), "".into(), "".into()),
         };

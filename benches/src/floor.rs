@@ -38,16 +38,9 @@ impl Floor {
             graph.add_node(());
         }
         for (from, to, rel) in edges {
-            graph.add_edge(
-                NodeIndex::new(from as usize),
-                NodeIndex::new(to as usize),
-                rel,
-            );
+            graph.add_edge(NodeIndex::new(from as usize), NodeIndex::new(to as usize), rel);
         }
-        Floor {
-            graph,
-            orientation: store.names().orientations(),
-        }
+        Floor { graph, orientation: store.names().orientations() }
     }
 
     pub fn edge_count(&self) -> usize {
@@ -73,10 +66,7 @@ impl Floor {
         for _ in 0..depth {
             let mut next = Vec::new();
             for &n in &frontier {
-                for far in self
-                    .graph
-                    .neighbors_directed(NodeIndex::new(n as usize), direction)
-                {
+                for far in self.graph.neighbors_directed(NodeIndex::new(n as usize), direction) {
                     let far = far.index() as u32;
                     if seen.insert(far) {
                         next.push(far);

@@ -17,15 +17,13 @@ pub type BenchStore = Store<RocksEngine>;
 /// The fleet size to bench: `GRAPHD_BENCH_FLEET` (s, m, l; m by default).
 pub fn bench_size() -> (String, FleetSize) {
     let word = std::env::var("GRAPHD_BENCH_FLEET").unwrap_or_else(|_| "m".into());
-    let size = FleetSize::parse(&word).unwrap_or_else(|| {
-        panic!("GRAPHD_BENCH_FLEET={word:?}: expected s, m, l or a number of clusters")
-    });
+    let size = FleetSize::parse(&word)
+        .unwrap_or_else(|| panic!("GRAPHD_BENCH_FLEET={word:?}: expected s, m, l or a number of clusters"));
     (word, size)
 }
 
 pub fn open(dir: &Path) -> BenchStore {
-    Store::open(RocksEngine::open(dir, &RocksOptions::default()).expect("open RocksDB"))
-        .expect("open store")
+    Store::open(RocksEngine::open(dir, &RocksOptions::default()).expect("open RocksDB")).expect("open store")
 }
 
 /// Generates the fleet and loads it into `dir`; returns the load time (generation excluded)
@@ -36,9 +34,7 @@ pub fn load_into(dir: &Path, size: FleetSize) -> (Duration, usize, usize) {
     let store = open(dir);
     let started = Instant::now();
     for batch in &batches {
-        store
-            .apply(batch, Timestamp::now(), "bench")
-            .expect("load batch");
+        store.apply(batch, Timestamp::now(), "bench").expect("load batch");
     }
     store.flush().expect("flush");
     (started.elapsed(), fleet.items.len(), fleet.edges.len())
@@ -47,11 +43,7 @@ pub fn load_into(dir: &Path, size: FleetSize) -> (Duration, usize, usize) {
 /// `count` live items of `kind`, spread evenly over the store: fixed starts for queries.
 pub fn starts(store: &BenchStore, kind: &str, count: usize) -> Vec<ItemId> {
     let mut ids = Vec::new();
-    let mut query = ListQuery {
-        kind: Some(Kind::new(kind).unwrap()),
-        limit: 10_000,
-        ..ListQuery::default()
-    };
+    let mut query = ListQuery { kind: Some(Kind::new(kind).unwrap()), limit: 10_000, ..ListQuery::default() };
     loop {
         let page = store.read().list(&query).expect("list");
         ids.extend(page.items.iter().map(|i| i.id));
@@ -87,12 +79,7 @@ fn proc_status_kib(field: &str) -> u64 {
 pub fn dir_size(dir: &Path) -> u64 {
     std::fs::read_dir(dir)
         .map(|entries| {
-            entries
-                .flatten()
-                .filter_map(|e| e.metadata().ok())
-                .filter(|m| m.is_file())
-                .map(|m| m.len())
-                .sum()
+            entries.flatten().filter_map(|e| e.metadata().ok()).filter(|m| m.is_file()).map(|m| m.len()).sum()
         })
         .unwrap_or(0)
 }

@@ -7,29 +7,16 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 fn pair_item(which: &str, generation: u64) -> ItemWrite {
-    let mut item = ItemWrite::new(
-        ExternalKey::custom("pairs", which),
-        Kind::new("Custom::Pair").unwrap(),
-        which,
-    );
-    item.labels
-        .insert("generation".into(), generation.to_string());
+    let mut item = ItemWrite::new(ExternalKey::custom("pairs", which), Kind::new("Custom::Pair").unwrap(), which);
+    item.labels.insert("generation".into(), generation.to_string());
     item
 }
 
 #[test]
 fn readers_never_see_half_of_a_batch() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(
-        Store::open(RocksEngine::open(dir.path(), &RocksOptions::default()).unwrap()).unwrap(),
-    );
-    store
-        .apply(
-            &[Op::Upsert(pair_item("a", 0)), Op::Upsert(pair_item("b", 0))],
-            Timestamp(1),
-            "test",
-        )
-        .unwrap();
+    let store = Arc::new(Store::open(RocksEngine::open(dir.path(), &RocksOptions::default()).unwrap()).unwrap());
+    store.apply(&[Op::Upsert(pair_item("a", 0)), Op::Upsert(pair_item("b", 0))], Timestamp(1), "test").unwrap();
     let done = Arc::new(AtomicBool::new(false));
     let readers: Vec<_> = (0..2)
         .map(|_| {
@@ -40,10 +27,7 @@ fn readers_never_see_half_of_a_batch() {
                 while !done.load(Ordering::Acquire) || checks == 0 {
                     let reader = store.read();
                     let generation = |which: &str| -> u64 {
-                        let item = reader
-                            .get_by_key(&ExternalKey::custom("pairs", which), false)
-                            .unwrap()
-                            .unwrap();
+                        let item = reader.get_by_key(&ExternalKey::custom("pairs", which), false).unwrap().unwrap();
                         item.labels["generation"].parse().unwrap()
                     };
                     let (a, b) = (generation("a"), generation("b"));
@@ -57,13 +41,8 @@ fn readers_never_see_half_of_a_batch() {
         })
         .collect();
     for generation in 1..=300 {
-        let ops = [
-            Op::Upsert(pair_item("a", generation)),
-            Op::Upsert(pair_item("b", generation)),
-        ];
-        store
-            .apply(&ops, Timestamp(generation + 1), "test")
-            .unwrap();
+        let ops = [Op::Upsert(pair_item("a", generation)), Op::Upsert(pair_item("b", generation))];
+        store.apply(&ops, Timestamp(generation + 1), "test").unwrap();
     }
     done.store(true, Ordering::Release);
     for reader in readers {

@@ -55,26 +55,18 @@ fn killed_writer_loses_no_acknowledged_batch_and_leaves_no_half_batch() {
         });
         // Wait for the first acknowledgement (the store is open and writing), then a random
         // while longer, then kill without warning.
-        let first = rx
-            .recv_timeout(Duration::from_secs(60))
-            .expect("the writer acknowledges a batch");
+        let first = rx.recv_timeout(Duration::from_secs(60)).expect("the writer acknowledges a batch");
         std::thread::sleep(Duration::from_millis(rng.gen_range(5..300)));
         child.kill().expect("SIGKILL");
         child.wait().unwrap();
         reader.join().unwrap();
         let acked: Vec<u64> = std::iter::once(first).chain(rx.try_iter()).collect();
         let last_acked = *acked.last().unwrap();
-        assert_eq!(
-            acked,
-            (next_batch..=last_acked).collect::<Vec<_>>(),
-            "acknowledged in order"
-        );
+        assert_eq!(acked, (next_batch..=last_acked).collect::<Vec<_>>(), "acknowledged in order");
         total_acked += acked.len();
 
-        let store = Store::open(
-            RocksEngine::open(dir.path(), &RocksOptions::default()).expect("reopen after SIGKILL"),
-        )
-        .unwrap();
+        let store = Store::open(RocksEngine::open(dir.path(), &RocksOptions::default()).expect("reopen after SIGKILL"))
+            .unwrap();
         for batch in 0..=last_acked {
             assert_eq!(
                 presence(&store, batch),
@@ -88,19 +80,8 @@ fn killed_writer_loses_no_acknowledged_batch_and_leaves_no_half_batch() {
             "round {round}: batch {} is half there: {in_flight:?}",
             last_acked + 1
         );
-        assert_eq!(
-            presence(&store, last_acked + 2),
-            (0, 0),
-            "nothing beyond the batch in flight"
-        );
-        next_batch = if in_flight.0 > 0 {
-            last_acked + 2
-        } else {
-            last_acked + 1
-        };
+        assert_eq!(presence(&store, last_acked + 2), (0, 0), "nothing beyond the batch in flight");
+        next_batch = if in_flight.0 > 0 { last_acked + 2 } else { last_acked + 1 };
     }
-    assert!(
-        total_acked >= 8,
-        "the writer made progress: {total_acked} batches"
-    );
+    assert!(total_acked >= 8, "the writer made progress: {total_acked} batches");
 }

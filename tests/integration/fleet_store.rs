@@ -9,22 +9,14 @@ use graphd_store::Store;
 use std::collections::{BTreeSet, HashMap, VecDeque};
 
 fn orientation(name: &str) -> Orientation {
-    relation::BUILTIN
-        .iter()
-        .find(|(n, _)| *n == name)
-        .map(|(_, o)| *o)
-        .expect("built-in relation")
+    relation::BUILTIN.iter().find(|(n, _)| *n == name).map(|(_, o)| *o).expect("built-in relation")
 }
 
 /// Live adjacency of the fleet: index → [(neighbour, relation)] in one direction.
 fn adjacency(fleet: &Fleet, outgoing: bool) -> HashMap<usize, Vec<(usize, &'static str)>> {
     let mut adj: HashMap<usize, Vec<(usize, &'static str)>> = HashMap::new();
     for edge in fleet.edges.iter().filter(|e| !fleet.edge_deleted(e)) {
-        let (near, far) = if outgoing {
-            (edge.from, edge.to)
-        } else {
-            (edge.to, edge.from)
-        };
+        let (near, far) = if outgoing { (edge.from, edge.to) } else { (edge.to, edge.from) };
         adj.entry(near).or_default().push((far, edge.relation));
     }
     adj
@@ -50,9 +42,7 @@ fn bfs(start: usize, depth: u32, step: impl Fn(usize) -> Vec<usize>) -> BTreeSet
 fn load_fleet(fleet: &Fleet, dir: &std::path::Path) -> Store<RocksEngine> {
     let store = Store::open(RocksEngine::open(dir, &RocksOptions::default()).unwrap()).unwrap();
     for batch in load::batches(fleet, 5_000) {
-        store
-            .apply(&batch, graphd_core::Timestamp::now(), "fleet")
-            .unwrap();
+        store.apply(&batch, graphd_core::Timestamp::now(), "fleet").unwrap();
     }
     store
 }
@@ -62,12 +52,8 @@ fn fleet_walks_match_an_independent_oracle_before_and_after_reopen() {
     let fleet = generate(FleetSize::S, 42);
     let dir = tempfile::tempdir().unwrap();
     let mut store = load_fleet(&fleet, dir.path());
-    let index_of: HashMap<ExternalKey, usize> = fleet
-        .items
-        .iter()
-        .enumerate()
-        .map(|(i, item)| (item.write.key.clone(), i))
-        .collect();
+    let index_of: HashMap<ExternalKey, usize> =
+        fleet.items.iter().enumerate().map(|(i, item)| (item.write.key.clone(), i)).collect();
     let out = adjacency(&fleet, true);
     let inc = adjacency(&fleet, false);
     let mut starts = fleet.sample_live("Kubernetes::Pod", 12);
@@ -78,31 +64,16 @@ fn fleet_walks_match_an_independent_oracle_before_and_after_reopen() {
     for round in ["fresh", "reopened"] {
         let reader = store.read();
         let live = fleet.items.iter().filter(|i| !i.deleted).count() as u64;
-        assert_eq!(
-            reader
-                .health_counts(&ScopeFilter::default(), None)
-                .unwrap()
-                .total(),
-            live,
-            "{round}"
-        );
+        assert_eq!(reader.health_counts(&ScopeFilter::default(), None).unwrap().total(), live, "{round}");
         for &start in &starts {
-            let id = reader
-                .get_by_key(&fleet.items[start].write.key, false)
-                .unwrap()
-                .expect("live start")
-                .id;
+            let id = reader.get_by_key(&fleet.items[start].write.key, false).unwrap().expect("live start").id;
             let to_indices = |ids: Vec<graphd_core::ItemId>| -> BTreeSet<usize> {
-                ids.into_iter()
-                    .map(|id| index_of[&reader.get(id, true).unwrap().unwrap().key])
-                    .collect()
+                ids.into_iter().map(|id| index_of[&reader.get(id, true).unwrap().unwrap().key]).collect()
             };
             for depth in [1, 3] {
                 for (direction, adj) in [(Direction::Outgoing, &out), (Direction::Incoming, &inc)] {
                     let expected = bfs(start, depth, |i| {
-                        adj.get(&i)
-                            .map(|v| v.iter().map(|(n, _)| *n).collect())
-                            .unwrap_or_default()
+                        adj.get(&i).map(|v| v.iter().map(|(n, _)| *n).collect()).unwrap_or_default()
                     });
                     let mut query = RelatedQuery::new(direction, depth);
                     query.limit = 100_000;
@@ -117,38 +88,15 @@ fn fleet_walks_match_an_independent_oracle_before_and_after_reopen() {
                 }
             }
             let parents = |i: usize| -> Vec<usize> {
-                let ups = out
-                    .get(&i)
-                    .into_iter()
-                    .flatten()
-                    .filter(|(_, r)| orientation(r) == Orientation::Up);
-                let downs = inc
-                    .get(&i)
-                    .into_iter()
-                    .flatten()
-                    .filter(|(_, r)| orientation(r) == Orientation::Down);
+                let ups = out.get(&i).into_iter().flatten().filter(|(_, r)| orientation(r) == Orientation::Up);
+                let downs = inc.get(&i).into_iter().flatten().filter(|(_, r)| orientation(r) == Orientation::Down);
                 ups.chain(downs).map(|(n, _)| *n).collect()
             };
             let expected = bfs(start, 64, parents);
-            let got = to_indices(
-                reader
-                    .walk_up(id, false)
-                    .unwrap()
-                    .nodes
-                    .iter()
-                    .map(|n| n.id)
-                    .collect(),
-            );
-            assert_eq!(
-                got, expected,
-                "{round}: walk-up from {}",
-                fleet.items[start].write.name
-            );
+            let got = to_indices(reader.walk_up(id, false).unwrap().nodes.iter().map(|n| n.id).collect());
+            assert_eq!(got, expected, "{round}: walk-up from {}", fleet.items[start].write.name);
             if fleet.items[start].write.kind.as_str() == "Kubernetes::Pod" {
-                let kinds: BTreeSet<&str> = got
-                    .iter()
-                    .map(|&i| fleet.items[i].write.kind.as_str())
-                    .collect();
+                let kinds: BTreeSet<&str> = got.iter().map(|&i| fleet.items[i].write.kind.as_str()).collect();
                 for kind in [
                     "Kubernetes::Node",
                     "AWS::EC2::Instance",
@@ -159,10 +107,7 @@ fn fleet_walks_match_an_independent_oracle_before_and_after_reopen() {
                     "Kubernetes::Namespace",
                     "Kubernetes::Cluster",
                 ] {
-                    assert!(
-                        kinds.contains(kind),
-                        "walk-up from a Pod reaches {kind}: {kinds:?}"
-                    );
+                    assert!(kinds.contains(kind), "walk-up from a Pod reaches {kind}: {kinds:?}");
                 }
             }
         }

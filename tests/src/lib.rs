@@ -18,8 +18,7 @@ pub fn crash_batch(batch: u64) -> Vec<Op> {
     let kind = Kind::new("Custom::Thing").expect("valid kind");
     let mut ops: Vec<Op> = (0..ITEMS_PER_BATCH)
         .map(|j| {
-            let mut item =
-                ItemWrite::new(crash_key(batch, j), kind.clone(), format!("b{batch}-{j}"));
+            let mut item = ItemWrite::new(crash_key(batch, j), kind.clone(), format!("b{batch}-{j}"));
             item.document = serde_json_padding(batch, j);
             Op::Upsert(item)
         })

@@ -26,10 +26,7 @@ pub fn write_items(fleet: &Fleet, out: &mut impl Write) -> io::Result<()> {
     writeln!(out, "{ITEMS_HEADER}")?;
     for item in &fleet.items {
         let w = &item.write;
-        let parent = item
-            .parent
-            .map(|p| fleet.items[p].uuid.to_string())
-            .unwrap_or_default();
+        let parent = item.parent.map(|p| fleet.items[p].uuid.to_string()).unwrap_or_default();
         let fields = [
             item.uuid.to_string(),
             w.kind.to_string(),
@@ -90,15 +87,10 @@ mod tests {
         assert_eq!(lines.next(), Some(ITEMS_HEADER));
         let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
         assert_eq!(rows.len(), fleet.items.len());
-        assert!(rows
-            .iter()
-            .all(|r| r.len() == 9 && (r[8] == "true" || r[8] == "false")));
+        assert!(rows.iter().all(|r| r.len() == 9 && (r[8] == "true" || r[8] == "false")));
         let ids: std::collections::HashSet<&str> = rows.iter().map(|r| r[0]).collect();
         assert_eq!(ids.len(), rows.len(), "ids are unique");
-        assert!(
-            rows.iter().all(|r| r[7].is_empty() || ids.contains(r[7])),
-            "parents exist"
-        );
+        assert!(rows.iter().all(|r| r[7].is_empty() || ids.contains(r[7])), "parents exist");
         assert!(rows.iter().any(|r| r[7].is_empty()), "accounts are roots");
         let pod = rows.iter().find(|r| r[1] == "Kubernetes::Pod").unwrap();
         assert!(uuid::Uuid::parse_str(pod[0]).is_ok());
@@ -109,28 +101,14 @@ mod tests {
         let edges = String::from_utf8(edges).unwrap();
         assert_eq!(edges.lines().next(), Some(EDGES_HEADER));
         assert_eq!(edges.lines().count(), fleet.edges.len() + 1);
-        let deleted = edges
-            .lines()
-            .skip(1)
-            .filter(|l| l.ends_with(",true"))
-            .count();
-        assert_eq!(
-            deleted,
-            fleet.edges.iter().filter(|e| fleet.edge_deleted(e)).count()
-        );
+        let deleted = edges.lines().skip(1).filter(|l| l.ends_with(",true")).count();
+        assert_eq!(deleted, fleet.edges.iter().filter(|e| fleet.edge_deleted(e)).count());
     }
 
     #[test]
     fn awkward_fields_are_quoted() {
         let mut out = Vec::new();
-        write_row(
-            &mut out,
-            &["a,b".into(), "say \"hi\"".into(), "plain".into()],
-        )
-        .unwrap();
-        assert_eq!(
-            String::from_utf8(out).unwrap(),
-            "\"a,b\",\"say \"\"hi\"\"\",plain\n"
-        );
+        write_row(&mut out, &["a,b".into(), "say \"hi\"".into(), "plain".into()]).unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), "\"a,b\",\"say \"\"hi\"\"\",plain\n");
     }
 }

@@ -25,10 +25,7 @@ const CREATED: Timestamp = Timestamp(1_767_225_600_000); // 2026-01-01
 
 /// Generates the fleet of `size` from `seed`.
 pub fn generate(size: FleetSize, seed: u64) -> Fleet {
-    let mut g = Generator {
-        rng: ChaCha8Rng::seed_from_u64(seed),
-        fleet: Fleet::default(),
-    };
+    let mut g = Generator { rng: ChaCha8Rng::seed_from_u64(seed), fleet: Fleet::default() };
     let clusters = size.clusters();
     let accounts = clusters.div_ceil(CLUSTERS_PER_ACCOUNT);
     let mut estates = Vec::new();
@@ -67,20 +64,11 @@ impl Generator {
     fn push(&mut self, mut write: ItemWrite, parent: Option<usize>) -> usize {
         write.created_at = Some(CREATED);
         if write.health == Health::Unknown {
-            write.health = if self.rng.gen_bool(0.05) {
-                Health::Unhealthy
-            } else {
-                Health::Healthy
-            };
+            write.health = if self.rng.gen_bool(0.05) { Health::Unhealthy } else { Health::Healthy };
             write.ready = write.health == Health::Healthy;
         }
         let uuid = uuid::Builder::from_random_bytes(self.rng.gen()).into_uuid();
-        self.fleet.items.push(FleetItem {
-            write,
-            uuid,
-            parent,
-            deleted: false,
-        });
+        self.fleet.items.push(FleetItem { write, uuid, parent, deleted: false });
         self.fleet.items.len() - 1
     }
 
@@ -89,19 +77,13 @@ impl Generator {
     }
 
     fn hex(&mut self, len: usize) -> String {
-        (0..len)
-            .map(|_| char::from_digit(self.rng.gen_range(0..16), 16).expect("hex digit"))
-            .collect()
+        (0..len).map(|_| char::from_digit(self.rng.gen_range(0..16), 16).expect("hex digit")).collect()
     }
 
     // ---- AWS ------------------------------------------------------------------------------
 
     fn aws_item(&mut self, account: &str, region: &str, id: String, kind_name: &str) -> ItemWrite {
-        let mut write = ItemWrite::new(
-            ExternalKey::aws(account, region, id.clone()),
-            kind(kind_name),
-            id,
-        );
+        let mut write = ItemWrite::new(ExternalKey::aws(account, region, id.clone()), kind(kind_name), id);
         write.scope = Scope {
             account: Some(account.to_owned()),
             region: (!region.is_empty()).then(|| region.to_owned()),
@@ -134,10 +116,7 @@ impl Generator {
                 for s in 0..SUBNETS_PER_VPC {
                     let id = format!("subnet-{}", self.hex(17));
                     let mut write = self.aws_item(&account, region, id, "AWS::EC2::Subnet");
-                    write.labels.insert(
-                        "availability-zone".into(),
-                        format!("{region}{}", ['a', 'b', 'c'][s]),
-                    );
+                    write.labels.insert("availability-zone".into(), format!("{region}{}", ['a', 'b', 'c'][s]));
                     let subnet = self.push(write, Some(vpc));
                     self.edge(subnet, "member-of", vpc);
                     estate.subnets.push(subnet);
@@ -171,27 +150,12 @@ impl Generator {
 
     // ---- Kubernetes -----------------------------------------------------------------------
 
-    fn k8s_item(
-        &mut self,
-        cluster: &str,
-        kind_name: &str,
-        name: String,
-        namespace: Option<&str>,
-    ) -> ItemWrite {
-        let uid = uuid::Builder::from_random_bytes(self.rng.gen())
-            .into_uuid()
-            .to_string();
-        let mut write = ItemWrite::new(
-            ExternalKey::kubernetes(cluster, uid),
-            kind(&format!("Kubernetes::{kind_name}")),
-            name,
-        );
+    fn k8s_item(&mut self, cluster: &str, kind_name: &str, name: String, namespace: Option<&str>) -> ItemWrite {
+        let uid = uuid::Builder::from_random_bytes(self.rng.gen()).into_uuid().to_string();
+        let mut write =
+            ItemWrite::new(ExternalKey::kubernetes(cluster, uid), kind(&format!("Kubernetes::{kind_name}")), name);
         write.namespace = namespace.map(str::to_owned);
-        write.scope = Scope {
-            cluster: Some(cluster.to_owned()),
-            account: None,
-            region: None,
-        };
+        write.scope = Scope { cluster: Some(cluster.to_owned()), account: None, region: None };
         write
     }
 
@@ -207,15 +171,8 @@ impl Generator {
         for n in 0..NODES_PER_CLUSTER {
             let subnet = estate.subnets[n % estate.subnets.len()];
             let instance_id = format!("i-{}", self.hex(17));
-            let mut instance = self.aws_item(
-                &estate.account,
-                estate.region,
-                instance_id.clone(),
-                "AWS::EC2::Instance",
-            );
-            instance
-                .labels
-                .insert("eks:cluster-name".into(), name.clone());
+            let mut instance = self.aws_item(&estate.account, estate.region, instance_id.clone(), "AWS::EC2::Instance");
+            instance.labels.insert("eks:cluster-name".into(), name.clone());
             instance.status = "running".into();
             let instance = self.push(instance, Some(subnet));
             self.edge(instance, "member-of", subnet);
@@ -228,7 +185,8 @@ impl Generator {
 
             let node_name = format!("ip-10-{}-{}-{}", index % 256, n / 256, n % 256 + 1);
             let mut node = self.k8s_item(&name, "Node", node_name, None);
-            node.document = serde_json::json!({"spec": {"providerID": format!("aws:///{}a/{instance_id}", estate.region)}});
+            node.document =
+                serde_json::json!({"spec": {"providerID": format!("aws:///{}a/{instance_id}", estate.region)}});
             let node = self.push(node, Some(instance));
             self.edge(node, "runs-on", instance);
             self.edge(cluster, "contains", node);
@@ -243,12 +201,7 @@ impl Generator {
                 item
             })
             .collect();
-        let ctx = ClusterCtx {
-            name,
-            cluster,
-            nodes,
-            priority_classes,
-        };
+        let ctx = ClusterCtx { name, cluster, nodes, priority_classes };
         for ns in 0..NAMESPACES_PER_CLUSTER {
             self.namespace(&ctx, estate, ns);
         }
@@ -278,14 +231,7 @@ impl Generator {
     }
 
     /// A namespaced item contained by its namespace.
-    fn child(
-        &mut self,
-        ctx: &ClusterCtx,
-        ns_name: &str,
-        ns: usize,
-        kind_name: &str,
-        name: String,
-    ) -> usize {
+    fn child(&mut self, ctx: &ClusterCtx, ns_name: &str, ns: usize, kind_name: &str, name: String) -> usize {
         let write = self.k8s_item(&ctx.name, kind_name, name, Some(ns_name));
         let item = self.push(write, Some(ns));
         self.edge(ns, "contains", item);
@@ -306,20 +252,10 @@ impl Generator {
             replica_sets.push(rs);
         }
         let current = *replica_sets.last().expect("at least one revision");
-        let configs: Vec<usize> = (0..2)
-            .map(|c| {
-                self.child(
-                    ctx,
-                    &ns.name,
-                    ns.ns,
-                    "ConfigMap",
-                    format!("{app}-config-{c}"),
-                )
-            })
-            .collect();
-        let secrets: Vec<usize> = (0..2)
-            .map(|s| self.child(ctx, &ns.name, ns.ns, "Secret", format!("{app}-secret-{s}")))
-            .collect();
+        let configs: Vec<usize> =
+            (0..2).map(|c| self.child(ctx, &ns.name, ns.ns, "ConfigMap", format!("{app}-config-{c}"))).collect();
+        let secrets: Vec<usize> =
+            (0..2).map(|s| self.child(ctx, &ns.name, ns.ns, "Secret", format!("{app}-secret-{s}"))).collect();
         let service = self.child(ctx, &ns.name, ns.ns, "Service", app.clone());
         let slice_name = format!("{app}-{}", self.hex(5));
         let slice = self.child(ctx, &ns.name, ns.ns, "EndpointSlice", slice_name);
@@ -369,18 +305,9 @@ impl Generator {
         for p in 0..STATEFUL_PODS {
             let pod = self.pod(ctx, ns, format!("db-{p}"), sts);
             self.edge(sts, "owns", pod);
-            let pvc = self.child(
-                ctx,
-                &ns.name,
-                ns.ns,
-                "PersistentVolumeClaim",
-                format!("data-db-{p}"),
-            );
+            let pvc = self.child(ctx, &ns.name, ns.ns, "PersistentVolumeClaim", format!("data-db-{p}"));
             self.edge(pod, "mounts", pvc);
-            let pv_name = format!(
-                "pvc-{}",
-                uuid::Builder::from_random_bytes(self.rng.gen()).into_uuid()
-            );
+            let pv_name = format!("pvc-{}", uuid::Builder::from_random_bytes(self.rng.gen()).into_uuid());
             let pv_write = self.k8s_item(&ctx.name, "PersistentVolume", pv_name, None);
             let pv = self.push(pv_write, Some(ctx.cluster));
             self.edge(ctx.cluster, "contains", pv);
@@ -443,10 +370,7 @@ mod tests {
 
     #[test]
     fn same_seed_same_fleet() {
-        let (a, b) = (
-            generate(FleetSize::Clusters(2), 7),
-            generate(FleetSize::Clusters(2), 7),
-        );
+        let (a, b) = (generate(FleetSize::Clusters(2), 7), generate(FleetSize::Clusters(2), 7));
         assert_eq!(a.items.len(), b.items.len());
         assert!(a
             .items

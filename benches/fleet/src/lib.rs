@@ -83,19 +83,12 @@ impl Fleet {
 
     /// Indices of items of `kind`, in generation order.
     pub fn indices_of_kind<'a>(&'a self, kind: &'a str) -> impl Iterator<Item = usize> + 'a {
-        self.items
-            .iter()
-            .enumerate()
-            .filter(move |(_, i)| i.write.kind.as_str() == kind)
-            .map(|(n, _)| n)
+        self.items.iter().enumerate().filter(move |(_, i)| i.write.kind.as_str() == kind).map(|(n, _)| n)
     }
 
     /// `count` live items of `kind`, spread evenly over the fleet: fixed query starts for benches.
     pub fn sample_live(&self, kind: &str, count: usize) -> Vec<usize> {
-        let live: Vec<usize> = self
-            .indices_of_kind(kind)
-            .filter(|&i| !self.items[i].deleted)
-            .collect();
+        let live: Vec<usize> = self.indices_of_kind(kind).filter(|&i| !self.items[i].deleted).collect();
         if live.is_empty() {
             return Vec::new();
         }

@@ -7,10 +7,7 @@ use graphd_store::Op;
 
 /// The fleet's operations in batches of at most `batch_size`.
 pub fn batches(fleet: &Fleet, batch_size: usize) -> impl Iterator<Item = Vec<Op>> + '_ {
-    let upserts = fleet
-        .items
-        .iter()
-        .map(|item| Op::Upsert(item.write.clone()));
+    let upserts = fleet.items.iter().map(|item| Op::Upsert(item.write.clone()));
     let links = fleet.edges.iter().map(|edge| {
         Op::Link(EdgeWrite {
             from: fleet.items[edge.from].write.key.clone(),
@@ -19,11 +16,7 @@ pub fn batches(fleet: &Fleet, batch_size: usize) -> impl Iterator<Item = Vec<Op>
             provenance: Provenance::Scraper("fleet".into()),
         })
     });
-    let deletes = fleet
-        .items
-        .iter()
-        .filter(|i| i.deleted)
-        .map(|item| Op::Delete(item.write.key.clone()));
+    let deletes = fleet.items.iter().filter(|i| i.deleted).map(|item| Op::Delete(item.write.key.clone()));
     chunked(upserts.chain(links).chain(deletes), batch_size.max(1))
 }
 

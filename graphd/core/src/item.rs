@@ -16,9 +16,7 @@ impl fmt::Display for ItemId {
 }
 
 /// Health as people read it on a dashboard.
-#[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
-)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Health {
     #[default]
     Unknown,
@@ -28,12 +26,7 @@ pub enum Health {
 }
 
 impl Health {
-    pub const ALL: [Health; 4] = [
-        Health::Unknown,
-        Health::Healthy,
-        Health::Warning,
-        Health::Unhealthy,
-    ];
+    pub const ALL: [Health; 4] = [Health::Unknown, Health::Healthy, Health::Warning, Health::Unhealthy];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -45,9 +38,7 @@ impl Health {
     }
 
     pub fn parse(word: &str) -> Option<Health> {
-        Health::ALL
-            .into_iter()
-            .find(|h| h.as_str().eq_ignore_ascii_case(word))
+        Health::ALL.into_iter().find(|h| h.as_str().eq_ignore_ascii_case(word))
     }
 }
 

@@ -12,40 +12,22 @@ pub enum ExternalKey {
     /// A Kubernetes object: its cluster's name and `metadata.uid`.
     Kubernetes { cluster: String, uid: String },
     /// An AWS resource: account, region (empty for global resources) and resource id or ARN.
-    Aws {
-        account: String,
-        region: String,
-        resource_id: String,
-    },
+    Aws { account: String, region: String, resource_id: String },
     /// Anything else: the source's name and its own id.
     Custom { source: String, id: String },
 }
 
 impl ExternalKey {
     pub fn kubernetes(cluster: impl Into<String>, uid: impl Into<String>) -> Self {
-        ExternalKey::Kubernetes {
-            cluster: cluster.into(),
-            uid: uid.into(),
-        }
+        ExternalKey::Kubernetes { cluster: cluster.into(), uid: uid.into() }
     }
 
-    pub fn aws(
-        account: impl Into<String>,
-        region: impl Into<String>,
-        resource_id: impl Into<String>,
-    ) -> Self {
-        ExternalKey::Aws {
-            account: account.into(),
-            region: region.into(),
-            resource_id: resource_id.into(),
-        }
+    pub fn aws(account: impl Into<String>, region: impl Into<String>, resource_id: impl Into<String>) -> Self {
+        ExternalKey::Aws { account: account.into(), region: region.into(), resource_id: resource_id.into() }
     }
 
     pub fn custom(source: impl Into<String>, id: impl Into<String>) -> Self {
-        ExternalKey::Custom {
-            source: source.into(),
-            id: id.into(),
-        }
+        ExternalKey::Custom { source: source.into(), id: id.into() }
     }
 
     /// The id a person would type to find this item without its scope: a Kubernetes uid, an
@@ -69,11 +51,7 @@ impl ExternalKey {
                     return Err("key.uid is empty");
                 }
             }
-            ExternalKey::Aws {
-                account,
-                resource_id,
-                ..
-            } => {
+            ExternalKey::Aws { account, resource_id, .. } => {
                 if account.is_empty() {
                     return Err("key.account is empty");
                 }
@@ -98,11 +76,7 @@ impl fmt::Display for ExternalKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ExternalKey::Kubernetes { cluster, uid } => write!(f, "k8s:{cluster}/{uid}"),
-            ExternalKey::Aws {
-                account,
-                region,
-                resource_id,
-            } => {
+            ExternalKey::Aws { account, region, resource_id } => {
                 write!(f, "aws:{account}/{region}/{resource_id}")
             }
             ExternalKey::Custom { source, id } => write!(f, "custom:{source}/{id}"),

@@ -19,12 +19,7 @@ pub struct KindError {
 impl Kind {
     pub fn new(name: impl Into<String>) -> Result<Self, KindError> {
         let name = name.into();
-        let fail = |reason| {
-            Err(KindError {
-                kind: name.clone(),
-                reason,
-            })
-        };
+        let fail = |reason| Err(KindError { kind: name.clone(), reason });
         let segments: Vec<&str> = name.split("::").collect();
         if segments.len() < 2 {
             return fail("expected at least one '::', as in Kubernetes::Pod");
@@ -33,9 +28,7 @@ impl Kind {
             let mut chars = segment.chars();
             match chars.next() {
                 None => return fail("empty segment"),
-                Some(c) if !c.is_ascii_alphabetic() => {
-                    return fail("each segment must start with a letter")
-                }
+                Some(c) if !c.is_ascii_alphabetic() => return fail("each segment must start with a letter"),
                 _ => {}
             }
             if !chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')) {
@@ -85,25 +78,14 @@ mod tests {
 
     #[test]
     fn accepts_domain_kind_names() {
-        for ok in [
-            "Kubernetes::Pod",
-            "AWS::EC2::Instance",
-            "Custom::Service",
-            "Kubernetes::HelmChart.v1",
-        ] {
+        for ok in ["Kubernetes::Pod", "AWS::EC2::Instance", "Custom::Service", "Kubernetes::HelmChart.v1"] {
             Kind::new(ok).unwrap();
         }
     }
 
     #[test]
     fn rejects_other_shapes_with_a_reason() {
-        for bad in [
-            "Pod",
-            "Kubernetes::",
-            "::Pod",
-            "Kubernetes::Pod Name",
-            "9x::Pod",
-        ] {
+        for bad in ["Pod", "Kubernetes::", "::Pod", "Kubernetes::Pod Name", "9x::Pod"] {
             let err = Kind::new(bad).unwrap_err();
             assert_eq!(err.kind, bad);
             assert!(!err.reason.is_empty());

@@ -30,11 +30,7 @@ pub enum RelationError {
     #[error("relation {0:?} must be a lowercase word of letters, digits and '-', starting with a letter")]
     BadName(String),
     #[error("relation {name:?} is already declared as {existing:?}, not {requested:?}")]
-    Conflict {
-        name: String,
-        existing: Orientation,
-        requested: Orientation,
-    },
+    Conflict { name: String, existing: Orientation, requested: Orientation },
     #[error("relation {0:?} is not declared")]
     Unknown(String),
 }
@@ -44,9 +40,7 @@ impl Relation {
         let name = name.into();
         let mut chars = name.chars();
         let starts_with_letter = chars.next().is_some_and(|c| c.is_ascii_lowercase());
-        if !starts_with_letter
-            || !chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-        {
+        if !starts_with_letter || !chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
             return Err(RelationError::BadName(name));
         }
         Ok(Relation { name, orientation })
@@ -89,10 +83,7 @@ pub const BUILTIN: &[(&str, Orientation)] = &[
 
 /// The built-in relations as values.
 pub fn builtin() -> impl Iterator<Item = Relation> {
-    BUILTIN.iter().map(|(name, orientation)| Relation {
-        name: (*name).to_owned(),
-        orientation: *orientation,
-    })
+    BUILTIN.iter().map(|(name, orientation)| Relation { name: (*name).to_owned(), orientation: *orientation })
 }
 
 #[cfg(test)]
@@ -109,10 +100,7 @@ mod tests {
     #[test]
     fn rejects_bad_names() {
         for bad in ["", "Runs-on", "runs on", "-x", "1x"] {
-            assert!(matches!(
-                Relation::new(bad, Orientation::Up),
-                Err(RelationError::BadName(_))
-            ));
+            assert!(matches!(Relation::new(bad, Orientation::Up), Err(RelationError::BadName(_))));
         }
     }
 }

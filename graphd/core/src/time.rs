@@ -13,9 +13,7 @@ impl Timestamp {
     pub const ZERO: Timestamp = Timestamp(0);
 
     pub fn now() -> Self {
-        let since = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default();
+        let since = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
         Timestamp(since.as_millis() as u64)
     }
 

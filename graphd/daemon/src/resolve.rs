@@ -16,27 +16,15 @@ use graphd_store::Engine;
 const ALIASES: &[(&[&str], &str)] = &[
     (&["pod", "pods", "po"], "Kubernetes::Pod"),
     (&["node", "nodes", "no"], "Kubernetes::Node"),
-    (
-        &["deployment", "deployments", "deploy"],
-        "Kubernetes::Deployment",
-    ),
-    (
-        &["replicaset", "replicasets", "rs"],
-        "Kubernetes::ReplicaSet",
-    ),
-    (
-        &["statefulset", "statefulsets", "sts"],
-        "Kubernetes::StatefulSet",
-    ),
+    (&["deployment", "deployments", "deploy"], "Kubernetes::Deployment"),
+    (&["replicaset", "replicasets", "rs"], "Kubernetes::ReplicaSet"),
+    (&["statefulset", "statefulsets", "sts"], "Kubernetes::StatefulSet"),
     (&["daemonset", "daemonsets", "ds"], "Kubernetes::DaemonSet"),
     (&["namespace", "namespaces", "ns"], "Kubernetes::Namespace"),
     (&["service", "services", "svc"], "Kubernetes::Service"),
     (&["configmap", "configmaps", "cm"], "Kubernetes::ConfigMap"),
     (&["secret", "secrets"], "Kubernetes::Secret"),
-    (
-        &["persistentvolumeclaim", "pvc"],
-        "Kubernetes::PersistentVolumeClaim",
-    ),
+    (&["persistentvolumeclaim", "pvc"], "Kubernetes::PersistentVolumeClaim"),
     (&["persistentvolume", "pv"], "Kubernetes::PersistentVolume"),
     (&["ingress", "ing"], "Kubernetes::Ingress"),
     (&["cluster"], "Kubernetes::Cluster"),
@@ -68,11 +56,7 @@ pub fn parse_kind(word: &str) -> anyhow::Result<Kind> {
 }
 
 fn alias_words() -> String {
-    ALIASES
-        .iter()
-        .map(|(words, _)| words[0])
-        .collect::<Vec<_>>()
-        .join(", ")
+    ALIASES.iter().map(|(words, _)| words[0]).collect::<Vec<_>>().join(", ")
 }
 
 /// What narrows an item reference.
@@ -85,16 +69,10 @@ pub struct Narrowing {
 }
 
 /// Finds the one item `reference` names.
-pub fn resolve<E: Engine>(
-    reader: &Reader<'_, E>,
-    reference: &str,
-    narrowing: &Narrowing,
-) -> anyhow::Result<Item> {
+pub fn resolve<E: Engine>(reader: &Reader<'_, E>, reference: &str, narrowing: &Narrowing) -> anyhow::Result<Item> {
     let deleted = narrowing.include_deleted;
     let mut matches = if let Some(id) = reference.strip_prefix("id:") {
-        let id: u64 = id
-            .parse()
-            .map_err(|_| anyhow::anyhow!("{reference:?}: an item id is a number, as in id:42"))?;
+        let id: u64 = id.parse().map_err(|_| anyhow::anyhow!("{reference:?}: an item id is a number, as in id:42"))?;
         reader.get(ItemId(id), deleted)?.into_iter().collect()
     } else if let Some((kind, rest)) = reference.split_once('/') {
         let kind = parse_kind(kind)?;
@@ -102,12 +80,7 @@ pub fn resolve<E: Engine>(
             Some((ns, name)) => (Some(ns.to_owned()), name.to_owned()),
             None => (None, rest.to_owned()),
         };
-        let query = NameQuery {
-            kind,
-            name,
-            namespace,
-            cluster: narrowing.cluster.clone(),
-        };
+        let query = NameQuery { kind, name, namespace, cluster: narrowing.cluster.clone() };
         reader.find_by_name(&query, deleted)?
     } else {
         reader.find_by_short_id(reference, deleted)?
@@ -119,17 +92,10 @@ pub fn resolve<E: Engine>(
             && same(&narrowing.region, &item.scope.region)
     });
     match matches.len() {
-        0 => anyhow::bail!(
-            "no item matches {reference:?}{}",
-            narrowing_words(narrowing)
-        ),
+        0 => anyhow::bail!("no item matches {reference:?}{}", narrowing_words(narrowing)),
         1 => Ok(matches.remove(0)),
         n => {
-            let listed: Vec<String> = matches
-                .iter()
-                .take(10)
-                .map(crate::render::one_line)
-                .collect();
+            let listed: Vec<String> = matches.iter().take(10).map(crate::render::one_line).collect();
             anyhow::bail!(
                 "{reference:?} matches {n} items; narrow it with a namespace, --cluster, --account or --region, or use id:N:\n  {}",
                 listed.join("\n  ")
@@ -139,14 +105,10 @@ pub fn resolve<E: Engine>(
 }
 
 fn narrowing_words(n: &Narrowing) -> String {
-    let parts: Vec<String> = [
-        ("cluster", &n.cluster),
-        ("account", &n.account),
-        ("region", &n.region),
-    ]
-    .into_iter()
-    .filter_map(|(what, v)| v.as_ref().map(|v| format!("{what} {v}")))
-    .collect();
+    let parts: Vec<String> = [("cluster", &n.cluster), ("account", &n.account), ("region", &n.region)]
+        .into_iter()
+        .filter_map(|(what, v)| v.as_ref().map(|v| format!("{what} {v}")))
+        .collect();
     if parts.is_empty() {
         String::new()
     } else {
@@ -161,19 +123,10 @@ mod tests {
     #[test]
     fn kinds_from_words_and_full_names() {
         assert_eq!(parse_kind("pod").unwrap().as_str(), "Kubernetes::Pod");
-        assert_eq!(
-            parse_kind("Deploy").unwrap().as_str(),
-            "Kubernetes::Deployment"
-        );
-        assert_eq!(
-            parse_kind("AWS::EC2::Instance").unwrap().as_str(),
-            "AWS::EC2::Instance"
-        );
+        assert_eq!(parse_kind("Deploy").unwrap().as_str(), "Kubernetes::Deployment");
+        assert_eq!(parse_kind("AWS::EC2::Instance").unwrap().as_str(), "AWS::EC2::Instance");
         let err = parse_kind("gizmo").unwrap_err().to_string();
-        assert!(
-            err.contains("unknown kind \"gizmo\"") && err.contains("pod"),
-            "{err}"
-        );
+        assert!(err.contains("unknown kind \"gizmo\"") && err.contains("pod"), "{err}");
         assert!(parse_kind("Bad::").is_err());
     }
 }

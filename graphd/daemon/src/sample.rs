@@ -38,12 +38,7 @@ pub fn load_fleet<E: Engine>(
         done += batch.len();
         progress(done, total);
     }
-    Ok(LoadReport {
-        items: fleet.items.len(),
-        edges: fleet.edges.len(),
-        deleted,
-        elapsed: started.elapsed(),
-    })
+    Ok(LoadReport { items: fleet.items.len(), edges: fleet.edges.len(), deleted, elapsed: started.elapsed() })
 }
 
 /// A progress callback that prints a line to stderr at each tenth of the way.
@@ -55,10 +50,7 @@ pub fn stderr_progress(what: &'static str) -> impl FnMut(usize, usize) {
         if tenth > shown {
             shown = tenth;
             let rate = done as f64 / started.elapsed().as_secs_f64().max(1e-9);
-            eprintln!(
-                "{what}: {:>3}% ({done}/{total} operations, {rate:.0}/s)",
-                tenth * 10
-            );
+            eprintln!("{what}: {:>3}% ({done}/{total} operations, {rate:.0}/s)", tenth * 10);
         }
     }
 }

@@ -20,15 +20,9 @@ pub enum OpenError {
     #[error("data dir {path} is in use by another graphd process (RocksDB holds its LOCK file); stop it or use another --data-dir")]
     Locked { path: PathBuf },
     #[error("cannot open data dir {path}: {source}")]
-    Rocks {
-        path: PathBuf,
-        source: rocksdb::Error,
-    },
+    Rocks { path: PathBuf, source: rocksdb::Error },
     #[error("cannot create data dir {path}: {source}")]
-    Create {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Create { path: PathBuf, source: std::io::Error },
 }
 
 /// A RocksDB database holding a graphd store.
@@ -40,9 +34,7 @@ pub struct RocksEngine {
 
 impl std::fmt::Debug for RocksEngine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RocksEngine")
-            .field("path", &self.path)
-            .finish_non_exhaustive()
+        f.debug_struct("RocksEngine").field("path", &self.path).finish_non_exhaustive()
     }
 }
 
@@ -50,28 +42,18 @@ impl RocksEngine {
     /// Opens (creating if needed) the database in `path`.
     pub fn open(path: impl AsRef<Path>, options: &RocksOptions) -> Result<Self, OpenError> {
         let path = path.as_ref().to_path_buf();
-        std::fs::create_dir_all(&path).map_err(|source| OpenError::Create {
-            path: path.clone(),
-            source,
-        })?;
+        std::fs::create_dir_all(&path).map_err(|source| OpenError::Create { path: path.clone(), source })?;
         let (db_options, descriptors) = options::build(options);
         let db = DB::open_cf_descriptors(&db_options, &path, descriptors).map_err(|source| {
             if source.to_string().contains("LOCK") {
                 OpenError::Locked { path: path.clone() }
             } else {
-                OpenError::Rocks {
-                    path: path.clone(),
-                    source,
-                }
+                OpenError::Rocks { path: path.clone(), source }
             }
         })?;
         let mut write_options = WriteOptions::default();
         write_options.set_sync(options.sync_writes);
-        Ok(RocksEngine {
-            db,
-            path,
-            write_options,
-        })
+        Ok(RocksEngine { db, path, write_options })
     }
 
     pub fn path(&self) -> &Path {
@@ -79,9 +61,7 @@ impl RocksEngine {
     }
 
     fn cf(&self, cf: Cf) -> &ColumnFamily {
-        self.db
-            .cf_handle(cf.name())
-            .expect("every column family is created on open")
+        self.db.cf_handle(cf.name()).expect("every column family is created on open")
     }
 }
 
@@ -115,9 +95,7 @@ fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
 
 impl Snapshot for RocksSnapshot<'_> {
     fn get(&self, cf: Cf, key: &[u8]) -> Result<Option<Vec<u8>>, EngineError> {
-        self.snapshot
-            .get_cf(self.engine.cf(cf), key)
-            .map_err(engine_error)
+        self.snapshot.get_cf(self.engine.cf(cf), key).map_err(engine_error)
     }
 
     fn scan(
@@ -151,10 +129,7 @@ impl Engine for RocksEngine {
     type Snapshot<'a> = RocksSnapshot<'a>;
 
     fn snapshot(&self) -> RocksSnapshot<'_> {
-        RocksSnapshot {
-            engine: self,
-            snapshot: self.db.snapshot(),
-        }
+        RocksSnapshot { engine: self, snapshot: self.db.snapshot() }
     }
 
     fn write(&self, batch: WriteBatch) -> Result<(), EngineError> {
@@ -165,16 +140,12 @@ impl Engine for RocksEngine {
                 WriteOp::Delete { cf, key } => rocks_batch.delete_cf(self.cf(cf), key),
             }
         }
-        self.db
-            .write_opt(rocks_batch, &self.write_options)
-            .map_err(engine_error)
+        self.db.write_opt(rocks_batch, &self.write_options).map_err(engine_error)
     }
 
     fn flush(&self) -> Result<(), EngineError> {
         let handles: Vec<&ColumnFamily> = Cf::ALL.iter().map(|cf| self.cf(*cf)).collect();
-        self.db
-            .flush_cfs_opt(&handles, &rocksdb::FlushOptions::default())
-            .map_err(engine_error)?;
+        self.db.flush_cfs_opt(&handles, &rocksdb::FlushOptions::default()).map_err(engine_error)?;
         self.db.flush_wal(true).map_err(engine_error)
     }
 
@@ -187,12 +158,7 @@ fn dir_size(path: &Path) -> u64 {
     let Ok(entries) = std::fs::read_dir(path) else {
         return 0;
     };
-    entries
-        .flatten()
-        .filter_map(|e| e.metadata().ok())
-        .filter(|m| m.is_file())
-        .map(|m| m.len())
-        .sum()
+    entries.flatten().filter_map(|e| e.metadata().ok()).filter(|m| m.is_file()).map(|m| m.len()).sum()
 }
 
 #[cfg(test)]

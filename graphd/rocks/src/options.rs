@@ -1,9 +1,7 @@
 //! RocksDB options for graphd's column families.
 
 use graphd_store::Cf;
-use rocksdb::{
-    BlockBasedOptions, Cache, ColumnFamilyDescriptor, DBCompressionType, Options, SliceTransform,
-};
+use rocksdb::{BlockBasedOptions, Cache, ColumnFamilyDescriptor, DBCompressionType, Options, SliceTransform};
 
 /// Settings a deployment may want to change.
 #[derive(Debug, Clone)]
@@ -19,11 +17,7 @@ pub struct RocksOptions {
 
 impl Default for RocksOptions {
     fn default() -> Self {
-        RocksOptions {
-            block_cache_bytes: 256 << 20,
-            write_buffer_bytes: 32 << 20,
-            sync_writes: false,
-        }
+        RocksOptions { block_cache_bytes: 256 << 20, write_buffer_bytes: 32 << 20, sync_writes: false }
     }
 }
 
@@ -43,10 +37,8 @@ pub(crate) fn build(settings: &RocksOptions) -> (Options, Vec<ColumnFamilyDescri
     db.set_max_background_jobs(2);
     db.set_keep_log_file_num(3);
     let cache = Cache::new_lru_cache(settings.block_cache_bytes);
-    let descriptors = Cf::ALL
-        .iter()
-        .map(|&cf| ColumnFamilyDescriptor::new(cf.name(), cf_options(cf, settings, &cache)))
-        .collect();
+    let descriptors =
+        Cf::ALL.iter().map(|&cf| ColumnFamilyDescriptor::new(cf.name(), cf_options(cf, settings, &cache))).collect();
     (db, descriptors)
 }
 

@@ -42,10 +42,7 @@ impl ItemRecord {
     }
 
     pub fn decode(bytes: &[u8]) -> Result<Self, CodecError> {
-        postcard::from_bytes(bytes).map_err(|e| CodecError {
-            what: "item",
-            reason: e.to_string(),
-        })
+        postcard::from_bytes(bytes).map_err(|e| CodecError { what: "item", reason: e.to_string() })
     }
 
     pub fn is_deleted(&self) -> bool {
@@ -107,29 +104,20 @@ impl EdgeValue {
     }
 
     pub fn decode(bytes: &[u8]) -> Result<Self, CodecError> {
-        let fail = |reason: &str| CodecError {
-            what: "edge",
-            reason: reason.to_owned(),
-        };
+        let fail = |reason: &str| CodecError { what: "edge", reason: reason.to_owned() };
         if bytes.len() < EDGE_FIXED {
             return Err(fail("too short"));
         }
         let (deleted_at, far_kind) = Self::peek(bytes).ok_or_else(|| fail("too short"))?;
         let created_at = Timestamp(u64::from_be_bytes(bytes[10..18].try_into().expect("8")));
-        let name =
-            String::from_utf8(bytes[EDGE_FIXED..].to_vec()).map_err(|_| fail("name not UTF-8"))?;
+        let name = String::from_utf8(bytes[EDGE_FIXED..].to_vec()).map_err(|_| fail("name not UTF-8"))?;
         let provenance = match bytes[18] {
             b'r' => Provenance::Rule(name),
             b's' => Provenance::Scraper(name),
             b'a' => Provenance::Api(name),
             _ => return Err(fail("unknown provenance tag")),
         };
-        Ok(EdgeValue {
-            deleted_at,
-            far_kind,
-            created_at,
-            provenance,
-        })
+        Ok(EdgeValue { deleted_at, far_kind, created_at, provenance })
     }
 
     /// Just what a walk needs: tombstone time and far kind, without allocating.
@@ -157,11 +145,7 @@ impl ChangeRecord {
             ChangeType::Restored => 3,
             ChangeType::HealthChanged => 4,
         };
-        ChangeRecord {
-            change_type,
-            summary,
-            source,
-        }
+        ChangeRecord { change_type, summary, source }
     }
 
     pub fn change_type(&self) -> ChangeType {
@@ -179,10 +163,7 @@ impl ChangeRecord {
     }
 
     pub fn decode(bytes: &[u8]) -> Result<Self, CodecError> {
-        postcard::from_bytes(bytes).map_err(|e| CodecError {
-            what: "change",
-            reason: e.to_string(),
-        })
+        postcard::from_bytes(bytes).map_err(|e| CodecError { what: "change", reason: e.to_string() })
     }
 }
 

@@ -6,9 +6,7 @@
 use crate::engine::{Engine, Snapshot, WriteBatch};
 use crate::query::{Direction, ListQuery, NameQuery, RelatedQuery, ScopeFilter};
 use crate::{Cf, Op, Store, StoreError};
-use graphd_core::{
-    EdgeWrite, ExternalKey, Health, ItemId, ItemWrite, Kind, Provenance, Scope, Timestamp,
-};
+use graphd_core::{EdgeWrite, ExternalKey, Health, ItemId, ItemWrite, Kind, Provenance, Scope, Timestamp};
 use std::collections::BTreeSet;
 
 /// Makes engines for the suite.
@@ -56,31 +54,16 @@ fn kind(name: &str) -> Kind {
 }
 
 fn k8s(uid: &str, kind_name: &str, name: &str, namespace: Option<&str>) -> ItemWrite {
-    let mut item = ItemWrite::new(
-        ExternalKey::kubernetes("c1", uid),
-        kind(&format!("Kubernetes::{kind_name}")),
-        name,
-    );
+    let mut item = ItemWrite::new(ExternalKey::kubernetes("c1", uid), kind(&format!("Kubernetes::{kind_name}")), name);
     item.namespace = namespace.map(str::to_owned);
-    item.scope = Scope {
-        cluster: Some("c1".into()),
-        ..Scope::default()
-    };
+    item.scope = Scope { cluster: Some("c1".into()), ..Scope::default() };
     item.health = Health::Healthy;
     item
 }
 
 fn aws(id: &str, kind_name: &str) -> ItemWrite {
-    let mut item = ItemWrite::new(
-        ExternalKey::aws("111", "us-east-1", id),
-        kind(&format!("AWS::{kind_name}")),
-        id,
-    );
-    item.scope = Scope {
-        account: Some("111".into()),
-        region: Some("us-east-1".into()),
-        ..Scope::default()
-    };
+    let mut item = ItemWrite::new(ExternalKey::aws("111", "us-east-1", id), kind(&format!("AWS::{kind_name}")), id);
+    item.scope = Scope { account: Some("111".into()), region: Some("us-east-1".into()), ..Scope::default() };
     item
 }
 
@@ -188,29 +171,17 @@ fn estate_ops(e: &Estate) -> Vec<Op> {
 fn loaded<H: Harness>(h: &mut H) -> (Store<H::E>, Estate) {
     let store = Store::open(h.fresh()).expect("open");
     let e = estate();
-    store
-        .apply(&estate_ops(&e), T0, "test")
-        .expect("load estate");
+    store.apply(&estate_ops(&e), T0, "test").expect("load estate");
     (store, e)
 }
 
 fn id_of<E: Engine>(store: &Store<E>, item: &ItemWrite) -> ItemId {
-    store
-        .read()
-        .get_by_key(&item.key, true)
-        .expect("read")
-        .expect("item exists")
-        .id
+    store.read().get_by_key(&item.key, true).expect("read").expect("item exists").id
 }
 
-fn names_of<E: Engine>(
-    store: &Store<E>,
-    ids: impl IntoIterator<Item = ItemId>,
-) -> BTreeSet<String> {
+fn names_of<E: Engine>(store: &Store<E>, ids: impl IntoIterator<Item = ItemId>) -> BTreeSet<String> {
     let reader = store.read();
-    ids.into_iter()
-        .map(|id| reader.get(id, true).unwrap().unwrap().name)
-        .collect()
+    ids.into_iter().map(|id| reader.get(id, true).unwrap().unwrap().name).collect()
 }
 
 fn set(names: &[&str]) -> BTreeSet<String> {
@@ -228,20 +199,9 @@ pub fn engine_reads_what_it_wrote<H: Harness>(h: &mut H) {
     batch.delete(Cf::Items, b"b".to_vec());
     engine.write(batch).unwrap();
     let snap = engine.snapshot();
-    assert_eq!(
-        snap.get(Cf::Items, b"a").unwrap().as_deref(),
-        Some(&b"1"[..])
-    );
-    assert_eq!(
-        snap.get(Cf::Documents, b"a").unwrap().as_deref(),
-        Some(&b"2"[..]),
-        "column families are separate"
-    );
-    assert_eq!(
-        snap.get(Cf::Items, b"b").unwrap(),
-        None,
-        "a delete after a put in one batch wins"
-    );
+    assert_eq!(snap.get(Cf::Items, b"a").unwrap().as_deref(), Some(&b"1"[..]));
+    assert_eq!(snap.get(Cf::Documents, b"a").unwrap().as_deref(), Some(&b"2"[..]), "column families are separate");
+    assert_eq!(snap.get(Cf::Items, b"b").unwrap(), None, "a delete after a put in one batch wins");
 }
 
 pub fn engine_scans_stay_in_their_prefix<H: Harness>(h: &mut H) {
@@ -285,10 +245,7 @@ pub fn engine_snapshots_are_isolated<H: Harness>(h: &mut H) {
     batch.put(Cf::Meta, b"k".to_vec(), b"new".to_vec());
     batch.put(Cf::Meta, b"k2".to_vec(), b"x".to_vec());
     engine.write(batch).unwrap();
-    assert_eq!(
-        before.get(Cf::Meta, b"k").unwrap().as_deref(),
-        Some(&b"old"[..])
-    );
+    assert_eq!(before.get(Cf::Meta, b"k").unwrap().as_deref(), Some(&b"old"[..]));
     assert_eq!(before.get(Cf::Meta, b"k2").unwrap(), None);
     let mut count = 0;
     before
@@ -297,14 +254,8 @@ pub fn engine_snapshots_are_isolated<H: Harness>(h: &mut H) {
             true
         })
         .unwrap();
-    assert_eq!(
-        count, 1,
-        "a scan on an old snapshot does not see later keys"
-    );
-    assert_eq!(
-        engine.snapshot().get(Cf::Meta, b"k").unwrap().as_deref(),
-        Some(&b"new"[..])
-    );
+    assert_eq!(count, 1, "a scan on an old snapshot does not see later keys");
+    assert_eq!(engine.snapshot().get(Cf::Meta, b"k").unwrap().as_deref(), Some(&b"new"[..]));
 }
 
 // ---- items ----------------------------------------------------------------------------------
@@ -312,10 +263,7 @@ pub fn engine_snapshots_are_isolated<H: Harness>(h: &mut H) {
 pub fn items_are_found_by_id_key_name_and_short_id<H: Harness>(h: &mut H) {
     let (store, e) = loaded(h);
     let reader = store.read();
-    let pod = reader
-        .get_by_key(&e.pod_a.key, false)
-        .unwrap()
-        .expect("by key");
+    let pod = reader.get_by_key(&e.pod_a.key, false).unwrap().expect("by key");
     assert_eq!(pod.name, "web-1-a");
     assert_eq!(pod.kind.as_str(), "Kubernetes::Pod");
     assert_eq!(pod.scope.cluster.as_deref(), Some("c1"));
@@ -329,191 +277,87 @@ pub fn items_are_found_by_id_key_name_and_short_id<H: Harness>(h: &mut H) {
         namespace: ns.map(str::to_owned),
         cluster: cluster.map(str::to_owned),
     };
-    for (ns, cluster) in [
-        (Some("ns-a"), Some("c1")),
-        (Some("ns-a"), None),
-        (None, Some("c1")),
-        (None, None),
-    ] {
+    for (ns, cluster) in [(Some("ns-a"), Some("c1")), (Some("ns-a"), None), (None, Some("c1")), (None, None)] {
         let found = reader.find_by_name(&query(ns, cluster), false).unwrap();
-        assert_eq!(
-            found.iter().map(|i| i.id).collect::<Vec<_>>(),
-            [pod.id],
-            "ns {ns:?} cluster {cluster:?}"
-        );
+        assert_eq!(found.iter().map(|i| i.id).collect::<Vec<_>>(), [pod.id], "ns {ns:?} cluster {cluster:?}");
     }
-    assert!(reader
-        .find_by_name(&query(Some("ns-ab"), None), false)
-        .unwrap()
-        .is_empty());
-    assert!(reader
-        .find_by_name(&query(Some("ns-a"), Some("c2")), false)
-        .unwrap()
-        .is_empty());
-    assert!(reader
-        .find_by_name(&query(None, Some("c2")), false)
-        .unwrap()
-        .is_empty());
+    assert!(reader.find_by_name(&query(Some("ns-ab"), None), false).unwrap().is_empty());
+    assert!(reader.find_by_name(&query(Some("ns-a"), Some("c2")), false).unwrap().is_empty());
+    assert!(reader.find_by_name(&query(None, Some("c2")), false).unwrap().is_empty());
 
     let by_short = reader.find_by_short_id("i-0abc", false).unwrap();
     assert_eq!(by_short.len(), 1);
     assert_eq!(by_short[0].kind.as_str(), "AWS::EC2::Instance");
-    assert!(
-        reader.find_by_short_id("i-0ab", false).unwrap().is_empty(),
-        "short ids match whole"
-    );
+    assert!(reader.find_by_short_id("i-0ab", false).unwrap().is_empty(), "short ids match whole");
 }
 
 pub fn unchanged_upserts_write_nothing<H: Harness>(h: &mut H) {
     let (store, e) = loaded(h);
     let id = id_of(&store, &e.pod_a);
-    let again = store
-        .apply(&[Op::Upsert(e.pod_a.clone())], Timestamp(T0.0 + 10), "test")
-        .unwrap();
+    let again = store.apply(&[Op::Upsert(e.pod_a.clone())], Timestamp(T0.0 + 10), "test").unwrap();
     assert_eq!((again.unchanged, again.updated, again.created), (1, 0, 0));
-    assert_eq!(
-        store
-            .read()
-            .changes(id, Timestamp::ZERO, 100)
-            .unwrap()
-            .len(),
-        1,
-        "only Created"
-    );
+    assert_eq!(store.read().changes(id, Timestamp::ZERO, 100).unwrap().len(), 1, "only Created");
 
     let mut sick = e.pod_a.clone();
     sick.health = Health::Unhealthy;
     sick.status = "CrashLoopBackOff".into();
     sick.document = serde_json::json!({"status": {"phase": "Running"}});
-    let outcome = store
-        .apply(&[Op::Upsert(sick)], Timestamp(T0.0 + 20), "test")
-        .unwrap();
+    let outcome = store.apply(&[Op::Upsert(sick)], Timestamp(T0.0 + 20), "test").unwrap();
     assert_eq!(outcome.updated, 1);
     let reader = store.read();
     let item = reader.get(id, false).unwrap().unwrap();
-    assert_eq!(
-        (item.health, item.status.as_str()),
-        (Health::Unhealthy, "CrashLoopBackOff")
-    );
+    assert_eq!((item.health, item.status.as_str()), (Health::Unhealthy, "CrashLoopBackOff"));
     assert_eq!(item.created_at, T0, "an update keeps the creation time");
     assert_eq!(item.updated_at, Timestamp(T0.0 + 20));
-    assert_eq!(
-        reader.document(id).unwrap(),
-        Some(serde_json::json!({"status": {"phase": "Running"}}))
-    );
-    let types: Vec<_> = reader
-        .changes(id, Timestamp::ZERO, 100)
-        .unwrap()
-        .into_iter()
-        .map(|c| c.change_type)
-        .collect();
+    assert_eq!(reader.document(id).unwrap(), Some(serde_json::json!({"status": {"phase": "Running"}})));
+    let types: Vec<_> = reader.changes(id, Timestamp::ZERO, 100).unwrap().into_iter().map(|c| c.change_type).collect();
     use graphd_core::ChangeType::*;
     assert_eq!(types, [HealthChanged, Updated, Created], "newest first");
-    assert_eq!(
-        reader.changes(id, Timestamp(T0.0 + 1), 100).unwrap().len(),
-        2,
-        "since filters"
-    );
+    assert_eq!(reader.changes(id, Timestamp(T0.0 + 1), 100).unwrap().len(), 2, "since filters");
 }
 
 // ---- edges and walks ------------------------------------------------------------------------
 
 pub fn edges_are_stored_both_ways<H: Harness>(h: &mut H) {
     let (store, e) = loaded(h);
-    let (pod, node, rs) = (
-        id_of(&store, &e.pod_a),
-        id_of(&store, &e.node),
-        id_of(&store, &e.rs),
-    );
+    let (pod, node, rs) = (id_of(&store, &e.pod_a), id_of(&store, &e.node), id_of(&store, &e.rs));
     let reader = store.read();
     let out = reader.edges(pod, true, false).unwrap();
-    assert!(out
-        .iter()
-        .any(|edge| edge.to == node && edge.relation == "runs-on"));
+    assert!(out.iter().any(|edge| edge.to == node && edge.relation == "runs-on"));
     let into_node = reader.edges(node, false, false).unwrap();
-    let runs_on: Vec<_> = into_node
-        .iter()
-        .filter(|e| e.to == node && e.relation == "runs-on")
-        .collect();
+    let runs_on: Vec<_> = into_node.iter().filter(|e| e.to == node && e.relation == "runs-on").collect();
     assert_eq!(runs_on.len(), 2, "both pods, seen from the node");
     assert!(runs_on.iter().any(|edge| edge.from == pod));
     assert_eq!(runs_on[0].provenance, Provenance::Rule("test".into()));
-    assert!(reader
-        .edges(rs, true, false)
-        .unwrap()
-        .iter()
-        .any(|e| e.to == pod && e.relation == "owns"));
-    let twice = store
-        .apply(
-            &[link(&e.pod_a, "runs-on", &e.node)],
-            Timestamp(T0.0 + 1),
-            "test",
-        )
-        .unwrap();
-    assert_eq!(
-        twice.edges_added, 0,
-        "linking an existing edge again is a no-op"
-    );
+    assert!(reader.edges(rs, true, false).unwrap().iter().any(|e| e.to == pod && e.relation == "owns"));
+    let twice = store.apply(&[link(&e.pod_a, "runs-on", &e.node)], Timestamp(T0.0 + 1), "test").unwrap();
+    assert_eq!(twice.edges_added, 0, "linking an existing edge again is a no-op");
 }
 
 pub fn related_never_switches_direction<H: Harness>(h: &mut H) {
     let (store, e) = loaded(h);
     let pod = id_of(&store, &e.pod_a);
     let reader = store.read();
-    let out = reader
-        .related(pod, &RelatedQuery::new(Direction::Outgoing, 6))
-        .unwrap();
+    let out = reader.related(pod, &RelatedQuery::new(Direction::Outgoing, 6)).unwrap();
     let out_names = names_of(&store, out.hits.iter().map(|h| h.id));
-    assert_eq!(
-        out_names,
-        set(&[
-            "ip-10-0-1-5",
-            "web-config",
-            "i-0abc",
-            "subnet-1",
-            "vpc-1",
-            "us-east-1",
-            "111"
-        ])
-    );
-    let depth_of = |name: &str| {
-        out.hits
-            .iter()
-            .find(|h| reader.get(h.id, false).unwrap().unwrap().name == name)
-            .unwrap()
-            .depth
-    };
-    assert_eq!(
-        (depth_of("ip-10-0-1-5"), depth_of("i-0abc"), depth_of("111")),
-        (1, 2, 6)
-    );
+    assert_eq!(out_names, set(&["ip-10-0-1-5", "web-config", "i-0abc", "subnet-1", "vpc-1", "us-east-1", "111"]));
+    let depth_of =
+        |name: &str| out.hits.iter().find(|h| reader.get(h.id, false).unwrap().unwrap().name == name).unwrap().depth;
+    assert_eq!((depth_of("ip-10-0-1-5"), depth_of("i-0abc"), depth_of("111")), (1, 2, 6));
 
-    let inc = reader
-        .related(pod, &RelatedQuery::new(Direction::Incoming, 5))
-        .unwrap();
-    assert_eq!(
-        names_of(&store, inc.hits.iter().map(|h| h.id)),
-        set(&["web-1", "web", "ns-a", "c1"])
-    );
+    let inc = reader.related(pod, &RelatedQuery::new(Direction::Incoming, 5)).unwrap();
+    assert_eq!(names_of(&store, inc.hits.iter().map(|h| h.id)), set(&["web-1", "web", "ns-a", "c1"]));
     let via = inc
         .hits
         .iter()
         .find(|h| h.depth == 1 && reader.get(h.id, false).unwrap().unwrap().name == "web-1")
         .unwrap()
         .via;
-    assert_eq!(
-        via.to, pod,
-        "an incoming hit's edge points at what it was reached from"
-    );
+    assert_eq!(via.to, pod, "an incoming hit's edge points at what it was reached from");
 
-    let both = reader
-        .related(pod, &RelatedQuery::new(Direction::Both, 6))
-        .unwrap();
+    let both = reader.related(pod, &RelatedQuery::new(Direction::Both, 6)).unwrap();
     let both_names = names_of(&store, both.hits.iter().map(|h| h.id));
-    assert!(
-        !both_names.contains("web-1-b"),
-        "a sibling is never returned: {both_names:?}"
-    );
+    assert!(!both_names.contains("web-1-b"), "a sibling is never returned: {both_names:?}");
     assert_eq!(both.hits.len(), out.hits.len() + inc.hits.len());
     let ids: BTreeSet<_> = both.hits.iter().map(|h| h.id).collect();
     assert_eq!(ids.len(), both.hits.len(), "each item once");
@@ -526,23 +370,14 @@ pub fn related_filters_prune_the_walk<H: Harness>(h: &mut H) {
     let mut query = RelatedQuery::new(Direction::Outgoing, 5);
     query.relations = vec!["runs-on".into()];
     let hits = reader.related(pod, &query).unwrap().hits;
-    assert_eq!(
-        names_of(&store, hits.iter().map(|h| h.id)),
-        set(&["ip-10-0-1-5", "i-0abc"])
-    );
+    assert_eq!(names_of(&store, hits.iter().map(|h| h.id)), set(&["ip-10-0-1-5", "i-0abc"]));
 
     let mut query = RelatedQuery::new(Direction::Outgoing, 3);
     query.kinds = vec![kind("Kubernetes::ReplicaSet"), kind("Kubernetes::Pod")];
     let hits = reader.related(deploy, &query).unwrap().hits;
-    assert_eq!(
-        names_of(&store, hits.iter().map(|h| h.id)),
-        set(&["web-1", "web-1-a", "web-1-b"])
-    );
+    assert_eq!(names_of(&store, hits.iter().map(|h| h.id)), set(&["web-1", "web-1-a", "web-1-b"]));
     query.kinds = vec![kind("Kubernetes::Pod")];
-    assert!(
-        reader.related(deploy, &query).unwrap().hits.is_empty(),
-        "kinds prune: pods sit behind the ReplicaSet"
-    );
+    assert!(reader.related(deploy, &query).unwrap().hits.is_empty(), "kinds prune: pods sit behind the ReplicaSet");
 
     let mut query = RelatedQuery::new(Direction::Both, 5);
     query.limit = 3;
@@ -551,23 +386,12 @@ pub fn related_filters_prune_the_walk<H: Harness>(h: &mut H) {
     assert!(limited.truncated);
 
     for depth in [0, 17, 1000] {
-        let err = reader
-            .related(pod, &RelatedQuery::new(Direction::Outgoing, depth))
-            .unwrap_err();
-        assert!(
-            matches!(err, StoreError::InvalidQuery { field: "depth", .. }),
-            "{err}"
-        );
+        let err = reader.related(pod, &RelatedQuery::new(Direction::Outgoing, depth)).unwrap_err();
+        assert!(matches!(err, StoreError::InvalidQuery { field: "depth", .. }), "{err}");
     }
     let mut query = RelatedQuery::new(Direction::Outgoing, 1);
     query.relations = vec!["no-such".into()];
-    assert!(matches!(
-        reader.related(pod, &query),
-        Err(StoreError::InvalidQuery {
-            field: "relations",
-            ..
-        })
-    ));
+    assert!(matches!(reader.related(pod, &query), Err(StoreError::InvalidQuery { field: "relations", .. })));
     assert!(matches!(
         reader.related(ItemId(999_999), &RelatedQuery::new(Direction::Outgoing, 1)),
         Err(StoreError::UnknownId(_))
@@ -579,12 +403,8 @@ pub fn walk_up_crosses_kubernetes_and_cloud<H: Harness>(h: &mut H) {
     let pod = id_of(&store, &e.pod_a);
     let reader = store.read();
     let up = reader.walk_up(pod, false).unwrap();
-    let by_name = |name: &str| {
-        up.nodes
-            .iter()
-            .find(|n| reader.get(n.id, false).unwrap().unwrap().name == name)
-            .copied()
-    };
+    let by_name =
+        |name: &str| up.nodes.iter().find(|n| reader.get(n.id, false).unwrap().unwrap().name == name).copied();
     let expected = [
         ("web-1", 1),
         ("ns-a", 1),
@@ -601,11 +421,7 @@ pub fn walk_up_crosses_kubernetes_and_cloud<H: Harness>(h: &mut H) {
         let node = by_name(name).unwrap_or_else(|| panic!("{name} missing from walk-up"));
         assert_eq!(node.depth, depth, "{name}");
     }
-    assert_eq!(
-        up.nodes.len(),
-        expected.len(),
-        "no Service, ConfigMap or sibling Pod"
-    );
+    assert_eq!(up.nodes.len(), expected.len(), "no Service, ConfigMap or sibling Pod");
     let deploy = id_of(&store, &e.deploy);
     let cluster = id_of(&store, &e.cluster);
     let rs = id_of(&store, &e.rs);
@@ -619,9 +435,7 @@ pub fn walk_up_crosses_kubernetes_and_cloud<H: Harness>(h: &mut H) {
 
 pub fn walks_terminate_on_cycles<H: Harness>(h: &mut H) {
     let store = Store::open(h.fresh()).unwrap();
-    let nodes: Vec<ItemWrite> = (0..6)
-        .map(|i| k8s(&format!("u{i}"), "Thing", &format!("t{i}"), None))
-        .collect();
+    let nodes: Vec<ItemWrite> = (0..6).map(|i| k8s(&format!("u{i}"), "Thing", &format!("t{i}"), None)).collect();
     let mut ops: Vec<Op> = nodes.iter().cloned().map(Op::Upsert).collect();
     for i in 0..6 {
         ops.push(link(&nodes[i], "member-of", &nodes[(i + 1) % 6]));
@@ -632,17 +446,10 @@ pub fn walks_terminate_on_cycles<H: Harness>(h: &mut H) {
     let start = id_of(&store, &nodes[0]);
     let reader = store.read();
     for direction in [Direction::Outgoing, Direction::Incoming, Direction::Both] {
-        let hits = reader
-            .related(start, &RelatedQuery::new(direction, 16))
-            .unwrap()
-            .hits;
+        let hits = reader.related(start, &RelatedQuery::new(direction, 16)).unwrap().hits;
         let ids: BTreeSet<_> = hits.iter().map(|h| h.id).collect();
         assert_eq!(ids.len(), hits.len(), "{direction:?}: each item once");
-        assert_eq!(
-            ids.len(),
-            5,
-            "{direction:?}: every other item, never the start"
-        );
+        assert_eq!(ids.len(), 5, "{direction:?}: every other item, never the start");
     }
     let up = reader.walk_up(start, false).unwrap();
     assert_eq!(up.nodes.len(), 5);
@@ -654,72 +461,37 @@ pub fn deletes_tombstone_items_and_edges<H: Harness>(h: &mut H) {
     let (store, e) = loaded(h);
     let (pod, node) = (id_of(&store, &e.pod_a), id_of(&store, &e.node));
     let t1 = Timestamp(T0.0 + 100);
-    let outcome = store
-        .apply(&[Op::Delete(key(&e.pod_a))], t1, "test")
-        .unwrap();
+    let outcome = store.apply(&[Op::Delete(key(&e.pod_a))], t1, "test").unwrap();
     assert_eq!((outcome.deleted, outcome.edges_removed), (1, 5));
     let reader = store.read();
-    assert!(
-        reader.get(pod, false).unwrap().is_none(),
-        "hidden by default"
-    );
+    assert!(reader.get(pod, false).unwrap().is_none(), "hidden by default");
     assert_eq!(reader.get(pod, true).unwrap().unwrap().deleted_at, Some(t1));
     assert!(reader.get_by_key(&e.pod_a.key, false).unwrap().is_none());
     assert!(reader.edges(pod, true, false).unwrap().is_empty());
     let kept = reader.edges(pod, true, true).unwrap();
     assert_eq!(kept.len(), 2, "runs-on and mounts kept as tombstones");
     assert!(kept.iter().all(|e| e.deleted_at == Some(t1)));
-    let node_in = reader
-        .related(node, &RelatedQuery::new(Direction::Incoming, 1))
-        .unwrap();
-    assert!(
-        !node_in.hits.iter().any(|h| h.id == pod),
-        "the node no longer sees the pod"
-    );
+    let node_in = reader.related(node, &RelatedQuery::new(Direction::Incoming, 1)).unwrap();
+    assert!(!node_in.hits.iter().any(|h| h.id == pod), "the node no longer sees the pod");
     let mut query = RelatedQuery::new(Direction::Incoming, 1);
     query.include_deleted = true;
-    assert!(
-        reader
-            .related(node, &query)
-            .unwrap()
-            .hits
-            .iter()
-            .any(|h| h.id == pod),
-        "unless asked"
-    );
-    assert!(
-        reader.walk_up(pod, false).is_err(),
-        "a deleted start is not found by default"
-    );
-    assert_eq!(
-        reader.walk_up(pod, true).unwrap().nodes.len(),
-        10,
-        "as it was, when asked"
-    );
-    assert_eq!(
-        reader.changes(pod, Timestamp::ZERO, 10).unwrap()[0].change_type,
-        graphd_core::ChangeType::Deleted
-    );
-    let again = store
-        .apply(&[Op::Delete(key(&e.pod_a))], Timestamp(t1.0 + 1), "test")
-        .unwrap();
+    assert!(reader.related(node, &query).unwrap().hits.iter().any(|h| h.id == pod), "unless asked");
+    assert!(reader.walk_up(pod, false).is_err(), "a deleted start is not found by default");
+    assert_eq!(reader.walk_up(pod, true).unwrap().nodes.len(), 10, "as it was, when asked");
+    assert_eq!(reader.changes(pod, Timestamp::ZERO, 10).unwrap()[0].change_type, graphd_core::ChangeType::Deleted);
+    let again = store.apply(&[Op::Delete(key(&e.pod_a))], Timestamp(t1.0 + 1), "test").unwrap();
     assert_eq!(again.deleted, 0, "deleting twice changes nothing");
 }
 
 pub fn recreated_object_is_a_new_item<H: Harness>(h: &mut H) {
     let (store, e) = loaded(h);
     let old = id_of(&store, &e.pod_a);
-    store
-        .apply(&[Op::Delete(key(&e.pod_a))], Timestamp(T0.0 + 1), "test")
-        .unwrap();
+    store.apply(&[Op::Delete(key(&e.pod_a))], Timestamp(T0.0 + 1), "test").unwrap();
     let mut again = e.pod_a.clone();
     again.key = ExternalKey::kubernetes("c1", "pod-a-second-uid");
     let new = store
         .apply(
-            &[
-                Op::Upsert(again),
-                link(&e.pod_a_replacement_parent(), "owns", &e.pod_a_recreated()),
-            ],
+            &[Op::Upsert(again), link(&e.pod_a_replacement_parent(), "owns", &e.pod_a_recreated())],
             Timestamp(T0.0 + 2),
             "test",
         )
@@ -733,31 +505,12 @@ pub fn recreated_object_is_a_new_item<H: Harness>(h: &mut H) {
         namespace: Some("ns-a".into()),
         cluster: Some("c1".into()),
     };
-    let live: Vec<_> = reader
-        .find_by_name(&query, false)
-        .unwrap()
-        .into_iter()
-        .map(|i| i.id)
-        .collect();
+    let live: Vec<_> = reader.find_by_name(&query, false).unwrap().into_iter().map(|i| i.id).collect();
     assert_eq!(live, [new]);
-    let all: BTreeSet<_> = reader
-        .find_by_name(&query, true)
-        .unwrap()
-        .into_iter()
-        .map(|i| i.id)
-        .collect();
-    assert_eq!(
-        all,
-        BTreeSet::from([old, new]),
-        "the old one is still there as a tombstone"
-    );
+    let all: BTreeSet<_> = reader.find_by_name(&query, true).unwrap().into_iter().map(|i| i.id).collect();
+    assert_eq!(all, BTreeSet::from([old, new]), "the old one is still there as a tombstone");
     let rs = id_of(&store, &e.rs);
-    let owned: Vec<_> = reader
-        .edges(rs, true, false)
-        .unwrap()
-        .into_iter()
-        .map(|e| e.to)
-        .collect();
+    let owned: Vec<_> = reader.edges(rs, true, false).unwrap().into_iter().map(|e| e.to).collect();
     assert!(owned.contains(&new) && !owned.contains(&old));
 }
 
@@ -776,32 +529,14 @@ impl Estate {
 pub fn restored_item_keeps_its_id<H: Harness>(h: &mut H) {
     let (store, e) = loaded(h);
     let node = id_of(&store, &e.node);
-    store
-        .apply(&[Op::Delete(key(&e.node))], Timestamp(T0.0 + 1), "test")
-        .unwrap();
-    let outcome = store
-        .apply(&[Op::Upsert(e.node.clone())], Timestamp(T0.0 + 2), "test")
-        .unwrap();
+    store.apply(&[Op::Delete(key(&e.node))], Timestamp(T0.0 + 1), "test").unwrap();
+    let outcome = store.apply(&[Op::Upsert(e.node.clone())], Timestamp(T0.0 + 2), "test").unwrap();
     assert_eq!((outcome.restored, outcome.upserted[0]), (1, node));
     let reader = store.read();
-    assert!(reader
-        .get(node, false)
-        .unwrap()
-        .unwrap()
-        .deleted_at
-        .is_none());
-    assert!(
-        reader.edges(node, false, false).unwrap().is_empty(),
-        "edges come back only when re-asserted"
-    );
+    assert!(reader.get(node, false).unwrap().unwrap().deleted_at.is_none());
+    assert!(reader.edges(node, false, false).unwrap().is_empty(), "edges come back only when re-asserted");
     drop(reader);
-    store
-        .apply(
-            &[link(&e.pod_a, "runs-on", &e.node)],
-            Timestamp(T0.0 + 3),
-            "test",
-        )
-        .unwrap();
+    store.apply(&[link(&e.pod_a, "runs-on", &e.node)], Timestamp(T0.0 + 3), "test").unwrap();
     assert_eq!(store.read().edges(node, false, false).unwrap().len(), 1);
     // The old tombstones no longer count: a purge past them keeps the restored node and edge.
     store.purge_tombstones(Timestamp(T0.0 + 10), 1000).unwrap();
@@ -812,14 +547,7 @@ pub fn restored_item_keeps_its_id<H: Harness>(h: &mut H) {
 
 pub fn failed_batch_changes_nothing<H: Harness>(h: &mut H) {
     let (store, e) = loaded(h);
-    let before = store
-        .read()
-        .list(&ListQuery {
-            limit: 1000,
-            include_deleted: true,
-            ..ListQuery::default()
-        })
-        .unwrap();
+    let before = store.read().list(&ListQuery { limit: 1000, include_deleted: true, ..ListQuery::default() }).unwrap();
     let newcomer = k8s("new", "Pod", "newcomer", Some("ns-a"));
     let ops = vec![
         Op::Upsert(newcomer.clone()),
@@ -839,64 +567,30 @@ pub fn failed_batch_changes_nothing<H: Harness>(h: &mut H) {
         "{err}"
     );
     let reader = store.read();
-    let after = reader
-        .list(&ListQuery {
-            limit: 1000,
-            include_deleted: true,
-            ..ListQuery::default()
-        })
-        .unwrap();
+    let after = reader.list(&ListQuery { limit: 1000, include_deleted: true, ..ListQuery::default() }).unwrap();
     assert_eq!(before, after, "no item landed, none was deleted");
     assert!(reader.get_by_key(&newcomer.key, true).unwrap().is_none());
-    assert_eq!(
-        reader
-            .edges(id_of(&store, &e.node), false, false)
-            .unwrap()
-            .len(),
-        3,
-        "two pods and the cluster"
-    );
+    assert_eq!(reader.edges(id_of(&store, &e.node), false, false).unwrap().len(), 3, "two pods and the cluster");
     drop(reader);
     // Ids were not burnt: the next item gets the id the failed batch would have used.
-    let next = store
-        .apply(&[Op::Upsert(newcomer)], Timestamp(T0.0 + 2), "test")
-        .unwrap()
-        .upserted[0];
+    let next = store.apply(&[Op::Upsert(newcomer)], Timestamp(T0.0 + 2), "test").unwrap().upserted[0];
     assert_eq!(next, ItemId(15));
 }
 
 pub fn links_need_live_known_ends<H: Harness>(h: &mut H) {
     let (store, e) = loaded(h);
-    store
-        .apply(&[Op::Delete(key(&e.cm))], Timestamp(T0.0 + 1), "test")
-        .unwrap();
-    let err = store
-        .apply(
-            &[link(&e.pod_b, "mounts", &e.cm)],
-            Timestamp(T0.0 + 2),
-            "test",
-        )
-        .unwrap_err();
+    store.apply(&[Op::Delete(key(&e.cm))], Timestamp(T0.0 + 1), "test").unwrap();
+    let err = store.apply(&[link(&e.pod_b, "mounts", &e.cm)], Timestamp(T0.0 + 2), "test").unwrap_err();
     assert!(err.to_string().contains("is deleted"), "{err}");
-    let err = store
-        .apply(
-            &[link(&e.pod_b, "no-such-relation", &e.node)],
-            Timestamp(T0.0 + 2),
-            "test",
-        )
-        .unwrap_err();
+    let err = store.apply(&[link(&e.pod_b, "no-such-relation", &e.node)], Timestamp(T0.0 + 2), "test").unwrap_err();
     assert!(err.to_string().contains("no-such-relation"), "{err}");
     let mut bad = e.pod_b.clone();
     bad.key = ExternalKey::kubernetes("c1", "");
-    let err = store
-        .apply(&[Op::Upsert(bad)], Timestamp(T0.0 + 2), "test")
-        .unwrap_err();
+    let err = store.apply(&[Op::Upsert(bad)], Timestamp(T0.0 + 2), "test").unwrap_err();
     assert!(err.to_string().contains("key.uid is empty"), "{err}");
     let mut other_kind = e.pod_b.clone();
     other_kind.kind = kind("Kubernetes::Node");
-    let err = store
-        .apply(&[Op::Upsert(other_kind)], Timestamp(T0.0 + 2), "test")
-        .unwrap_err();
+    let err = store.apply(&[Op::Upsert(other_kind)], Timestamp(T0.0 + 2), "test").unwrap_err();
     assert!(err.to_string().contains("cannot become"), "{err}");
 }
 
@@ -912,18 +606,13 @@ pub fn list_pages_with_a_stable_cursor<H: Harness>(h: &mut H) {
             &format!("extra-{i:02}"),
             Some(if i % 2 == 0 { "ns-a" } else { "ns-ab" }),
         );
-        pod.labels
-            .insert("tier".into(), if i % 3 == 0 { "db" } else { "web" }.into());
+        pod.labels.insert("tier".into(), if i % 3 == 0 { "db" } else { "web" }.into());
         ops.push(Op::Upsert(pod));
     }
     store.apply(&ops, Timestamp(T0.0 + 1), "test").unwrap();
     let reader = store.read();
     let mut query = ListQuery {
-        scope: ScopeFilter {
-            cluster: Some("c1".into()),
-            namespace: Some("ns-a".into()),
-            ..ScopeFilter::default()
-        },
+        scope: ScopeFilter { cluster: Some("c1".into()), namespace: Some("ns-a".into()), ..ScopeFilter::default() },
         kind: Some(kind("Kubernetes::Pod")),
         limit: 4,
         ..ListQuery::default()
@@ -940,97 +629,41 @@ pub fn list_pages_with_a_stable_cursor<H: Harness>(h: &mut H) {
             None => break,
         }
     }
-    assert_eq!(
-        names.len(),
-        13 + 2,
-        "13 extras in ns-a plus web-1-a and web-1-b, none from ns-ab"
-    );
+    assert_eq!(names.len(), 13 + 2, "13 extras in ns-a plus web-1-a and web-1-b, none from ns-ab");
     assert_eq!(pages, 4);
-    assert_eq!(
-        names.iter().collect::<BTreeSet<_>>().len(),
-        names.len(),
-        "no item twice across pages"
-    );
+    assert_eq!(names.iter().collect::<BTreeSet<_>>().len(), names.len(), "no item twice across pages");
 
     let labelled = ListQuery {
-        scope: ScopeFilter {
-            cluster: Some("c1".into()),
-            ..ScopeFilter::default()
-        },
+        scope: ScopeFilter { cluster: Some("c1".into()), ..ScopeFilter::default() },
         labels: [("tier".to_string(), "db".to_string())].into(),
         limit: 100,
         ..ListQuery::default()
     };
     assert_eq!(reader.list(&labelled).unwrap().items.len(), 9);
-    let unhealthy = ListQuery {
-        health: Some(Health::Unhealthy),
-        limit: 100,
-        ..ListQuery::default()
-    };
-    assert_eq!(
-        reader
-            .list(&unhealthy)
-            .unwrap()
-            .items
-            .iter()
-            .map(|i| i.name.as_str())
-            .collect::<Vec<_>>(),
-        ["web-1-b"]
-    );
+    let unhealthy = ListQuery { health: Some(Health::Unhealthy), limit: 100, ..ListQuery::default() };
+    assert_eq!(reader.list(&unhealthy).unwrap().items.iter().map(|i| i.name.as_str()).collect::<Vec<_>>(), ["web-1-b"]);
     let by_account = ListQuery {
-        scope: ScopeFilter {
-            account: Some("111".into()),
-            ..ScopeFilter::default()
-        },
+        scope: ScopeFilter { account: Some("111".into()), ..ScopeFilter::default() },
         limit: 100,
         ..ListQuery::default()
     };
     assert_eq!(reader.list(&by_account).unwrap().items.len(), 5);
-    let unknown_kind = ListQuery {
-        kind: Some(kind("Kubernetes::Nothing")),
-        limit: 10,
-        ..ListQuery::default()
-    };
+    let unknown_kind = ListQuery { kind: Some(kind("Kubernetes::Nothing")), limit: 10, ..ListQuery::default() };
     assert!(reader.list(&unknown_kind).unwrap().items.is_empty());
-    let bad_cursor = ListQuery {
-        cursor: Some("zz".into()),
-        limit: 10,
-        ..ListQuery::default()
-    };
-    assert!(matches!(
-        reader.list(&bad_cursor),
-        Err(StoreError::InvalidQuery {
-            field: "cursor",
-            ..
-        })
-    ));
+    let bad_cursor = ListQuery { cursor: Some("zz".into()), limit: 10, ..ListQuery::default() };
+    assert!(matches!(reader.list(&bad_cursor), Err(StoreError::InvalidQuery { field: "cursor", .. })));
 }
 
 pub fn health_counts_by_scope<H: Harness>(h: &mut H) {
     let (store, e) = loaded(h);
-    store
-        .apply(&[Op::Delete(key(&e.cm))], Timestamp(T0.0 + 1), "test")
-        .unwrap();
+    store.apply(&[Op::Delete(key(&e.cm))], Timestamp(T0.0 + 1), "test").unwrap();
     let reader = store.read();
-    let ns = ScopeFilter {
-        cluster: Some("c1".into()),
-        namespace: Some("ns-a".into()),
-        ..ScopeFilter::default()
-    };
+    let ns = ScopeFilter { cluster: Some("c1".into()), namespace: Some("ns-a".into()), ..ScopeFilter::default() };
     let counts = reader.health_counts(&ns, None).unwrap();
-    assert_eq!(
-        (counts.healthy, counts.unhealthy, counts.total()),
-        (4, 1, 5),
-        "deleted ConfigMap not counted"
-    );
-    let pods = reader
-        .health_counts(&ns, Some(&kind("Kubernetes::Pod")))
-        .unwrap();
+    assert_eq!((counts.healthy, counts.unhealthy, counts.total()), (4, 1, 5), "deleted ConfigMap not counted");
+    let pods = reader.health_counts(&ns, Some(&kind("Kubernetes::Pod"))).unwrap();
     assert_eq!((pods.healthy, pods.unhealthy), (1, 1));
-    let region = ScopeFilter {
-        region: Some("us-east-1".into()),
-        ..ScopeFilter::default()
-    };
+    let region = ScopeFilter { region: Some("us-east-1".into()), ..ScopeFilter::default() };
     assert_eq!(reader.health_counts(&region, None).unwrap().unknown, 4);
 }
 
@@ -1045,31 +678,17 @@ pub fn reopen_keeps_everything<H: Harness>(h: &mut H) {
     let store = Store::open(h.reopen(engine)).unwrap();
     let reader = store.read();
     assert_eq!(reader.walk_up(pod, false).unwrap(), up_before);
-    assert_eq!(
-        reader.get_by_key(&e.pod_a.key, false).unwrap().unwrap().id,
-        pod
-    );
+    assert_eq!(reader.get_by_key(&e.pod_a.key, false).unwrap().unwrap().id, pod);
     drop(reader);
-    let fresh = store
-        .apply(
-            &[Op::Upsert(k8s("after", "Pod", "after", Some("ns-a")))],
-            Timestamp(T0.0 + 1),
-            "test",
-        )
-        .unwrap();
+    let fresh =
+        store.apply(&[Op::Upsert(k8s("after", "Pod", "after", Some("ns-a")))], Timestamp(T0.0 + 1), "test").unwrap();
     assert_eq!(fresh.upserted[0], ItemId(15), "ids continue after a reopen");
 }
 
 pub fn purge_removes_only_old_tombstones<H: Harness>(h: &mut H) {
     let (store, e) = loaded(h);
-    let (pod_a, pod_b, node) = (
-        id_of(&store, &e.pod_a),
-        id_of(&store, &e.pod_b),
-        id_of(&store, &e.node),
-    );
-    store
-        .apply(&[Op::Delete(key(&e.pod_a))], Timestamp(T0.0 + 100), "test")
-        .unwrap();
+    let (pod_a, pod_b, node) = (id_of(&store, &e.pod_a), id_of(&store, &e.pod_b), id_of(&store, &e.node));
+    store.apply(&[Op::Delete(key(&e.pod_a))], Timestamp(T0.0 + 100), "test").unwrap();
     store
         .apply(
             &[Op::Unlink(match link(&e.svc, "selects", &e.pod_b) {
@@ -1080,45 +699,18 @@ pub fn purge_removes_only_old_tombstones<H: Harness>(h: &mut H) {
             "test",
         )
         .unwrap();
-    store
-        .apply(&[Op::Delete(key(&e.pod_b))], Timestamp(T0.0 + 200), "test")
-        .unwrap();
+    store.apply(&[Op::Delete(key(&e.pod_b))], Timestamp(T0.0 + 200), "test").unwrap();
     let stats = store.purge_tombstones(Timestamp(T0.0 + 160), 1000).unwrap();
     assert_eq!((stats.items, stats.more), (1, false));
-    assert_eq!(
-        stats.edges,
-        5 + 1,
-        "pod a's five edges and the unlinked selects edge"
-    );
+    assert_eq!(stats.edges, 5 + 1, "pod a's five edges and the unlinked selects edge");
     let reader = store.read();
-    assert!(
-        reader.get(pod_a, true).unwrap().is_none(),
-        "pod a is gone for good"
-    );
+    assert!(reader.get(pod_a, true).unwrap().is_none(), "pod a is gone for good");
     assert!(reader.get_by_key(&e.pod_a.key, true).unwrap().is_none());
-    assert!(reader
-        .changes(pod_a, Timestamp::ZERO, 10)
-        .unwrap()
-        .is_empty());
+    assert!(reader.changes(pod_a, Timestamp::ZERO, 10).unwrap().is_empty());
     assert!(reader.find_by_short_id("pod-a", true).unwrap().is_empty());
-    assert!(
-        !reader
-            .edges(node, false, true)
-            .unwrap()
-            .iter()
-            .any(|e| e.from == pod_a),
-        "no dangling mirror edge"
-    );
-    assert!(
-        reader.get(pod_b, true).unwrap().is_some(),
-        "pod b was deleted after the bound"
-    );
-    let from_b: Vec<_> = reader
-        .edges(node, false, true)
-        .unwrap()
-        .into_iter()
-        .filter(|e| e.from == pod_b)
-        .collect();
+    assert!(!reader.edges(node, false, true).unwrap().iter().any(|e| e.from == pod_a), "no dangling mirror edge");
+    assert!(reader.get(pod_b, true).unwrap().is_some(), "pod b was deleted after the bound");
+    let from_b: Vec<_> = reader.edges(node, false, true).unwrap().into_iter().filter(|e| e.from == pod_b).collect();
     assert_eq!(from_b.len(), 1, "pod b's tombstoned edge stays");
     assert!(from_b[0].deleted_at.is_some());
     drop(reader);
@@ -1131,22 +723,14 @@ pub fn relations_keep_their_orientation<H: Harness>(h: &mut H) {
     let custom = graphd_core::Relation::new("scheduled-by", graphd_core::Orientation::Up).unwrap();
     let id = store.declare_relation(&custom).unwrap();
     assert_eq!(store.declare_relation(&custom).unwrap(), id);
-    let flipped =
-        graphd_core::Relation::new("scheduled-by", graphd_core::Orientation::Across).unwrap();
+    let flipped = graphd_core::Relation::new("scheduled-by", graphd_core::Orientation::Across).unwrap();
     assert!(store.declare_relation(&flipped).is_err());
     let engine = h.reopen(store.into_engine());
     let store = Store::open(engine).unwrap();
     let names = store.names();
+    assert_eq!(names.relation(id).unwrap(), &custom, "declared relations survive a reopen");
     assert_eq!(
-        names.relation(id).unwrap(),
-        &custom,
-        "declared relations survive a reopen"
-    );
-    assert_eq!(
-        names
-            .relation(names.relation_id("contains").unwrap())
-            .unwrap()
-            .orientation(),
+        names.relation(names.relation_id("contains").unwrap()).unwrap().orientation(),
         graphd_core::Orientation::Down
     );
 }

@@ -22,21 +22,11 @@ pub enum StoreError {
     #[error("item {0} is deleted and takes no new edges")]
     ItemDeleted(ExternalKey),
     #[error("item {key} is a {existing}; it cannot become a {requested}")]
-    KindChanged {
-        key: ExternalKey,
-        existing: Kind,
-        requested: Kind,
-    },
+    KindChanged { key: ExternalKey, existing: Kind, requested: Kind },
     #[error("invalid item key {key}: {reason}")]
-    InvalidKey {
-        key: ExternalKey,
-        reason: &'static str,
-    },
+    InvalidKey { key: ExternalKey, reason: &'static str },
     #[error("operation {index} of the batch: {source}")]
-    InBatch {
-        index: usize,
-        source: Box<StoreError>,
-    },
+    InBatch { index: usize, source: Box<StoreError> },
     #[error("invalid query: {field}: {reason}")]
     InvalidQuery { field: &'static str, reason: String },
     #[error("the store's interned ids are corrupt: {0}")]
@@ -45,17 +35,11 @@ pub enum StoreError {
 
 impl StoreError {
     pub(crate) fn at(self, index: usize) -> StoreError {
-        StoreError::InBatch {
-            index,
-            source: Box::new(self),
-        }
+        StoreError::InBatch { index, source: Box::new(self) }
     }
 
     pub(crate) fn query(field: &'static str, reason: impl Into<String>) -> StoreError {
-        StoreError::InvalidQuery {
-            field,
-            reason: reason.into(),
-        }
+        StoreError::InvalidQuery { field, reason: reason.into() }
     }
 }
 

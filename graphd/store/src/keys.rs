@@ -48,9 +48,7 @@ pub fn take_str(input: &[u8]) -> Result<(String, &[u8]), KeyError> {
     let mut bytes = Vec::new();
     let mut i = 0;
     loop {
-        let b = *input
-            .get(i)
-            .ok_or(malformed("string", "missing terminator"))?;
+        let b = *input.get(i).ok_or(malformed("string", "missing terminator"))?;
         if b != ESCAPE {
             bytes.push(b);
             i += 1;
@@ -71,16 +69,12 @@ pub fn take_str(input: &[u8]) -> Result<(String, &[u8]), KeyError> {
 }
 
 fn take_u64<'a>(input: &'a [u8], shape: &'static str) -> Result<(u64, &'a [u8]), KeyError> {
-    let (head, rest) = input
-        .split_at_checked(8)
-        .ok_or(malformed(shape, "too short"))?;
+    let (head, rest) = input.split_at_checked(8).ok_or(malformed(shape, "too short"))?;
     Ok((u64::from_be_bytes(head.try_into().expect("8 bytes")), rest))
 }
 
 fn take_u16<'a>(input: &'a [u8], shape: &'static str) -> Result<(u16, &'a [u8]), KeyError> {
-    let (head, rest) = input
-        .split_at_checked(2)
-        .ok_or(malformed(shape, "too short"))?;
+    let (head, rest) = input.split_at_checked(2).ok_or(malformed(shape, "too short"))?;
     Ok((u16::from_be_bytes(head.try_into().expect("2 bytes")), rest))
 }
 
@@ -114,11 +108,7 @@ pub fn external(key: &ExternalKey) -> Vec<u8> {
             put_str(&mut out, cluster);
             put_str(&mut out, uid);
         }
-        ExternalKey::Aws {
-            account,
-            region,
-            resource_id,
-        } => {
+        ExternalKey::Aws { account, region, resource_id } => {
             out.push(2);
             put_str(&mut out, account);
             put_str(&mut out, region);
@@ -141,14 +131,7 @@ pub fn decode_external(key: &[u8]) -> Result<ExternalKey, KeyError> {
         1 => (ExternalKey::Kubernetes { cluster: a, uid: b }, rest),
         2 => {
             let (c, rest) = take_str(rest)?;
-            (
-                ExternalKey::Aws {
-                    account: a,
-                    region: b,
-                    resource_id: c,
-                },
-                rest,
-            )
+            (ExternalKey::Aws { account: a, region: b, resource_id: c }, rest)
         }
         3 => (ExternalKey::Custom { source: a, id: b }, rest),
         _ => return Err(malformed("external", "unknown source tag")),
@@ -188,13 +171,8 @@ pub fn lookup(kind: KindId, field: LookupField, values: &[&str], id: ItemId) -> 
 
 /// The item id at the end of a lookup key.
 pub fn lookup_id(key: &[u8]) -> Result<ItemId, KeyError> {
-    let tail = key
-        .len()
-        .checked_sub(8)
-        .ok_or(malformed("lookup", "too short"))?;
-    Ok(ItemId(u64::from_be_bytes(
-        key[tail..].try_into().expect("8 bytes"),
-    )))
+    let tail = key.len().checked_sub(8).ok_or(malformed("lookup", "too short"))?;
+    Ok(ItemId(u64::from_be_bytes(key[tail..].try_into().expect("8 bytes"))))
 }
 
 // ---- edges: `from · relation · to` and `to · relation · from` -------------------------------
@@ -271,10 +249,7 @@ pub fn scope(tag: ScopeTag, values: &[&str], kind: KindId, id: ItemId) -> Vec<u8
 
 /// `(kind, id)` at the end of a scope key.
 pub fn decode_scope_tail(key: &[u8]) -> Result<(KindId, ItemId), KeyError> {
-    let tail = key
-        .len()
-        .checked_sub(10)
-        .ok_or(malformed("scope", "too short"))?;
+    let tail = key.len().checked_sub(10).ok_or(malformed("scope", "too short"))?;
     let (kind, rest) = take_u16(&key[tail..], "scope")?;
     let (id, _) = take_u64(rest, "scope")?;
     Ok((kind, ItemId(id)))
@@ -345,9 +320,7 @@ pub fn tomb(at: Timestamp, what: Tomb) -> Vec<u8> {
 }
 
 pub fn decode_tomb(key: &[u8]) -> Result<(Timestamp, Tomb), KeyError> {
-    let rest = key
-        .strip_prefix(META_TOMB_PREFIX)
-        .ok_or(malformed("tomb", "wrong prefix"))?;
+    let rest = key.strip_prefix(META_TOMB_PREFIX).ok_or(malformed("tomb", "wrong prefix"))?;
     let (at, rest) = take_u64(rest, "tomb")?;
     let (&what, rest) = rest.split_first().ok_or(malformed("tomb", "too short"))?;
     let tomb = match what {
@@ -393,10 +366,7 @@ mod tests {
         let older = change(ItemId(1), Timestamp(100), 1);
         let newer = change(ItemId(1), Timestamp(200), 2);
         assert!(newer < older);
-        assert_eq!(
-            decode_change(&newer).unwrap(),
-            (ItemId(1), Timestamp(200), 2)
-        );
+        assert_eq!(decode_change(&newer).unwrap(), (ItemId(1), Timestamp(200), 2));
     }
 
     #[test]

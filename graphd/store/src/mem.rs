@@ -20,9 +20,7 @@ pub struct MemEngine {
 
 impl Default for MemEngine {
     fn default() -> Self {
-        MemEngine {
-            tables: RwLock::new(Arc::new(vec![BTreeMap::new(); Cf::ALL.len()])),
-        }
+        MemEngine { tables: RwLock::new(Arc::new(vec![BTreeMap::new(); Cf::ALL.len()])) }
     }
 }
 
@@ -50,8 +48,7 @@ impl Snapshot for MemSnapshot {
         visit: &mut dyn FnMut(&[u8], &[u8]) -> bool,
     ) -> Result<(), EngineError> {
         let from = start.filter(|s| *s > prefix).unwrap_or(prefix);
-        let range =
-            self.tables[cf.index()].range::<[u8], _>((Bound::Included(from), Bound::Unbounded));
+        let range = self.tables[cf.index()].range::<[u8], _>((Bound::Included(from), Bound::Unbounded));
         for (key, value) in range {
             if !key.starts_with(prefix) || !visit(key, value) {
                 break;
@@ -66,9 +63,7 @@ impl Engine for MemEngine {
 
     fn snapshot(&self) -> MemSnapshot {
         let tables = self.tables.read().unwrap_or_else(|e| e.into_inner());
-        MemSnapshot {
-            tables: Arc::clone(&tables),
-        }
+        MemSnapshot { tables: Arc::clone(&tables) }
     }
 
     fn write(&self, batch: WriteBatch) -> Result<(), EngineError> {

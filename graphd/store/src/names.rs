@@ -32,8 +32,7 @@ impl Names {
             true
         })?;
         snapshot.scan_prefix(Cf::Meta, keys::META_RELATION_PREFIX, &mut |key, value| {
-            let name =
-                String::from_utf8_lossy(&key[keys::META_RELATION_PREFIX.len()..]).into_owned();
+            let name = String::from_utf8_lossy(&key[keys::META_RELATION_PREFIX.len()..]).into_owned();
             let decoded = match value {
                 [hi, lo, o] => orientation_from_u8(*o)
                     .and_then(|o| Relation::new(name, o).ok())
@@ -54,17 +53,13 @@ impl Names {
         let mut names = Names::default();
         for (expected, (id, kind)) in (1..).zip(kinds) {
             if id != expected {
-                return Err(EngineError(format!(
-                    "interned kind ids have a gap at {expected}"
-                )));
+                return Err(EngineError(format!("interned kind ids have a gap at {expected}")));
             }
             names.push_kind(kind);
         }
         for (expected, (id, relation)) in (1..).zip(relations) {
             if id != expected {
-                return Err(EngineError(format!(
-                    "interned relation ids have a gap at {expected}"
-                )));
+                return Err(EngineError(format!("interned relation ids have a gap at {expected}")));
             }
             names.push_relation(relation);
         }
@@ -102,9 +97,7 @@ impl Names {
 
     /// Orientation of every relation, indexed by id (index 0 unused), for walks.
     pub fn orientations(&self) -> Vec<Orientation> {
-        std::iter::once(Orientation::Across)
-            .chain(self.relations.iter().map(|r| r.orientation()))
-            .collect()
+        std::iter::once(Orientation::Across).chain(self.relations.iter().map(|r| r.orientation())).collect()
     }
 
     /// The id of `kind`, interning it into `batch` if it is new.
@@ -113,21 +106,13 @@ impl Names {
             return id;
         }
         let id = self.push_kind(kind.clone());
-        batch.put(
-            Cf::Meta,
-            keys::meta_kind(kind.as_str()),
-            id.to_be_bytes().to_vec(),
-        );
+        batch.put(Cf::Meta, keys::meta_kind(kind.as_str()), id.to_be_bytes().to_vec());
         id
     }
 
     /// Declares `relation`, interning it into `batch` if it is new. Redeclaring it with the same
     /// orientation is fine; with another is an error.
-    pub fn declare_relation(
-        &mut self,
-        relation: &Relation,
-        batch: &mut WriteBatch,
-    ) -> Result<RelId, RelationError> {
+    pub fn declare_relation(&mut self, relation: &Relation, batch: &mut WriteBatch) -> Result<RelId, RelationError> {
         if let Some(id) = self.relation_id(relation.name()) {
             let existing = self.relations[usize::from(id) - 1].orientation();
             if existing != relation.orientation() {

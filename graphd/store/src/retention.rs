@@ -137,11 +137,7 @@ pub struct RetentionTask {
 const PURGE_BATCH: usize = 1_000;
 
 impl RetentionTask {
-    pub fn spawn<E: Engine>(
-        store: Arc<Store<E>>,
-        keep: Duration,
-        every: Duration,
-    ) -> RetentionTask {
+    pub fn spawn<E: Engine>(store: Arc<Store<E>>, keep: Duration, every: Duration) -> RetentionTask {
         let (stop, stopped) = mpsc::channel::<()>();
         let thread = std::thread::Builder::new()
             .name("graphd-retention".into())
@@ -177,10 +173,7 @@ impl RetentionTask {
                 }
             })
             .expect("spawning a thread");
-        RetentionTask {
-            stop: Some(stop),
-            thread: Some(thread),
-        }
+        RetentionTask { stop: Some(stop), thread: Some(thread) }
     }
 }
 

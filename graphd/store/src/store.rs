@@ -39,11 +39,7 @@ impl<E: Engine> Store<E> {
         let store = Store {
             engine,
             names: RwLock::new(Arc::new(names.clone())),
-            writer: Mutex::new(WriterState {
-                next_id,
-                next_seq,
-                names,
-            }),
+            writer: Mutex::new(WriterState { next_id, next_seq, names }),
         };
         for relation in relation::builtin() {
             store.declare_relation(&relation)?;
@@ -112,16 +108,8 @@ impl<E: Engine> Store<E> {
 
     /// Writes `batch` with the writer's counters, then publishes the writer's names.
     pub(crate) fn commit(&self, writer: &mut WriterState, mut batch: WriteBatch) -> Result<()> {
-        batch.put(
-            Cf::Meta,
-            keys::META_NEXT_ID.to_vec(),
-            writer.next_id.to_be_bytes().to_vec(),
-        );
-        batch.put(
-            Cf::Meta,
-            keys::META_NEXT_SEQ.to_vec(),
-            writer.next_seq.to_be_bytes().to_vec(),
-        );
+        batch.put(Cf::Meta, keys::META_NEXT_ID.to_vec(), writer.next_id.to_be_bytes().to_vec());
+        batch.put(Cf::Meta, keys::META_NEXT_SEQ.to_vec(), writer.next_seq.to_be_bytes().to_vec());
         if let Err(err) = self.engine.write(batch) {
             self.rollback(writer)?;
             return Err(err.into());
@@ -147,9 +135,10 @@ fn read_counter(snapshot: &impl Snapshot, key: &[u8]) -> Result<Option<u64>> {
     match snapshot.get(Cf::Meta, key)? {
         None => Ok(None),
         Some(bytes) => {
-            let array: [u8; 8] = bytes.as_slice().try_into().map_err(|_| {
-                StoreError::Corrupt(format!("counter {:?}", String::from_utf8_lossy(key)))
-            })?;
+            let array: [u8; 8] = bytes
+                .as_slice()
+                .try_into()
+                .map_err(|_| StoreError::Corrupt(format!("counter {:?}", String::from_utf8_lossy(key))))?;
             Ok(Some(u64::from_be_bytes(array)))
         }
     }

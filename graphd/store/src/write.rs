@@ -62,12 +62,7 @@ pub(crate) struct BatchWriter<'a, S> {
 }
 
 impl<'a, S: Snapshot> BatchWriter<'a, S> {
-    pub(crate) fn new(
-        snapshot: &'a S,
-        writer: &'a mut WriterState,
-        at: Timestamp,
-        source: &'a str,
-    ) -> Self {
+    pub(crate) fn new(snapshot: &'a S, writer: &'a mut WriterState, at: Timestamp, source: &'a str) -> Self {
         BatchWriter {
             snapshot,
             writer,
@@ -99,24 +94,15 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
 
     fn finish(mut self) -> (WriteBatch, Outcome) {
         for (id, record) in self.items.drain() {
-            self.batch
-                .put(Cf::Items, keys::item(id).to_vec(), record.encode());
+            self.batch.put(Cf::Items, keys::item(id).to_vec(), record.encode());
         }
         for (out_key, value) in self.edges.drain() {
             let (from, rel, to) = keys::decode_edge(&out_key).expect("built by keys::edge");
             let from_kind = self.kinds[&from];
             debug_assert_eq!(self.kinds[&to], value.far_kind);
-            let in_value = EdgeValue {
-                far_kind: from_kind,
-                ..value.clone()
-            };
-            self.batch
-                .put(Cf::EdgesOut, out_key.to_vec(), value.encode());
-            self.batch.put(
-                Cf::EdgesIn,
-                keys::edge(to, rel, from).to_vec(),
-                in_value.encode(),
-            );
+            let in_value = EdgeValue { far_kind: from_kind, ..value.clone() };
+            self.batch.put(Cf::EdgesOut, out_key.to_vec(), value.encode());
+            self.batch.put(Cf::EdgesIn, keys::edge(to, rel, from).to_vec(), in_value.encode());
         }
         (self.batch, self.outcome)
     }
@@ -124,13 +110,7 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
     // ---- items ------------------------------------------------------------------------------
 
     fn upsert(&mut self, write: &ItemWrite) -> Result<()> {
-        write
-            .key
-            .validate()
-            .map_err(|reason| StoreError::InvalidKey {
-                key: write.key.clone(),
-                reason,
-            })?;
+        write.key.validate().map_err(|reason| StoreError::InvalidKey { key: write.key.clone(), reason })?;
         let kind = self.writer.names.intern_kind(&write.kind, &mut self.batch);
         let ext_key = keys::external(&write.key);
         let hash = write.content_hash();
@@ -138,17 +118,12 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
             let id = ItemId(self.writer.next_id);
             self.writer.next_id += 1;
             let record = record_from(write, ext_key.clone(), kind, hash, self.at);
-            self.batch
-                .put(Cf::ExternalKeys, ext_key.clone(), keys::item(id).to_vec());
+            self.batch.put(Cf::ExternalKeys, ext_key.clone(), keys::item(id).to_vec());
             for (cf, key) in index_keys(id, &record) {
                 self.batch.put(cf, key, Vec::new());
             }
             self.put_document(id, write);
-            self.record_change(
-                id,
-                ChangeType::Created,
-                format!("created {} {}", write.kind, write.name),
-            );
+            self.record_change(id, ChangeType::Created, format!("created {} {}", write.kind, write.name));
             self.ext.insert(ext_key, id);
             self.fresh.insert(id);
             self.items.insert(id, record);
@@ -161,10 +136,7 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
             let names = &self.writer.names;
             return Err(StoreError::KindChanged {
                 key: write.key.clone(),
-                existing: names
-                    .kind(old.kind)
-                    .cloned()
-                    .ok_or_else(|| corrupt_kind(old.kind))?,
+                existing: names.kind(old.kind).cloned().ok_or_else(|| corrupt_kind(old.kind))?,
                 requested: write.kind.clone(),
             });
         }
@@ -184,20 +156,11 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
         }
         self.put_document(id, write);
         if let Some(deleted_at) = old.deleted_at {
-            self.batch
-                .delete(Cf::Meta, keys::tomb(Timestamp(deleted_at), Tomb::Item(id)));
-            self.record_change(
-                id,
-                ChangeType::Restored,
-                format!("restored {} {}", write.kind, write.name),
-            );
+            self.batch.delete(Cf::Meta, keys::tomb(Timestamp(deleted_at), Tomb::Item(id)));
+            self.record_change(id, ChangeType::Restored, format!("restored {} {}", write.kind, write.name));
             self.outcome.restored += 1;
         } else {
-            self.record_change(
-                id,
-                ChangeType::Updated,
-                format!("updated {} {}", write.kind, write.name),
-            );
+            self.record_change(id, ChangeType::Updated, format!("updated {} {}", write.kind, write.name));
             if old.health != record.health {
                 let summary = format!("health {} → {}", old.health(), record.health());
                 self.record_change(id, ChangeType::HealthChanged, summary);
@@ -209,16 +172,13 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
     }
 
     fn delete(&mut self, key: &ExternalKey) -> Result<()> {
-        let id = self
-            .find(&keys::external(key))?
-            .ok_or_else(|| StoreError::UnknownKey(key.clone()))?;
+        let id = self.find(&keys::external(key))?.ok_or_else(|| StoreError::UnknownKey(key.clone()))?;
         let mut record = self.item_record(id)?;
         if record.is_deleted() {
             return Ok(());
         }
         record.deleted_at = Some(self.at.0);
-        self.batch
-            .put(Cf::Meta, keys::tomb(self.at, Tomb::Item(id)), Vec::new());
+        self.batch.put(Cf::Meta, keys::tomb(self.at, Tomb::Item(id)), Vec::new());
         let summary = format!("deleted {}", record.name);
         self.items.insert(id, record);
         self.record_change(id, ChangeType::Deleted, summary);
@@ -242,11 +202,7 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
         let seq = self.writer.next_seq;
         self.writer.next_seq += 1;
         let record = ChangeRecord::new(change_type, summary, self.source.to_owned());
-        self.batch.put(
-            Cf::Changes,
-            keys::change(id, self.at, seq).to_vec(),
-            record.encode(),
-        );
+        self.batch.put(Cf::Changes, keys::change(id, self.at, seq).to_vec(), record.encode());
     }
 
     fn find(&self, ext_key: &[u8]) -> Result<Option<ItemId>> {
@@ -263,10 +219,7 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
         if let Some(record) = self.items.get(&id) {
             return Ok(record.clone());
         }
-        let bytes = self
-            .snapshot
-            .get(Cf::Items, &keys::item(id))?
-            .ok_or(StoreError::UnknownId(id))?;
+        let bytes = self.snapshot.get(Cf::Items, &keys::item(id))?.ok_or(StoreError::UnknownId(id))?;
         Ok(ItemRecord::decode(&bytes)?)
     }
 
@@ -314,10 +267,8 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
             .names
             .relation_id(&edge.relation)
             .ok_or_else(|| graphd_core::RelationError::Unknown(edge.relation.clone()))?;
-        let lookup = |key: &ExternalKey| {
-            self.find(&keys::external(key))?
-                .ok_or_else(|| StoreError::UnknownKey(key.clone()))
-        };
+        let lookup =
+            |key: &ExternalKey| self.find(&keys::external(key))?.ok_or_else(|| StoreError::UnknownKey(key.clone()));
         Ok((lookup(&edge.from)?, rel, lookup(&edge.to)?))
     }
 
@@ -330,11 +281,7 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
             return Ok(());
         }
         value.deleted_at = Some(self.at);
-        self.batch.put(
-            Cf::Meta,
-            keys::tomb(self.at, Tomb::Edge(from, rel, to)),
-            Vec::new(),
-        );
+        self.batch.put(Cf::Meta, keys::tomb(self.at, Tomb::Edge(from, rel, to)), Vec::new());
         if !self.kinds.contains_key(&from) {
             let record = self.item_record(from)?;
             self.kinds.insert(from, record.kind);
@@ -371,26 +318,22 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
         let mut found = BTreeSet::new();
         if !self.fresh.contains(&id) {
             let mut bad = None;
-            self.snapshot
-                .scan_prefix(Cf::EdgesOut, &keys::edge_prefix(id), &mut |key, _| {
-                    match <EdgeKey>::try_from(key) {
-                        Ok(k) => drop(found.insert(k)),
-                        Err(_) => bad = Some(key.len()),
-                    }
-                    true
-                })?;
-            self.snapshot
-                .scan_prefix(Cf::EdgesIn, &keys::edge_prefix(id), &mut |key, _| {
-                    match keys::decode_edge(key) {
-                        Ok((to, rel, from)) => drop(found.insert(keys::edge(from, rel, to))),
-                        Err(_) => bad = Some(key.len()),
-                    }
-                    true
-                })?;
+            self.snapshot.scan_prefix(Cf::EdgesOut, &keys::edge_prefix(id), &mut |key, _| {
+                match <EdgeKey>::try_from(key) {
+                    Ok(k) => drop(found.insert(k)),
+                    Err(_) => bad = Some(key.len()),
+                }
+                true
+            })?;
+            self.snapshot.scan_prefix(Cf::EdgesIn, &keys::edge_prefix(id), &mut |key, _| {
+                match keys::decode_edge(key) {
+                    Ok((to, rel, from)) => drop(found.insert(keys::edge(from, rel, to))),
+                    Err(_) => bad = Some(key.len()),
+                }
+                true
+            })?;
             if let Some(len) = bad {
-                return Err(StoreError::Corrupt(format!(
-                    "edge key of {len} bytes under item {id}"
-                )));
+                return Err(StoreError::Corrupt(format!("edge key of {len} bytes under item {id}")));
             }
         }
         found.extend(self.edges_by_item.get(&id).into_iter().flatten().copied());
@@ -402,13 +345,7 @@ fn corrupt_kind(id: KindId) -> StoreError {
     StoreError::Corrupt(format!("kind id {id} has no name"))
 }
 
-fn record_from(
-    write: &ItemWrite,
-    key: Vec<u8>,
-    kind: KindId,
-    hash: u64,
-    at: Timestamp,
-) -> ItemRecord {
+fn record_from(write: &ItemWrite, key: Vec<u8>, kind: KindId, hash: u64, at: Timestamp) -> ItemRecord {
     ItemRecord {
         key,
         kind,
@@ -417,11 +354,7 @@ fn record_from(
         cluster: write.scope.cluster.clone(),
         account: write.scope.account.clone(),
         region: write.scope.region.clone(),
-        labels: write
-            .labels
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect(),
+        labels: write.labels.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
         health: health_to_u8(write.health),
         status: write.status.clone(),
         ready: write.ready,
@@ -451,21 +384,12 @@ pub(crate) fn index_keys(id: ItemId, record: &ItemRecord) -> BTreeSet<(Cf, Vec<u
         }
     }
     if record.namespace.is_some() {
-        out.insert((
-            Cf::Scope,
-            keys::scope(ScopeTag::Namespace, &[cluster, namespace], kind, id),
-        ));
+        out.insert((Cf::Scope, keys::scope(ScopeTag::Namespace, &[cluster, namespace], kind, id)));
     }
     let natural = [record.name.as_str(), namespace, cluster];
-    out.insert((
-        Cf::Lookup,
-        keys::lookup(kind, LookupField::NaturalName, &natural, id),
-    ));
+    out.insert((Cf::Lookup, keys::lookup(kind, LookupField::NaturalName, &natural, id)));
     if let Ok(key) = keys::decode_external(&record.key) {
-        out.insert((
-            Cf::Lookup,
-            keys::lookup(ANY_KIND, LookupField::ShortId, &[key.short_id()], id),
-        ));
+        out.insert((Cf::Lookup, keys::lookup(ANY_KIND, LookupField::ShortId, &[key.short_id()], id)));
     }
     out
 }

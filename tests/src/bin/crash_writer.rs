@@ -17,11 +17,7 @@ fn main() -> anyhow::Result<()> {
     let store = Store::open(RocksEngine::open(&dir, &RocksOptions::default())?)?;
     let mut stdout = std::io::stdout().lock();
     for batch in first.. {
-        store.apply(
-            &graphd_tests::crash_batch(batch),
-            Timestamp::now(),
-            "crash-writer",
-        )?;
+        store.apply(&graphd_tests::crash_batch(batch), Timestamp::now(), "crash-writer")?;
         // Only now is the batch acknowledged.
         writeln!(stdout, "{batch}")?;
         stdout.flush()?;

@@ -21,25 +21,15 @@ pub struct GenerateArgs {
 }
 
 pub fn parse_size(word: &str) -> Result<FleetSize, String> {
-    FleetSize::parse(word)
-        .ok_or_else(|| format!("{word:?} is not a size: use s, m, l or a number of clusters"))
+    FleetSize::parse(word).ok_or_else(|| format!("{word:?} is not a size: use s, m, l or a number of clusters"))
 }
 
 pub fn run(data_dir: &Path, args: &GenerateArgs) -> anyhow::Result<()> {
     let fleet = generate(args.size, args.seed);
-    eprintln!(
-        "generated {} items and {} edges (seed {})",
-        fleet.items.len(),
-        fleet.edges.len(),
-        args.seed
-    );
+    eprintln!("generated {} items and {} edges (seed {})", fleet.items.len(), fleet.edges.len(), args.seed);
     if let Some(dir) = &args.csv {
         csv::write_csv(&fleet, dir)?;
-        eprintln!(
-            "wrote {} and {}",
-            dir.join("items.csv").display(),
-            dir.join("edges.csv").display()
-        );
+        eprintln!("wrote {} and {}", dir.join("items.csv").display(), dir.join("edges.csv").display());
     }
     if args.no_load {
         return Ok(());

@@ -20,12 +20,7 @@ use std::process::ExitCode;
 )]
 pub struct Cli {
     /// Where the store lives (RocksDB).
-    #[arg(
-        long,
-        global = true,
-        env = "GRAPHD_DATA_DIR",
-        default_value = "graphd-data"
-    )]
+    #[arg(long, global = true, env = "GRAPHD_DATA_DIR", default_value = "graphd-data")]
     pub data_dir: PathBuf,
     #[command(subcommand)]
     pub command: Command,
@@ -68,10 +63,6 @@ pub fn main() -> ExitCode {
 }
 
 fn init_tracing() {
-    let filter =
-        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into());
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into());
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
 }

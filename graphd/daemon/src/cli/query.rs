@@ -125,10 +125,7 @@ pub struct ListArgs {
 
 pub fn run(data_dir: &Path, command: &QueryCommand) -> anyhow::Result<()> {
     if !data_dir.join("CURRENT").exists() {
-        anyhow::bail!(
-            "no store in {}: load one with `graphd demo` or `graphd generate`",
-            data_dir.display()
-        );
+        anyhow::bail!("no store in {}: load one with `graphd demo` or `graphd generate`", data_dir.display());
     }
     let store = crate::open_store(data_dir)?;
     let reader = store.read();
@@ -152,11 +149,7 @@ fn get<E: Engine>(reader: &Reader<'_, E>, args: &ItemArgs) -> anyhow::Result<Str
     Ok(serde_json::to_string_pretty(&json)? + "\n")
 }
 
-fn related<E: Engine>(
-    reader: &Reader<'_, E>,
-    args: &RelatedArgs,
-    now: Timestamp,
-) -> anyhow::Result<String> {
+fn related<E: Engine>(reader: &Reader<'_, E>, args: &RelatedArgs, now: Timestamp) -> anyhow::Result<String> {
     let item = resolve(reader, &args.item.item, &args.item.narrowing())?;
     let direction = match args.direction {
         DirectionArg::Outgoing => Direction::Outgoing,
@@ -167,11 +160,7 @@ fn related<E: Engine>(
         direction,
         depth: args.depth,
         relations: args.relations.clone(),
-        kinds: args
-            .kinds
-            .iter()
-            .map(|k| parse_kind(k))
-            .collect::<anyhow::Result<_>>()?,
+        kinds: args.kinds.iter().map(|k| parse_kind(k)).collect::<anyhow::Result<_>>()?,
         include_deleted: args.item.include_deleted,
         limit: args.limit,
     };
@@ -182,41 +171,19 @@ fn related<E: Engine>(
             let mut rows = Vec::new();
             for hit in &result.hits {
                 if let Some(found) = reader.get(hit.id, true)? {
-                    let relation = reader
-                        .names()
-                        .relation(hit.via.relation)
-                        .map(|r| r.name().to_owned())
-                        .unwrap_or_default();
+                    let relation =
+                        reader.names().relation(hit.via.relation).map(|r| r.name().to_owned()).unwrap_or_default();
                     let dir = if hit.outgoing { "out" } else { "in" };
-                    rows.push(row(
-                        &found,
-                        now,
-                        &[hit.depth.to_string(), format!("{dir}:{relation}")],
-                    ));
+                    rows.push(row(&found, now, &[hit.depth.to_string(), format!("{dir}:{relation}")]));
                 }
             }
-            Ok(render::table(
-                &[
-                    "KIND",
-                    "NAMESPACE",
-                    "NAME",
-                    "HEALTH",
-                    "STATUS",
-                    "AGE",
-                    "DEPTH",
-                    "VIA",
-                ],
-                &rows,
-            ))
+            Ok(render::table(&["KIND", "NAMESPACE", "NAME", "HEALTH", "STATUS", "AGE", "DEPTH", "VIA"], &rows))
         }
         Output::Json => {
             let mut hits = Vec::new();
             for hit in &result.hits {
-                let relation = reader
-                    .names()
-                    .relation(hit.via.relation)
-                    .map(|r| r.name().to_owned())
-                    .unwrap_or_default();
+                let relation =
+                    reader.names().relation(hit.via.relation).map(|r| r.name().to_owned()).unwrap_or_default();
                 hits.push(serde_json::json!({
                     "item": reader.get(hit.id, true)?.as_ref().map(item_json),
                     "depth": hit.depth,
@@ -230,11 +197,7 @@ fn related<E: Engine>(
     }
 }
 
-fn walk_up<E: Engine>(
-    reader: &Reader<'_, E>,
-    args: &ItemArgs,
-    now: Timestamp,
-) -> anyhow::Result<String> {
+fn walk_up<E: Engine>(reader: &Reader<'_, E>, args: &ItemArgs, now: Timestamp) -> anyhow::Result<String> {
     let item = resolve(reader, &args.item, &args.narrowing())?;
     let up = reader.walk_up(item.id, args.include_deleted)?;
     match args.output.unwrap_or(Output::Tree) {
@@ -246,18 +209,7 @@ fn walk_up<E: Engine>(
                     rows.push(row(&found, now, &[node.depth.to_string()]));
                 }
             }
-            Ok(render::table(
-                &[
-                    "KIND",
-                    "NAMESPACE",
-                    "NAME",
-                    "HEALTH",
-                    "STATUS",
-                    "AGE",
-                    "DEPTH",
-                ],
-                &rows,
-            ))
+            Ok(render::table(&["KIND", "NAMESPACE", "NAME", "HEALTH", "STATUS", "AGE", "DEPTH"], &rows))
         }
         Output::Json => {
             let mut nodes = Vec::new();
@@ -272,18 +224,13 @@ fn walk_up<E: Engine>(
                     serde_json::json!({"child": l.child.0, "relation": relation, "parent": l.parent.0})
                 })
                 .collect();
-            let json =
-                serde_json::json!({"start": item_json(&item), "ancestors": nodes, "links": links});
+            let json = serde_json::json!({"start": item_json(&item), "ancestors": nodes, "links": links});
             Ok(serde_json::to_string_pretty(&json)? + "\n")
         }
     }
 }
 
-fn list<E: Engine>(
-    reader: &Reader<'_, E>,
-    args: &ListArgs,
-    now: Timestamp,
-) -> anyhow::Result<String> {
+fn list<E: Engine>(reader: &Reader<'_, E>, args: &ListArgs, now: Timestamp) -> anyhow::Result<String> {
     let labels = args
         .labels
         .iter()
@@ -295,9 +242,10 @@ fn list<E: Engine>(
         .collect::<anyhow::Result<_>>()?;
     let health = match &args.health {
         None => None,
-        Some(word) => Some(Health::parse(word).ok_or_else(|| {
-            anyhow::anyhow!("--health {word:?}: expected Healthy, Warning, Unhealthy or Unknown")
-        })?),
+        Some(word) => Some(
+            Health::parse(word)
+                .ok_or_else(|| anyhow::anyhow!("--health {word:?}: expected Healthy, Warning, Unhealthy or Unknown"))?,
+        ),
     };
     let query = ListQuery {
         scope: args.scope.filter(),
@@ -315,15 +263,8 @@ fn list<E: Engine>(
             Ok(serde_json::to_string_pretty(&json)? + "\n")
         }
         Output::Tree | Output::Table => {
-            let rows: Vec<_> = page
-                .items
-                .iter()
-                .map(|i| row(i, now, &[i.id.to_string()]))
-                .collect();
-            let mut out = render::table(
-                &["KIND", "NAMESPACE", "NAME", "HEALTH", "STATUS", "AGE", "ID"],
-                &rows,
-            );
+            let rows: Vec<_> = page.items.iter().map(|i| row(i, now, &[i.id.to_string()])).collect();
+            let mut out = render::table(&["KIND", "NAMESPACE", "NAME", "HEALTH", "STATUS", "AGE", "ID"], &rows);
             if let Some(cursor) = page.next_cursor {
                 out.push_str(&format!("more: --cursor {cursor}\n"));
             }
@@ -342,21 +283,11 @@ fn counts<E: Engine>(reader: &Reader<'_, E>, args: &ScopeArgs) -> anyhow::Result
         c.unknown.to_string(),
         c.total().to_string(),
     ]];
-    Ok(render::table(
-        &["HEALTHY", "WARNING", "UNHEALTHY", "UNKNOWN", "TOTAL"],
-        &rows,
-    ))
+    Ok(render::table(&["HEALTHY", "WARNING", "UNHEALTHY", "UNKNOWN", "TOTAL"], &rows))
 }
 
 fn changes<E: Engine>(reader: &Reader<'_, E>, args: &ItemArgs) -> anyhow::Result<String> {
-    let item = resolve(
-        reader,
-        &args.item,
-        &Narrowing {
-            include_deleted: true,
-            ..args.narrowing()
-        },
-    )?;
+    let item = resolve(reader, &args.item, &Narrowing { include_deleted: true, ..args.narrowing() })?;
     let changes = reader.changes(item.id, Timestamp::ZERO, 1000)?;
     if args.output == Some(Output::Json) {
         return Ok(serde_json::to_string_pretty(&changes)? + "\n");
@@ -364,14 +295,7 @@ fn changes<E: Engine>(reader: &Reader<'_, E>, args: &ItemArgs) -> anyhow::Result
     let now = Timestamp::now();
     let rows: Vec<_> = changes
         .iter()
-        .map(|c| {
-            vec![
-                render::age(c.at, now),
-                format!("{:?}", c.change_type),
-                c.summary.clone(),
-                c.source.clone(),
-            ]
-        })
+        .map(|c| vec![render::age(c.at, now), format!("{:?}", c.change_type), c.summary.clone(), c.source.clone()])
         .collect();
     Ok(render::table(&["AGE", "TYPE", "SUMMARY", "SOURCE"], &rows))
 }
@@ -381,11 +305,7 @@ fn row(item: &Item, now: Timestamp, extra: &[String]) -> Vec<String> {
         item.kind.to_string(),
         item.namespace.clone().unwrap_or_default(),
         item.name.clone(),
-        if item.is_deleted() {
-            "Deleted".into()
-        } else {
-            item.health.to_string()
-        },
+        if item.is_deleted() { "Deleted".into() } else { item.health.to_string() },
         item.status.clone(),
         render::age(item.created_at, now),
     ];

@@ -16,12 +16,7 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
         let line: Vec<String> = row
             .iter()
             .enumerate()
-            .map(|(i, cell)| {
-                format!(
-                    "{cell:<width$}",
-                    width = widths.get(i).copied().unwrap_or(0)
-                )
-            })
+            .map(|(i, cell)| format!("{cell:<width$}", width = widths.get(i).copied().unwrap_or(0)))
             .collect();
         out.push_str(line.join("  ").trim_end());
         out.push('\n');
@@ -33,13 +28,8 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
 mod tests {
     #[test]
     fn columns_line_up() {
-        let out = super::table(
-            &["KIND", "NAME"],
-            &[
-                vec!["Pod".into(), "a".into()],
-                vec!["Deployment".into(), "web".into()],
-            ],
-        );
+        let out =
+            super::table(&["KIND", "NAME"], &[vec!["Pod".into(), "a".into()], vec!["Deployment".into(), "web".into()]]);
         assert_eq!(out, "KIND        NAME\nPod         a\nDeployment  web\n");
     }
 }

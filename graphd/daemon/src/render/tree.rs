@@ -50,16 +50,9 @@ fn draw(
     };
     for (i, (kid, relation)) in kids.iter().enumerate() {
         let last = i + 1 == kids.len();
-        let (branch, next) = if last {
-            ("└── ", "    ")
-        } else {
-            ("├── ", "│   ")
-        };
+        let (branch, next) = if last { ("└── ", "    ") } else { ("├── ", "│   ") };
         let Some(line) = lines.get(kid) else { continue };
-        let line = Line {
-            item: line.item.clone(),
-            relation: relation.clone(),
-        };
+        let line = Line { item: line.item.clone(), relation: relation.clone() };
         if !shown.insert(*kid) {
             out.push_str(&format!(
                 "{prefix}{branch}{} {} [{}] (see above)\n",
@@ -68,15 +61,7 @@ fn draw(
             continue;
         }
         out.push_str(&format!("{prefix}{branch}{}\n", describe(&line, now)));
-        draw(
-            out,
-            *kid,
-            lines,
-            children,
-            &format!("{prefix}{next}"),
-            shown,
-            now,
-        );
+        draw(out, *kid, lines, children, &format!("{prefix}{next}"), shown, now);
     }
 }
 
@@ -101,29 +86,14 @@ pub fn walk_up_tree<E: Engine>(
     let mut lines = HashMap::new();
     for node in &up.nodes {
         if let Some(item) = reader.get(node.id, true)? {
-            lines.insert(
-                node.id,
-                Line {
-                    item,
-                    relation: String::new(),
-                },
-            );
+            lines.insert(node.id, Line { item, relation: String::new() });
         }
     }
     let mut children: HashMap<ItemId, Vec<(ItemId, String)>> = HashMap::new();
     for link in &up.links {
-        children
-            .entry(link.child)
-            .or_default()
-            .push((link.parent, relation_word(reader, link.relation, true)));
+        children.entry(link.child).or_default().push((link.parent, relation_word(reader, link.relation, true)));
     }
-    let mut out = describe(
-        &Line {
-            item: root.clone(),
-            relation: String::new(),
-        },
-        now,
-    ) + "\n";
+    let mut out = describe(&Line { item: root.clone(), relation: String::new() }, now) + "\n";
     let mut shown = HashSet::from([root.id]);
     draw(&mut out, root.id, &lines, &children, "", &mut shown, now);
     Ok(out)
@@ -140,34 +110,16 @@ pub fn related_tree<E: Engine>(
     let mut children: HashMap<ItemId, Vec<(ItemId, String)>> = HashMap::new();
     for hit in &related.hits {
         if let Some(item) = reader.get(hit.id, true)? {
-            lines.insert(
-                hit.id,
-                Line {
-                    item,
-                    relation: String::new(),
-                },
-            );
+            lines.insert(hit.id, Line { item, relation: String::new() });
         }
         let (near, word) = if hit.outgoing {
-            (
-                hit.via.from,
-                format!("{} →", relation_word(reader, hit.via.relation, false)),
-            )
+            (hit.via.from, format!("{} →", relation_word(reader, hit.via.relation, false)))
         } else {
-            (
-                hit.via.to,
-                format!("← {}", relation_word(reader, hit.via.relation, false)),
-            )
+            (hit.via.to, format!("← {}", relation_word(reader, hit.via.relation, false)))
         };
         children.entry(near).or_default().push((hit.id, word));
     }
-    let mut out = describe(
-        &Line {
-            item: root.clone(),
-            relation: String::new(),
-        },
-        now,
-    ) + "\n";
+    let mut out = describe(&Line { item: root.clone(), relation: String::new() }, now) + "\n";
     let mut shown = HashSet::from([root.id]);
     draw(&mut out, root.id, &lines, &children, "", &mut shown, now);
     if related.truncated {

@@ -22,9 +22,7 @@ impl<'a, E: Engine> Reader<'a, E> {
     /// The item with `id`; a tombstoned one only with `include_deleted`.
     pub fn get(&self, id: ItemId, include_deleted: bool) -> Result<Option<Item>> {
         match self.record(id)? {
-            Some(record) if include_deleted || !record.is_deleted() => {
-                Ok(Some(self.to_item(id, record)?))
-            }
+            Some(record) if include_deleted || !record.is_deleted() => Ok(Some(self.to_item(id, record)?)),
             _ => Ok(None),
         }
     }
@@ -87,11 +85,10 @@ impl<'a, E: Engine> Reader<'a, E> {
     pub fn edges(&self, id: ItemId, outgoing: bool, include_deleted: bool) -> Result<Vec<Edge>> {
         let cf = if outgoing { Cf::EdgesOut } else { Cf::EdgesIn };
         let mut raw = Vec::new();
-        self.snapshot
-            .scan_prefix(cf, &keys::edge_prefix(id), &mut |key, value| {
-                raw.push((key.to_vec(), value.to_vec()));
-                true
-            })?;
+        self.snapshot.scan_prefix(cf, &keys::edge_prefix(id), &mut |key, value| {
+            raw.push((key.to_vec(), value.to_vec()));
+            true
+        })?;
         let mut edges = Vec::with_capacity(raw.len());
         for (key, value) in raw {
             let (near, rel, far) = keys::decode_edge(&key)?;
@@ -119,11 +116,10 @@ impl<'a, E: Engine> Reader<'a, E> {
     /// Changes of `id` at or after `since`, newest first, at most `limit`.
     pub fn changes(&self, id: ItemId, since: Timestamp, limit: usize) -> Result<Vec<Change>> {
         let mut raw = Vec::new();
-        self.snapshot
-            .scan_prefix(Cf::Changes, &keys::change_prefix(id), &mut |key, value| {
-                raw.push((key.to_vec(), value.to_vec()));
-                raw.len() < limit
-            })?;
+        self.snapshot.scan_prefix(Cf::Changes, &keys::change_prefix(id), &mut |key, value| {
+            raw.push((key.to_vec(), value.to_vec()));
+            raw.len() < limit
+        })?;
         let mut out = Vec::with_capacity(raw.len());
         for (key, value) in raw {
             let (item, at, _seq) = keys::decode_change(&key)?;
@@ -145,14 +141,13 @@ impl<'a, E: Engine> Reader<'a, E> {
     fn lookup_ids(&self, prefix: &[u8]) -> Result<Vec<ItemId>> {
         let mut ids = Vec::new();
         let mut bad = None;
-        self.snapshot
-            .scan_prefix(Cf::Lookup, prefix, &mut |key, _| {
-                match keys::lookup_id(key) {
-                    Ok(id) => ids.push(id),
-                    Err(e) => bad = Some(e),
-                }
-                true
-            })?;
+        self.snapshot.scan_prefix(Cf::Lookup, prefix, &mut |key, _| {
+            match keys::lookup_id(key) {
+                Ok(id) => ids.push(id),
+                Err(e) => bad = Some(e),
+            }
+            true
+        })?;
         match bad {
             Some(e) => Err(e.into()),
             None => Ok(ids),

@@ -88,27 +88,22 @@ impl<'a, E: Engine> Reader<'a, E> {
         let mut page = Page::default();
         let mut last_key = None;
         let mut failure = None;
-        self.snapshot.scan(
-            Cf::Scope,
-            &prefix,
-            start.as_deref(),
-            &mut |key, _| match self.matching(key, query) {
-                Err(e) => {
-                    failure = Some(e);
-                    false
-                }
-                Ok(None) => true,
-                Ok(Some(_)) if page.items.len() == query.limit => {
-                    page.next_cursor = last_key.take().map(|k: Vec<u8>| encode_cursor(&k));
-                    false
-                }
-                Ok(Some(item)) => {
-                    page.items.push(item);
-                    last_key = Some(key.to_vec());
-                    true
-                }
-            },
-        )?;
+        self.snapshot.scan(Cf::Scope, &prefix, start.as_deref(), &mut |key, _| match self.matching(key, query) {
+            Err(e) => {
+                failure = Some(e);
+                false
+            }
+            Ok(None) => true,
+            Ok(Some(_)) if page.items.len() == query.limit => {
+                page.next_cursor = last_key.take().map(|k: Vec<u8>| encode_cursor(&k));
+                false
+            }
+            Ok(Some(item)) => {
+                page.items.push(item);
+                last_key = Some(key.to_vec());
+                true
+            }
+        })?;
         match failure {
             Some(e) => Err(e),
             None => Ok(page),
@@ -121,29 +116,19 @@ impl<'a, E: Engine> Reader<'a, E> {
         let Some(prefix) = self.index_prefix(scope, kind) else {
             return Ok(counts);
         };
-        let query = ListQuery {
-            scope: scope.clone(),
-            kind: kind.cloned(),
-            limit: 1,
-            ..ListQuery::default()
-        };
+        let query = ListQuery { scope: scope.clone(), kind: kind.cloned(), limit: 1, ..ListQuery::default() };
         let mut failure = None;
-        self.snapshot
-            .scan_prefix(
-                Cf::Scope,
-                &prefix,
-                &mut |key, _| match self.matching_record(key, &query) {
-                    Ok(Some(record)) => {
-                        counts.add(record.health());
-                        true
-                    }
-                    Ok(None) => true,
-                    Err(e) => {
-                        failure = Some(e);
-                        false
-                    }
-                },
-            )?;
+        self.snapshot.scan_prefix(Cf::Scope, &prefix, &mut |key, _| match self.matching_record(key, &query) {
+            Ok(Some(record)) => {
+                counts.add(record.health());
+                true
+            }
+            Ok(None) => true,
+            Err(e) => {
+                failure = Some(e);
+                false
+            }
+        })?;
         match failure {
             Some(e) => Err(e),
             None => Ok(counts),
@@ -153,20 +138,10 @@ impl<'a, E: Engine> Reader<'a, E> {
     /// The scope-index prefix to scan, or `None` when the kind was never stored.
     fn index_prefix(&self, scope: &ScopeFilter, kind: Option<&Kind>) -> Option<Vec<u8>> {
         let (tag, values): (ScopeTag, Vec<&str>) = match scope {
-            ScopeFilter {
-                namespace: Some(ns),
-                cluster: Some(c),
-                ..
-            } => (ScopeTag::Namespace, vec![c, ns]),
-            ScopeFilter {
-                cluster: Some(c), ..
-            } => (ScopeTag::Cluster, vec![c]),
-            ScopeFilter {
-                account: Some(a), ..
-            } => (ScopeTag::Account, vec![a]),
-            ScopeFilter {
-                region: Some(r), ..
-            } => (ScopeTag::Region, vec![r]),
+            ScopeFilter { namespace: Some(ns), cluster: Some(c), .. } => (ScopeTag::Namespace, vec![c, ns]),
+            ScopeFilter { cluster: Some(c), .. } => (ScopeTag::Cluster, vec![c]),
+            ScopeFilter { account: Some(a), .. } => (ScopeTag::Account, vec![a]),
+            ScopeFilter { region: Some(r), .. } => (ScopeTag::Region, vec![r]),
             _ => (ScopeTag::All, vec![]),
         };
         match kind {
@@ -186,9 +161,7 @@ impl<'a, E: Engine> Reader<'a, E> {
     fn matching_record(&self, key: &[u8], query: &ListQuery) -> Result<Option<ItemRecord>> {
         let (_, id) = keys::decode_scope_tail(key)?;
         let Some(record) = self.record(id)? else {
-            return Err(StoreError::Corrupt(format!(
-                "scope entry for missing item {id}"
-            )));
+            return Err(StoreError::Corrupt(format!("scope entry for missing item {id}")));
         };
         let scope = &query.scope;
         let keep = (query.include_deleted || !record.is_deleted())
@@ -197,10 +170,7 @@ impl<'a, E: Engine> Reader<'a, E> {
             && same(&scope.region, &record.region)
             && same(&scope.namespace, &record.namespace)
             && query.health.is_none_or(|h| h == record.health())
-            && query
-                .labels
-                .iter()
-                .all(|(k, v)| record.labels.iter().any(|(rk, rv)| rk == k && rv == v));
+            && query.labels.iter().all(|(k, v)| record.labels.iter().any(|(rk, rv)| rk == k && rv == v));
         Ok(keep.then_some(record))
     }
 }
@@ -214,11 +184,8 @@ fn encode_cursor(key: &[u8]) -> String {
 }
 
 fn decode_cursor(cursor: &str) -> Option<Vec<u8>> {
-    if cursor.len() % 2 != 0 {
+    if !cursor.len().is_multiple_of(2) {
         return None;
     }
-    (0..cursor.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(cursor.get(i..i + 2)?, 16).ok())
-        .collect()
+    (0..cursor.len()).step_by(2).map(|i| u8::from_str_radix(cursor.get(i..i + 2)?, 16).ok()).collect()
 }

@@ -45,9 +45,7 @@ impl<'a, E: Engine> Reader<'a, E> {
     }
 
     pub(crate) fn kind_name(&self, id: KindId) -> Result<&Kind> {
-        self.names
-            .kind(id)
-            .ok_or_else(|| StoreError::Corrupt(format!("kind id {id} has no name")))
+        self.names.kind(id).ok_or_else(|| StoreError::Corrupt(format!("kind id {id} has no name")))
     }
 
     /// The kind id of `kind`, or `None` if no item of that kind was ever stored.
@@ -71,11 +69,7 @@ impl<'a, E: Engine> Reader<'a, E> {
             health: record.health(),
             name: record.name,
             namespace: record.namespace,
-            scope: Scope {
-                cluster: record.cluster,
-                account: record.account,
-                region: record.region,
-            },
+            scope: Scope { cluster: record.cluster, account: record.account, region: record.region },
             labels: record.labels.into_iter().collect(),
             status: record.status,
             ready: record.ready,

@@ -86,10 +86,7 @@ struct Filter {
 impl<'a, E: Engine> Reader<'a, E> {
     pub fn related(&self, start: ItemId, query: &RelatedQuery) -> Result<RelatedResult> {
         if !(1..=MAX_DEPTH).contains(&query.depth) {
-            return Err(StoreError::query(
-                "depth",
-                format!("must be 1..={MAX_DEPTH}, got {}", query.depth),
-            ));
+            return Err(StoreError::query("depth", format!("must be 1..={MAX_DEPTH}, got {}", query.depth)));
         }
         if query.limit == 0 {
             return Err(StoreError::query("limit", "must be at least 1"));
@@ -112,20 +109,12 @@ impl<'a, E: Engine> Reader<'a, E> {
             self.walk(
                 start,
                 false,
-                &RelatedQuery {
-                    limit: query.limit - result.hits.len(),
-                    ..query.clone()
-                },
+                &RelatedQuery { limit: query.limit - result.hits.len(), ..query.clone() },
                 &filter,
                 &mut inward_seen,
                 &mut inward,
             )?;
-            result.hits.extend(
-                inward
-                    .hits
-                    .into_iter()
-                    .filter(|h| !returned.contains(&h.id)),
-            );
+            result.hits.extend(inward.hits.into_iter().filter(|h| !returned.contains(&h.id)));
             result.truncated = inward.truncated;
         }
         Ok(result)
@@ -139,21 +128,16 @@ impl<'a, E: Engine> Reader<'a, E> {
                 .relations
                 .iter()
                 .map(|name| {
-                    self.names.relation_id(name).ok_or_else(|| {
-                        StoreError::query("relations", format!("unknown relation {name:?}"))
-                    })
+                    self.names
+                        .relation_id(name)
+                        .ok_or_else(|| StoreError::query("relations", format!("unknown relation {name:?}")))
                 })
                 .collect::<Result<Vec<_>>>()?;
             Some(ids)
         };
         // A kind no item ever had matches nothing, which is an answer, not an error.
-        let kinds = (!query.kinds.is_empty())
-            .then(|| query.kinds.iter().filter_map(|k| self.kind_id(k)).collect());
-        Ok(Filter {
-            relations,
-            kinds,
-            include_deleted: query.include_deleted,
-        })
+        let kinds = (!query.kinds.is_empty()).then(|| query.kinds.iter().filter_map(|k| self.kind_id(k)).collect());
+        Ok(Filter { relations, kinds, include_deleted: query.include_deleted })
     }
 
     fn walk(
@@ -183,11 +167,7 @@ impl<'a, E: Engine> Reader<'a, E> {
                     if deleted.is_some() && !filter.include_deleted {
                         return true;
                     }
-                    if filter
-                        .kinds
-                        .as_ref()
-                        .is_some_and(|k| !k.contains(&far_kind))
-                    {
+                    if filter.kinds.as_ref().is_some_and(|k| !k.contains(&far_kind)) {
                         return true;
                     }
                     if !seen.insert(far) {
@@ -198,46 +178,24 @@ impl<'a, E: Engine> Reader<'a, E> {
                         return false;
                     }
                     let via = if outgoing {
-                        Via {
-                            from: near,
-                            relation: rel,
-                            to: far,
-                        }
+                        Via { from: near, relation: rel, to: far }
                     } else {
-                        Via {
-                            from: far,
-                            relation: rel,
-                            to: near,
-                        }
+                        Via { from: far, relation: rel, to: near }
                     };
-                    result.hits.push(Hit {
-                        id: far,
-                        kind: far_kind,
-                        depth,
-                        via,
-                        outgoing,
-                    });
+                    result.hits.push(Hit { id: far, kind: far_kind, depth, via, outgoing });
                     next.push(far);
                     true
                 };
                 match &filter.relations {
-                    None => self
-                        .snapshot
-                        .scan_prefix(cf, &keys::edge_prefix(near), &mut visit)?,
+                    None => self.snapshot.scan_prefix(cf, &keys::edge_prefix(near), &mut visit)?,
                     Some(rels) => {
                         for &rel in rels {
-                            self.snapshot.scan_prefix(
-                                cf,
-                                &keys::edge_rel_prefix(near, rel),
-                                &mut visit,
-                            )?;
+                            self.snapshot.scan_prefix(cf, &keys::edge_rel_prefix(near, rel), &mut visit)?;
                         }
                     }
                 }
                 if let Some(len) = bad_key {
-                    return Err(StoreError::Corrupt(format!(
-                        "edge of {len} bytes under item {near}"
-                    )));
+                    return Err(StoreError::Corrupt(format!("edge of {len} bytes under item {near}")));
                 }
                 if result.truncated {
                     return Ok(());

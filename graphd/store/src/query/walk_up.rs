@@ -56,58 +56,33 @@ impl<'a, E: Engine> Reader<'a, E> {
             return Err(StoreError::UnknownId(start));
         }
         let orientation = self.names.orientations();
-        let points = |rel: RelId| {
-            orientation
-                .get(usize::from(rel))
-                .copied()
-                .unwrap_or(Orientation::Across)
-        };
-        let mut out = WalkUp {
-            start: Some(start),
-            ..WalkUp::default()
-        };
+        let points = |rel: RelId| orientation.get(usize::from(rel)).copied().unwrap_or(Orientation::Across);
+        let mut out = WalkUp { start: Some(start), ..WalkUp::default() };
         let mut depth_of: HashMap<ItemId, u32> = HashMap::from([(start, 0)]);
         let mut frontier = vec![start];
         let mut bad = None;
         for depth in 1..=MAX_WALK_UP_DEPTH {
             let mut next = Vec::new();
             for &child in &frontier {
-                for (cf, wanted) in [
-                    (Cf::EdgesOut, Orientation::Up),
-                    (Cf::EdgesIn, Orientation::Down),
-                ] {
-                    self.snapshot.scan_prefix(
-                        cf,
-                        &keys::edge_prefix(child),
-                        &mut |key, value| {
-                            let (Ok((_, rel, parent)), Some((deleted, kind))) =
-                                (keys::decode_edge(key), EdgeValue::peek(value))
-                            else {
-                                bad = Some(child);
-                                return false;
-                            };
-                            if points(rel) != wanted || (deleted.is_some() && !include_deleted) {
-                                return true;
-                            }
-                            out.links.push(UpLink {
-                                child,
-                                relation: rel,
-                                parent,
-                            });
-                            if let std::collections::hash_map::Entry::Vacant(slot) =
-                                depth_of.entry(parent)
-                            {
-                                slot.insert(depth);
-                                out.nodes.push(UpNode {
-                                    id: parent,
-                                    kind,
-                                    depth,
-                                });
-                                next.push(parent);
-                            }
-                            true
-                        },
-                    )?;
+                for (cf, wanted) in [(Cf::EdgesOut, Orientation::Up), (Cf::EdgesIn, Orientation::Down)] {
+                    self.snapshot.scan_prefix(cf, &keys::edge_prefix(child), &mut |key, value| {
+                        let (Ok((_, rel, parent)), Some((deleted, kind))) =
+                            (keys::decode_edge(key), EdgeValue::peek(value))
+                        else {
+                            bad = Some(child);
+                            return false;
+                        };
+                        if points(rel) != wanted || (deleted.is_some() && !include_deleted) {
+                            return true;
+                        }
+                        out.links.push(UpLink { child, relation: rel, parent });
+                        if let std::collections::hash_map::Entry::Vacant(slot) = depth_of.entry(parent) {
+                            slot.insert(depth);
+                            out.nodes.push(UpNode { id: parent, kind, depth });
+                            next.push(parent);
+                        }
+                        true
+                    })?;
                 }
                 if let Some(id) = bad {
                     return Err(StoreError::Corrupt(format!("edge record under item {id}")));

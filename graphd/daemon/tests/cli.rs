@@ -1,0 +1,114 @@
+//! The `graphd` binary as a person uses it: demo, queries, and the errors they get wrong.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn graphd(data_dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_graphd")).arg("--data-dir").arg(data_dir).args(args).output().expect("run graphd")
+}
+
+fn ok(out: Output) -> String {
+    assert!(out.status.success(), "graphd failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn fails(out: Output) -> String {
+    assert!(!out.status.success(), "graphd should have failed; stdout: {}", String::from_utf8_lossy(&out.stdout));
+    String::from_utf8(out.stderr).unwrap()
+}
+
+#[test]
+fn demo_then_queries_by_name_with_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let demo = ok(graphd(&data, &["demo", "--size", "2"]));
+    for kind in [
+        "Kubernetes::ReplicaSet",
+        "Kubernetes::Node",
+        "AWS::EC2::Instance",
+        "AWS::EC2::VPC",
+        "AWS::Account",
+        "Kubernetes::Cluster",
+    ] {
+        assert!(demo.contains(kind), "the demo's walk-up shows {kind}:\n{demo}");
+    }
+    assert!(ok(graphd(&data, &["demo"])).contains("Kubernetes::Pod"), "a second demo reuses the store");
+
+    let list = ok(graphd(
+        &data,
+        &[
+            "query",
+            "list",
+            "--cluster",
+            "cluster-0000",
+            "--namespace",
+            "team-0",
+            "--kind",
+            "pod",
+            "--limit",
+            "3",
+            "-o",
+            "json",
+        ],
+    ));
+    let list: serde_json::Value = serde_json::from_str(&list).unwrap();
+    let pods = list["items"].as_array().unwrap();
+    assert_eq!(pods.len(), 3);
+    assert!(list["next_cursor"].is_string(), "more pods than one page");
+    let pod = pods[0]["name"].as_str().unwrap();
+    let reference = format!("pod/team-0/{pod}");
+
+    let up = ok(graphd(&data, &["query", "walk-up", &reference, "--cluster", "cluster-0000", "-o", "json"]));
+    let up: serde_json::Value = serde_json::from_str(&up).unwrap();
+    let kinds: Vec<&str> =
+        up["ancestors"].as_array().unwrap().iter().map(|a| a["item"]["kind"].as_str().unwrap()).collect();
+    for kind in [
+        "Kubernetes::ReplicaSet",
+        "Kubernetes::Deployment",
+        "Kubernetes::Namespace",
+        "Kubernetes::Cluster",
+        "Kubernetes::Node",
+        "AWS::EC2::Instance",
+        "AWS::EC2::Subnet",
+        "AWS::EC2::VPC",
+        "AWS::Region",
+        "AWS::Account",
+    ] {
+        assert!(kinds.contains(&kind), "walk-up reaches {kind}: {kinds:?}");
+    }
+    let tree = ok(graphd(&data, &["query", "related", &reference, "--cluster", "cluster-0000", "--depth", "1"]));
+    assert!(tree.contains("[runs-on →]") && tree.contains("[← owns]"), "{tree}");
+
+    let instance = kinds.iter().position(|k| *k == "AWS::EC2::Instance").unwrap();
+    let instance_id = up["ancestors"][instance]["item"]["name"].as_str().unwrap();
+    let by_short_id = ok(graphd(&data, &["query", "get", instance_id]));
+    assert!(by_short_id.contains("\"AWS::EC2::Instance\""), "{by_short_id}");
+
+    let counts = ok(graphd(&data, &["query", "counts", "--cluster", "cluster-0001"]));
+    assert!(counts.starts_with("HEALTHY"), "{counts}");
+
+    assert!(fails(graphd(&data, &["query", "get", "pod/team-0/no-such-pod"]))
+        .contains("no item matches \"pod/team-0/no-such-pod\""));
+    let ambiguous = fails(graphd(&data, &["query", "get", "ns/team-0"]));
+    assert!(ambiguous.contains("matches 2 items") && ambiguous.contains("--cluster"), "{ambiguous}");
+    assert!(ok(graphd(&data, &["query", "get", "ns/team-0", "--cluster", "cluster-0001"])).contains("cluster-0001"));
+    assert!(fails(graphd(&data, &["query", "get", "gizmo/x"])).contains("unknown kind \"gizmo\""));
+    assert!(fails(graphd(&data, &["query", "related", &reference, "--cluster", "cluster-0000", "--depth", "0"]))
+        .contains("depth"));
+    assert!(fails(graphd(&data, &["query", "list", "--label", "novalue"])).contains("expected key=value"));
+    assert!(fails(graphd(&dir.path().join("absent"), &["query", "get", "id:1"])).contains("no store in"));
+}
+
+#[test]
+fn generate_writes_csv_without_touching_a_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let csv = dir.path().join("csv");
+    ok(graphd(&data, &["generate", "--size", "1", "--csv", csv.to_str().unwrap(), "--no-load"]));
+    let items = std::fs::read_to_string(csv.join("items.csv")).unwrap();
+    let edges = std::fs::read_to_string(csv.join("edges.csv")).unwrap();
+    assert!(items.starts_with("id,type,name,namespace,cluster,account,region,parent_id,deleted\n"));
+    assert!(edges.starts_with("from_id,to_id,relation,deleted\n"));
+    assert!(edges.lines().count() > 5 * items.lines().count() - 5, "≈5 edges per item");
+    assert!(!data.exists(), "--no-load leaves the data dir alone");
+}
