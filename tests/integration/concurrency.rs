@@ -1,7 +1,8 @@
 //! Queries run while the writer writes, each on one consistent snapshot.
 
-use graphd_core::{ExternalKey, ItemWrite, Kind, Timestamp};
+use graphd_core::{EdgeWrite, ExternalKey, ItemWrite, Kind, Provenance, Timestamp};
 use graphd_rocks::{RocksEngine, RocksOptions};
+use graphd_store::query::{Direction, RelatedQuery};
 use graphd_store::{Op, Store};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -32,6 +33,12 @@ fn readers_never_see_half_of_a_batch() {
                     };
                     let (a, b) = (generation("a"), generation("b"));
                     assert_eq!(a, b, "one snapshot shows both items of a batch or neither");
+                    let members = |which: &str| -> usize {
+                        let id = reader.get_by_key(&ExternalKey::custom("pairs", which), false).unwrap().unwrap().id;
+                        reader.related(id, &RelatedQuery::new(Direction::Incoming, 1)).unwrap().hits.len()
+                    };
+                    assert_eq!(members("a") as u64, a, "walks see exactly the snapshot's edges");
+                    assert_eq!(members("b") as u64, a);
                     assert!(a >= last_seen, "snapshots never go back in time");
                     last_seen = a;
                     checks += 1;
@@ -41,7 +48,26 @@ fn readers_never_see_half_of_a_batch() {
         })
         .collect();
     for generation in 1..=300 {
-        let ops = [Op::Upsert(pair_item("a", generation)), Op::Upsert(pair_item("b", generation))];
+        let member = ItemWrite::new(
+            ExternalKey::custom("pairs", format!("m{generation}")),
+            Kind::new("Custom::Member").unwrap(),
+            "m",
+        );
+        let link = |to: &str| {
+            Op::Link(EdgeWrite {
+                from: member.key.clone(),
+                relation: "member-of".into(),
+                to: ExternalKey::custom("pairs", to),
+                provenance: Provenance::Api("test".into()),
+            })
+        };
+        let ops = [
+            Op::Upsert(pair_item("a", generation)),
+            Op::Upsert(member.clone()),
+            link("a"),
+            link("b"),
+            Op::Upsert(pair_item("b", generation)),
+        ];
         store.apply(&ops, Timestamp(generation + 1), "test").unwrap();
     }
     done.store(true, Ordering::Release);

@@ -4,7 +4,7 @@
 //! holds no serde-tagged enum and postcard can read it back without a schema.
 
 use crate::keys::KindId;
-use graphd_core::{ChangeType, Health, Provenance, Timestamp};
+use graphd_core::{ChangeType, Health, ItemId, Provenance, Timestamp};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, thiserror::Error)]
@@ -69,6 +69,36 @@ pub fn health_from_u8(byte: u8) -> Health {
         2 => Health::Warning,
         3 => Health::Unhealthy,
         _ => Health::Unknown,
+    }
+}
+
+/// The value of an external key: the item's id, kind and whether it is tombstoned, so that
+/// linking by external key needs one read per end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExternalEntry {
+    pub id: ItemId,
+    pub kind: KindId,
+    pub deleted: bool,
+}
+
+impl ExternalEntry {
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(11);
+        out.extend_from_slice(&self.id.0.to_be_bytes());
+        out.extend_from_slice(&self.kind.to_be_bytes());
+        out.push(self.deleted as u8);
+        out
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<Self, CodecError> {
+        match bytes {
+            [id @ .., k0, k1, deleted] if id.len() == 8 => Ok(ExternalEntry {
+                id: ItemId(u64::from_be_bytes(id.try_into().expect("8 bytes"))),
+                kind: u16::from_be_bytes([*k0, *k1]),
+                deleted: *deleted != 0,
+            }),
+            _ => Err(CodecError { what: "external key", reason: format!("{} bytes, expected 11", bytes.len()) }),
+        }
     }
 }
 

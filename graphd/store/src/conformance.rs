@@ -32,7 +32,8 @@ macro_rules! conformance_tests {
             restored_item_keeps_its_id, failed_batch_changes_nothing,
             links_need_live_known_ends, list_pages_with_a_stable_cursor,
             health_counts_by_scope, reopen_keeps_everything, purge_removes_only_old_tombstones,
-            relations_keep_their_orientation);
+            relations_keep_their_orientation, walks_answer_as_of_their_snapshot,
+            an_edge_linked_and_unlinked_in_one_batch_is_a_tombstone);
     };
     (@each $harness:expr; $($check:ident),* $(,)?) => {
         $(
@@ -733,4 +734,41 @@ pub fn relations_keep_their_orientation<H: Harness>(h: &mut H) {
         names.relation(names.relation_id("contains").unwrap()).unwrap().orientation(),
         graphd_core::Orientation::Down
     );
+}
+
+pub fn walks_answer_as_of_their_snapshot<H: Harness>(h: &mut H) {
+    let (store, e) = loaded(h);
+    let (pod_a, node) = (id_of(&store, &e.pod_a), id_of(&store, &e.node));
+    let before = store.read();
+    let extra = k8s("pod-c", "Pod", "web-1-c", Some("ns-a"));
+    let ops = [Op::Upsert(extra.clone()), link(&extra, "runs-on", &e.node), Op::Delete(key(&e.pod_a))];
+    store.apply(&ops, Timestamp(T0.0 + 5), "test").unwrap();
+    let after = store.read();
+    let on_node = |reader: &crate::query::Reader<'_, H::E>| -> BTreeSet<String> {
+        let mut query = RelatedQuery::new(Direction::Incoming, 1);
+        query.relations = vec!["runs-on".into()];
+        names_of(&store, reader.related(node, &query).unwrap().hits.into_iter().map(|h| h.id))
+    };
+    assert_eq!(on_node(&before), set(&["web-1-a", "web-1-b"]), "the old snapshot sees the old graph");
+    assert_eq!(on_node(&after), set(&["web-1-b", "web-1-c"]), "a new snapshot sees the batch");
+    assert_eq!(before.walk_up(pod_a, false).unwrap().nodes.len(), 10, "walk-up on the old snapshot");
+    assert!(after.walk_up(pod_a, false).is_err());
+}
+
+pub fn an_edge_linked_and_unlinked_in_one_batch_is_a_tombstone<H: Harness>(h: &mut H) {
+    let (store, e) = loaded(h);
+    let (svc, cm) = (id_of(&store, &e.svc), id_of(&store, &e.cm));
+    let edge = match link(&e.svc, "uses", &e.cm) {
+        Op::Link(w) => w,
+        _ => unreachable!(),
+    };
+    store.apply(&[Op::Link(edge.clone()), Op::Unlink(edge)], Timestamp(T0.0 + 5), "test").unwrap();
+    let reader = store.read();
+    let mut query = RelatedQuery::new(Direction::Outgoing, 1);
+    query.relations = vec!["uses".into()];
+    assert!(reader.related(svc, &query).unwrap().hits.is_empty());
+    query.include_deleted = true;
+    let hits = reader.related(svc, &query).unwrap().hits;
+    assert_eq!(hits.iter().map(|h| h.id).collect::<Vec<_>>(), [cm], "kept as a tombstone");
+    assert_eq!(reader.edges(svc, true, true).unwrap().iter().filter(|e| e.relation == "uses").count(), 1);
 }

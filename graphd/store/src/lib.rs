@@ -13,6 +13,7 @@
 //!
 //! This crate never depends on RocksDB: `graphd-rocks` plugs it in.
 
+pub mod adjacency;
 pub mod cf;
 pub mod codec;
 pub mod engine;

@@ -4,6 +4,7 @@
 //! what it removes. Each round holds the writer lock for one bounded batch, so ingest is never
 //! blocked for long.
 
+use crate::adjacency::{ChangeKind, EdgeChange};
 use crate::cf::Cf;
 use crate::codec::{EdgeValue, ItemRecord};
 use crate::engine::{Engine, Snapshot, WriteBatch};
@@ -22,7 +23,6 @@ use std::time::Duration;
 pub struct PurgeStats {
     pub items: usize,
     pub edges: usize,
-    pub changes: usize,
     /// More tombstones older than the bound are waiting.
     pub more: bool,
 }
@@ -40,6 +40,7 @@ impl<E: Engine> Store<E> {
         })?;
         let mut stats = PurgeStats::default();
         let mut batch = WriteBatch::new();
+        let mut removed = Vec::new();
         for (processed, key) in queue.iter().enumerate() {
             let (at, tomb) = keys::decode_tomb(key)?;
             if at >= before {
@@ -52,7 +53,7 @@ impl<E: Engine> Store<E> {
             batch.delete(Cf::Meta, key.clone());
             match tomb {
                 Tomb::Item(id) => {
-                    if purge_item(&snapshot, id, at, &mut batch, &mut stats)? {
+                    if purge_item(&snapshot, id, at, &mut batch, &mut removed)? {
                         stats.items += 1;
                     }
                 }
@@ -65,6 +66,7 @@ impl<E: Engine> Store<E> {
                     if still_deleted {
                         batch.delete(Cf::EdgesOut, out_key.to_vec());
                         batch.delete(Cf::EdgesIn, keys::edge(to, rel, from).to_vec());
+                        removed.push(removal(from, rel, to));
                         stats.edges += 1;
                     }
                 }
@@ -72,10 +74,14 @@ impl<E: Engine> Store<E> {
         }
         drop(snapshot);
         if !batch.is_empty() {
-            self.commit(&mut writer, batch)?;
+            self.commit(&mut writer, batch, &removed)?;
         }
         Ok(stats)
     }
+}
+
+fn removal(from: ItemId, rel: keys::RelId, to: ItemId) -> EdgeChange {
+    EdgeChange { from, rel, to, from_kind: 0, to_kind: 0, kind: ChangeKind::Removed }
 }
 
 /// Stages the removal of item `id` if it is still the tombstone queued at `at`.
@@ -84,7 +90,7 @@ fn purge_item(
     id: ItemId,
     at: Timestamp,
     batch: &mut WriteBatch,
-    stats: &mut PurgeStats,
+    removed: &mut Vec<EdgeChange>,
 ) -> Result<bool> {
     let Some(bytes) = snapshot.get(Cf::Items, &keys::item(id))? else {
         return Ok(false);
@@ -108,6 +114,8 @@ fn purge_item(
                 Ok((near, rel, far)) => {
                     batch.delete(cf, key.to_vec());
                     batch.delete(mirror, keys::edge(far, rel, near).to_vec());
+                    let (from, to) = if cf == Cf::EdgesOut { (near, far) } else { (far, near) };
+                    removed.push(removal(from, rel, to));
                 }
                 Err(e) => failure = Some(e),
             }
@@ -116,7 +124,6 @@ fn purge_item(
     }
     snapshot.scan_prefix(Cf::Changes, &keys::change_prefix(id), &mut |key, _| {
         batch.delete(Cf::Changes, key.to_vec());
-        stats.changes += 1;
         true
     })?;
     match failure {
@@ -147,12 +154,7 @@ impl RetentionTask {
                     match store.purge_tombstones(before, PURGE_BATCH) {
                         Ok(stats) => {
                             if stats.items + stats.edges > 0 {
-                                tracing::info!(
-                                    items = stats.items,
-                                    edges = stats.edges,
-                                    changes = stats.changes,
-                                    "purged tombstones"
-                                );
+                                tracing::info!(items = stats.items, edges = stats.edges, "purged tombstones");
                             }
                             if !stats.more {
                                 break;

@@ -1,5 +1,6 @@
 //! The store: one engine, one writer, many readers on snapshots.
 
+use crate::adjacency::{Adjacency, ChangeKind, EdgeChange};
 use crate::cf::Cf;
 use crate::engine::{Engine, Snapshot, WriteBatch};
 use crate::error::{Result, StoreError};
@@ -18,12 +19,18 @@ pub struct Store<E> {
     engine: E,
     names: RwLock<Arc<Names>>,
     writer: Mutex<WriterState>,
+    adjacency: RwLock<Adjacency>,
+    /// The sequence of the last batch readers may see. The writer holds it exclusively while
+    /// writing a batch, so a reader's engine snapshot and sequence always agree.
+    visible: RwLock<u64>,
 }
 
 #[derive(Debug)]
 pub(crate) struct WriterState {
     pub next_id: u64,
     pub next_seq: u64,
+    /// Sequence of the last committed batch (adjacency versions, not persisted).
+    pub batch_seq: u64,
     /// The writer's own copy of the names, ahead of the published one while a batch is built.
     pub names: Names,
 }
@@ -36,10 +43,13 @@ impl<E: Engine> Store<E> {
         let next_id = read_counter(&snapshot, keys::META_NEXT_ID)?.unwrap_or(1);
         let next_seq = read_counter(&snapshot, keys::META_NEXT_SEQ)?.unwrap_or(1);
         drop(snapshot);
+        let adjacency = Adjacency::load(&engine)?;
         let store = Store {
             engine,
             names: RwLock::new(Arc::new(names.clone())),
-            writer: Mutex::new(WriterState { next_id, next_seq, names }),
+            writer: Mutex::new(WriterState { next_id, next_seq, batch_seq: FIRST_SEQ, names }),
+            adjacency: RwLock::new(adjacency),
+            visible: RwLock::new(FIRST_SEQ),
         };
         for relation in relation::builtin() {
             store.declare_relation(&relation)?;
@@ -67,7 +77,7 @@ impl<E: Engine> Store<E> {
         let mut batch = WriteBatch::new();
         let id = writer.names.declare_relation(relation, &mut batch)?;
         if !batch.is_empty() {
-            self.commit(&mut writer, batch)?;
+            self.commit(&mut writer, batch, &[])?;
         }
         Ok(id)
     }
@@ -79,11 +89,13 @@ impl<E: Engine> Store<E> {
     pub fn apply(&self, ops: &[Op], at: Timestamp, source: &str) -> Result<Outcome> {
         let mut writer = self.lock_writer();
         let snapshot = self.engine.snapshot();
-        let built = BatchWriter::new(&snapshot, &mut writer, at, source).run(ops);
+        let adjacency = self.adjacency();
+        let built = BatchWriter::new(&snapshot, &adjacency, &mut writer, at, source).run(ops);
+        drop(adjacency);
         drop(snapshot);
         match built {
-            Ok((batch, outcome)) => {
-                self.commit(&mut writer, batch)?;
+            Ok((batch, changes, outcome)) => {
+                self.commit(&mut writer, batch, &changes)?;
                 Ok(outcome)
             }
             Err(err) => {
@@ -95,7 +107,15 @@ impl<E: Engine> Store<E> {
 
     /// A consistent view for queries.
     pub fn read(&self) -> crate::query::Reader<'_, E> {
-        crate::query::Reader::new(self.engine.snapshot(), self.names())
+        let visible = self.visible.read().unwrap_or_else(|e| e.into_inner());
+        let snapshot = self.engine.snapshot();
+        let seq = *visible;
+        drop(visible);
+        crate::query::Reader::new(self, snapshot, self.names(), seq)
+    }
+
+    pub(crate) fn adjacency(&self) -> std::sync::RwLockReadGuard<'_, Adjacency> {
+        self.adjacency.read().unwrap_or_else(|e| e.into_inner())
     }
 
     pub fn flush(&self) -> Result<()> {
@@ -106,14 +126,36 @@ impl<E: Engine> Store<E> {
         self.writer.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Writes `batch` with the writer's counters, then publishes the writer's names.
-    pub(crate) fn commit(&self, writer: &mut WriterState, mut batch: WriteBatch) -> Result<()> {
+    /// Writes `batch` with the writer's counters and makes it visible, adjacency `changes`
+    /// included, then publishes the writer's names.
+    pub(crate) fn commit(&self, writer: &mut WriterState, mut batch: WriteBatch, changes: &[EdgeChange]) -> Result<()> {
         batch.put(Cf::Meta, keys::META_NEXT_ID.to_vec(), writer.next_id.to_be_bytes().to_vec());
         batch.put(Cf::Meta, keys::META_NEXT_SEQ.to_vec(), writer.next_seq.to_be_bytes().to_vec());
-        if let Err(err) = self.engine.write(batch) {
+        let seq = writer.batch_seq + 1;
+        if !changes.is_empty() {
+            self.adjacency.write().unwrap_or_else(|e| e.into_inner()).stage(changes, seq);
+        }
+        let written = {
+            let mut visible = self.visible.write().unwrap_or_else(|e| e.into_inner());
+            let written = self.engine.write(batch);
+            if written.is_ok() {
+                *visible = seq;
+            }
+            written
+        };
+        if let Err(err) = written {
+            let mut adjacency = self.adjacency.write().unwrap_or_else(|e| e.into_inner());
+            if changes.iter().any(|c| c.kind == ChangeKind::Removed) {
+                // Removals cannot be staged back: rebuild from what is on disk.
+                *adjacency = Adjacency::load(&self.engine)?;
+            } else {
+                adjacency.unstage(changes, seq);
+            }
+            drop(adjacency);
             self.rollback(writer)?;
             return Err(err.into());
         }
+        writer.batch_seq = seq;
         let mut published = self.names.write().unwrap_or_else(|e| e.into_inner());
         if published.len() != writer.names.len() {
             *published = Arc::new(writer.names.clone());
@@ -130,6 +172,9 @@ impl<E: Engine> Store<E> {
         Ok(())
     }
 }
+
+/// The sequence readers start at: entries loaded at open are visible to all of them.
+const FIRST_SEQ: u64 = 1;
 
 fn read_counter(snapshot: &impl Snapshot, key: &[u8]) -> Result<Option<u64>> {
     match snapshot.get(Cf::Meta, key)? {

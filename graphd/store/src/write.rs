@@ -4,8 +4,9 @@
 //! changed so far in an overlay, so that later operations of the same batch see earlier ones
 //! (an item created at op 3 can be linked at op 7).
 
+use crate::adjacency::{Adjacency, ChangeKind, EdgeChange, EdgeState};
 use crate::cf::Cf;
-use crate::codec::{health_to_u8, ChangeRecord, EdgeValue, ItemRecord};
+use crate::codec::{health_to_u8, ChangeRecord, EdgeValue, ExternalEntry, ItemRecord};
 use crate::engine::{Snapshot, WriteBatch};
 use crate::error::{Result, StoreError};
 use crate::keys::{self, KindId, LookupField, RelId, ScopeTag, Tomb, ANY_KIND};
@@ -44,13 +45,16 @@ type EdgeKey = [u8; keys::EDGE_KEY_LEN];
 
 pub(crate) struct BatchWriter<'a, S> {
     snapshot: &'a S,
+    /// Every committed edge: existence checks without reading the engine.
+    adjacency: &'a Adjacency,
     writer: &'a mut WriterState,
     at: Timestamp,
     source: &'a str,
     batch: WriteBatch,
     /// Items changed by this batch, written out at the end.
     items: HashMap<ItemId, ItemRecord>,
-    ext: HashMap<Vec<u8>, ItemId>,
+    /// External keys this batch created, deleted or restored.
+    ext: HashMap<Vec<u8>, ExternalEntry>,
     /// Items created by this batch: none of their edges can exist on disk yet.
     fresh: HashSet<ItemId>,
     /// Edges changed by this batch, by out-key, written both ways at the end.
@@ -62,9 +66,16 @@ pub(crate) struct BatchWriter<'a, S> {
 }
 
 impl<'a, S: Snapshot> BatchWriter<'a, S> {
-    pub(crate) fn new(snapshot: &'a S, writer: &'a mut WriterState, at: Timestamp, source: &'a str) -> Self {
+    pub(crate) fn new(
+        snapshot: &'a S,
+        adjacency: &'a Adjacency,
+        writer: &'a mut WriterState,
+        at: Timestamp,
+        source: &'a str,
+    ) -> Self {
         BatchWriter {
             snapshot,
+            adjacency,
             writer,
             at,
             source,
@@ -79,7 +90,7 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
         }
     }
 
-    pub(crate) fn run(mut self, ops: &[Op]) -> Result<(WriteBatch, Outcome)> {
+    pub(crate) fn run(mut self, ops: &[Op]) -> Result<(WriteBatch, Vec<EdgeChange>, Outcome)> {
         for (index, op) in ops.iter().enumerate() {
             let result = match op {
                 Op::Upsert(item) => self.upsert(item),
@@ -92,19 +103,24 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
         Ok(self.finish())
     }
 
-    fn finish(mut self) -> (WriteBatch, Outcome) {
+    fn finish(mut self) -> (WriteBatch, Vec<EdgeChange>, Outcome) {
         for (id, record) in self.items.drain() {
             self.batch.put(Cf::Items, keys::item(id).to_vec(), record.encode());
         }
+        for (key, entry) in self.ext.drain() {
+            self.batch.put(Cf::ExternalKeys, key, entry.encode());
+        }
+        let mut changes = Vec::with_capacity(self.edges.len());
         for (out_key, value) in self.edges.drain() {
             let (from, rel, to) = keys::decode_edge(&out_key).expect("built by keys::edge");
             let from_kind = self.kinds[&from];
-            debug_assert_eq!(self.kinds[&to], value.far_kind);
+            let kind = if value.deleted_at.is_none() { ChangeKind::Live } else { ChangeKind::Tombstoned };
+            changes.push(EdgeChange { from, rel, to, from_kind, to_kind: value.far_kind, kind });
             let in_value = EdgeValue { far_kind: from_kind, ..value.clone() };
             self.batch.put(Cf::EdgesOut, out_key.to_vec(), value.encode());
             self.batch.put(Cf::EdgesIn, keys::edge(to, rel, from).to_vec(), in_value.encode());
         }
-        (self.batch, self.outcome)
+        (self.batch, changes, self.outcome)
     }
 
     // ---- items ------------------------------------------------------------------------------
@@ -114,23 +130,25 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
         let kind = self.writer.names.intern_kind(&write.kind, &mut self.batch);
         let ext_key = keys::external(&write.key);
         let hash = write.content_hash();
-        let Some(id) = self.find(&ext_key)? else {
+        let Some(entry) = self.find(&ext_key)? else {
             let id = ItemId(self.writer.next_id);
             self.writer.next_id += 1;
             let record = record_from(write, ext_key.clone(), kind, hash, self.at);
-            self.batch.put(Cf::ExternalKeys, ext_key.clone(), keys::item(id).to_vec());
             for (cf, key) in index_keys(id, &record) {
                 self.batch.put(cf, key, Vec::new());
             }
-            self.put_document(id, write);
+            if !write.document.is_null() {
+                self.put_document(id, write);
+            }
             self.record_change(id, ChangeType::Created, format!("created {} {}", write.kind, write.name));
-            self.ext.insert(ext_key, id);
+            self.ext.insert(ext_key, ExternalEntry { id, kind, deleted: false });
             self.fresh.insert(id);
             self.items.insert(id, record);
             self.outcome.created += 1;
             self.outcome.upserted.push(id);
             return Ok(());
         };
+        let id = entry.id;
         let old = self.item_record(id)?;
         if old.kind != kind {
             let names = &self.writer.names;
@@ -145,7 +163,7 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
             self.outcome.unchanged += 1;
             return Ok(());
         }
-        let mut record = record_from(write, ext_key, kind, hash, self.at);
+        let mut record = record_from(write, ext_key.clone(), kind, hash, self.at);
         record.created_at = old.created_at;
         let (old_index, new_index) = (index_keys(id, &old), index_keys(id, &record));
         for (cf, key) in old_index.difference(&new_index) {
@@ -157,6 +175,7 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
         self.put_document(id, write);
         if let Some(deleted_at) = old.deleted_at {
             self.batch.delete(Cf::Meta, keys::tomb(Timestamp(deleted_at), Tomb::Item(id)));
+            self.ext.insert(ext_key, ExternalEntry { id, kind, deleted: false });
             self.record_change(id, ChangeType::Restored, format!("restored {} {}", write.kind, write.name));
             self.outcome.restored += 1;
         } else {
@@ -172,11 +191,14 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
     }
 
     fn delete(&mut self, key: &ExternalKey) -> Result<()> {
-        let id = self.find(&keys::external(key))?.ok_or_else(|| StoreError::UnknownKey(key.clone()))?;
-        let mut record = self.item_record(id)?;
-        if record.is_deleted() {
+        let ext_key = keys::external(key);
+        let entry = self.find(&ext_key)?.ok_or_else(|| StoreError::UnknownKey(key.clone()))?;
+        if entry.deleted {
             return Ok(());
         }
+        let id = entry.id;
+        let mut record = self.item_record(id)?;
+        self.ext.insert(ext_key, ExternalEntry { deleted: true, ..entry });
         record.deleted_at = Some(self.at.0);
         self.batch.put(Cf::Meta, keys::tomb(self.at, Tomb::Item(id)), Vec::new());
         let summary = format!("deleted {}", record.name);
@@ -205,13 +227,13 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
         self.batch.put(Cf::Changes, keys::change(id, self.at, seq).to_vec(), record.encode());
     }
 
-    fn find(&self, ext_key: &[u8]) -> Result<Option<ItemId>> {
-        if let Some(id) = self.ext.get(ext_key) {
-            return Ok(Some(*id));
+    fn find(&self, ext_key: &[u8]) -> Result<Option<ExternalEntry>> {
+        if let Some(entry) = self.ext.get(ext_key) {
+            return Ok(Some(*entry));
         }
         match self.snapshot.get(Cf::ExternalKeys, ext_key)? {
             None => Ok(None),
-            Some(bytes) => Ok(Some(keys::decode_item(&bytes)?)),
+            Some(bytes) => Ok(Some(ExternalEntry::decode(&bytes)?)),
         }
     }
 
@@ -227,30 +249,25 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
 
     fn link(&mut self, edge: &EdgeWrite) -> Result<()> {
         let (from, rel, to) = self.resolve_edge(edge)?;
-        let (from_rec, to_rec) = (self.item_record(from)?, self.item_record(to)?);
-        for (record, key) in [(&from_rec, &edge.from), (&to_rec, &edge.to)] {
-            if record.is_deleted() {
+        for (entry, key) in [(&from, &edge.from), (&to, &edge.to)] {
+            if entry.deleted {
                 return Err(StoreError::ItemDeleted(key.clone()));
             }
         }
-        let out_key = keys::edge(from, rel, to);
-        match self.edge_value(&out_key, from, to)? {
-            Some(existing) if existing.deleted_at.is_none() => return Ok(()),
-            Some(existing) => {
-                let tomb = Tomb::Edge(from, rel, to);
-                let deleted_at = existing.deleted_at.expect("matched a tombstone");
-                self.batch.delete(Cf::Meta, keys::tomb(deleted_at, tomb));
+        let out_key = keys::edge(from.id, rel, to.id);
+        match self.edge_state(&out_key)? {
+            EdgeState::Live => return Ok(()),
+            EdgeState::Tombstoned => {
+                let existing = self.edge_value(&out_key)?.ok_or_else(|| corrupt_edge(&out_key))?;
+                let deleted_at = existing.deleted_at.ok_or_else(|| corrupt_edge(&out_key))?;
+                self.batch.delete(Cf::Meta, keys::tomb(deleted_at, Tomb::Edge(from.id, rel, to.id)));
             }
-            None => {}
+            EdgeState::Absent => {}
         }
-        let value = EdgeValue {
-            deleted_at: None,
-            far_kind: to_rec.kind,
-            created_at: self.at,
-            provenance: edge.provenance.clone(),
-        };
-        self.kinds.insert(from, from_rec.kind);
-        self.kinds.insert(to, to_rec.kind);
+        let value =
+            EdgeValue { deleted_at: None, far_kind: to.kind, created_at: self.at, provenance: edge.provenance.clone() };
+        self.kinds.insert(from.id, from.kind);
+        self.kinds.insert(to.id, to.kind);
         self.put_edge(out_key, value);
         self.outcome.edges_added += 1;
         Ok(())
@@ -258,10 +275,10 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
 
     fn unlink(&mut self, edge: &EdgeWrite) -> Result<()> {
         let (from, rel, to) = self.resolve_edge(edge)?;
-        self.tombstone_edge(keys::edge(from, rel, to))
+        self.tombstone_edge(keys::edge(from.id, rel, to.id))
     }
 
-    fn resolve_edge(&self, edge: &EdgeWrite) -> Result<(ItemId, RelId, ItemId)> {
+    fn resolve_edge(&self, edge: &EdgeWrite) -> Result<(ExternalEntry, RelId, ExternalEntry)> {
         let rel = self
             .writer
             .names
@@ -274,12 +291,10 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
 
     fn tombstone_edge(&mut self, out_key: EdgeKey) -> Result<()> {
         let (from, rel, to) = keys::decode_edge(&out_key)?;
-        let Some(mut value) = self.edge_value(&out_key, from, to)? else {
-            return Ok(());
-        };
-        if value.deleted_at.is_some() {
+        if self.edge_state(&out_key)? != EdgeState::Live {
             return Ok(());
         }
+        let mut value = self.edge_value(&out_key)?.ok_or_else(|| corrupt_edge(&out_key))?;
         value.deleted_at = Some(self.at);
         self.batch.put(Cf::Meta, keys::tomb(self.at, Tomb::Edge(from, rel, to)), Vec::new());
         if !self.kinds.contains_key(&from) {
@@ -300,12 +315,22 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
         }
     }
 
-    fn edge_value(&self, out_key: &EdgeKey, from: ItemId, to: ItemId) -> Result<Option<EdgeValue>> {
+    /// Whether an edge exists, from this batch's changes or the adjacency: no engine read.
+    fn edge_state(&self, out_key: &EdgeKey) -> Result<EdgeState> {
+        if let Some(value) = self.edges.get(out_key) {
+            return Ok(if value.deleted_at.is_none() { EdgeState::Live } else { EdgeState::Tombstoned });
+        }
+        let (from, rel, to) = keys::decode_edge(out_key)?;
+        if self.fresh.contains(&from) || self.fresh.contains(&to) {
+            return Ok(EdgeState::Absent);
+        }
+        Ok(self.adjacency.state(from, rel, to))
+    }
+
+    /// The stored value of an edge the batch knows exists.
+    fn edge_value(&self, out_key: &EdgeKey) -> Result<Option<EdgeValue>> {
         if let Some(value) = self.edges.get(out_key) {
             return Ok(Some(value.clone()));
-        }
-        if self.fresh.contains(&from) || self.fresh.contains(&to) {
-            return Ok(None);
         }
         match self.snapshot.get(Cf::EdgesOut, out_key)? {
             None => Ok(None),
@@ -313,32 +338,17 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
         }
     }
 
-    /// Out-keys of every edge touching `id`, on disk or in this batch, each once.
+    /// Out-keys of every live edge touching `id`, committed or in this batch, each once.
     fn edges_of(&self, id: ItemId) -> Result<BTreeSet<EdgeKey>> {
-        let mut found = BTreeSet::new();
-        if !self.fresh.contains(&id) {
-            let mut bad = None;
-            self.snapshot.scan_prefix(Cf::EdgesOut, &keys::edge_prefix(id), &mut |key, _| {
-                match <EdgeKey>::try_from(key) {
-                    Ok(k) => drop(found.insert(k)),
-                    Err(_) => bad = Some(key.len()),
-                }
-                true
-            })?;
-            self.snapshot.scan_prefix(Cf::EdgesIn, &keys::edge_prefix(id), &mut |key, _| {
-                match keys::decode_edge(key) {
-                    Ok((to, rel, from)) => drop(found.insert(keys::edge(from, rel, to))),
-                    Err(_) => bad = Some(key.len()),
-                }
-                true
-            })?;
-            if let Some(len) = bad {
-                return Err(StoreError::Corrupt(format!("edge key of {len} bytes under item {id}")));
-            }
-        }
+        let mut found: BTreeSet<EdgeKey> =
+            self.adjacency.live_edges_of(id).map(|(from, rel, to)| keys::edge(from, rel, to)).collect();
         found.extend(self.edges_by_item.get(&id).into_iter().flatten().copied());
         Ok(found)
     }
+}
+
+fn corrupt_edge(out_key: &EdgeKey) -> StoreError {
+    StoreError::Corrupt(format!("edge {out_key:02x?} is in the adjacency but not on disk"))
 }
 
 fn corrupt_kind(id: KindId) -> StoreError {

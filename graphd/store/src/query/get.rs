@@ -2,7 +2,7 @@
 
 use super::Reader;
 use crate::cf::Cf;
-use crate::codec::{ChangeRecord, EdgeValue};
+use crate::codec::{ChangeRecord, EdgeValue, ExternalEntry};
 use crate::engine::{Engine, Snapshot};
 use crate::error::{Result, StoreError};
 use crate::keys::{self, LookupField, ANY_KIND};
@@ -30,7 +30,7 @@ impl<'a, E: Engine> Reader<'a, E> {
     pub fn get_by_key(&self, key: &ExternalKey, include_deleted: bool) -> Result<Option<Item>> {
         match self.snapshot.get(Cf::ExternalKeys, &keys::external(key))? {
             None => Ok(None),
-            Some(bytes) => self.get(keys::decode_item(&bytes)?, include_deleted),
+            Some(bytes) => self.get(ExternalEntry::decode(&bytes)?.id, include_deleted),
         }
     }
 

@@ -20,13 +20,17 @@ use crate::engine::Engine;
 use crate::error::{Result, StoreError};
 use crate::keys::{self, KindId};
 use crate::names::Names;
+use crate::store::Store;
 use graphd_core::{Item, ItemId, Kind, Scope, Timestamp};
 use std::sync::Arc;
 
-/// A snapshot of the store plus the names it needs to answer in words.
+/// A snapshot of the store plus the names it needs to answer in words. Walks read the
+/// store's adjacency as of the same moment (`seq`).
 pub struct Reader<'a, E: Engine + 'a> {
+    store: &'a Store<E>,
     snapshot: E::Snapshot<'a>,
     names: Arc<Names>,
+    seq: u64,
 }
 
 impl<'a, E: Engine> std::fmt::Debug for Reader<'a, E> {
@@ -36,8 +40,13 @@ impl<'a, E: Engine> std::fmt::Debug for Reader<'a, E> {
 }
 
 impl<'a, E: Engine> Reader<'a, E> {
-    pub(crate) fn new(snapshot: E::Snapshot<'a>, names: Arc<Names>) -> Self {
-        Reader { snapshot, names }
+    pub(crate) fn new(store: &'a Store<E>, snapshot: E::Snapshot<'a>, names: Arc<Names>, seq: u64) -> Self {
+        Reader { store, snapshot, names, seq }
+    }
+
+    /// The adjacency, for one walk. Held briefly: the writer waits for it to stage a batch.
+    pub(crate) fn adjacency(&self) -> std::sync::RwLockReadGuard<'_, crate::adjacency::Adjacency> {
+        self.store.adjacency()
     }
 
     pub fn names(&self) -> &Names {

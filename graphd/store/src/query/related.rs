@@ -4,13 +4,12 @@
 //! it reaches the Service that selects it but not that Service's other Pods. `Both` is the
 //! union of a pure outgoing and a pure incoming walk. Relation and kind filters prune the walk
 //! as it goes, so a narrow query costs what it returns, not what the unfiltered one would.
+//! Walks read the store's in-memory adjacency as of the reader's snapshot.
 
 use super::Reader;
-use crate::cf::Cf;
-use crate::codec::EdgeValue;
-use crate::engine::{Engine, Snapshot};
+use crate::engine::Engine;
 use crate::error::{Result, StoreError};
-use crate::keys::{self, KindId, RelId};
+use crate::keys::{KindId, RelId};
 use graphd_core::{ItemId, Kind};
 use std::collections::HashSet;
 
@@ -149,56 +148,34 @@ impl<'a, E: Engine> Reader<'a, E> {
         seen: &mut HashSet<ItemId>,
         result: &mut RelatedResult,
     ) -> Result<()> {
-        let cf = if outgoing { Cf::EdgesOut } else { Cf::EdgesIn };
+        let adjacency = self.adjacency();
         let mut frontier = vec![start];
-        let mut bad_key = None;
         for depth in 1..=query.depth {
             let mut next = Vec::new();
             for &near in &frontier {
-                let mut visit = |key: &[u8], value: &[u8]| {
-                    let Ok((_, rel, far)) = keys::decode_edge(key) else {
-                        bad_key = Some(key.len());
-                        return false;
-                    };
-                    let Some((deleted, far_kind)) = EdgeValue::peek(value) else {
-                        bad_key = Some(key.len());
-                        return false;
-                    };
-                    if deleted.is_some() && !filter.include_deleted {
-                        return true;
+                for edge in adjacency.edges(near, outgoing) {
+                    if !edge.exists_at(self.seq) || (edge.deleted_at(self.seq) && !filter.include_deleted) {
+                        continue;
                     }
-                    if filter.kinds.as_ref().is_some_and(|k| !k.contains(&far_kind)) {
-                        return true;
+                    if filter.relations.as_ref().is_some_and(|r| !r.contains(&edge.rel))
+                        || filter.kinds.as_ref().is_some_and(|k| !k.contains(&edge.far_kind))
+                    {
+                        continue;
                     }
-                    if !seen.insert(far) {
-                        return true;
+                    if !seen.insert(edge.far) {
+                        continue;
                     }
                     if result.hits.len() >= query.limit {
                         result.truncated = true;
-                        return false;
+                        return Ok(());
                     }
                     let via = if outgoing {
-                        Via { from: near, relation: rel, to: far }
+                        Via { from: near, relation: edge.rel, to: edge.far }
                     } else {
-                        Via { from: far, relation: rel, to: near }
+                        Via { from: edge.far, relation: edge.rel, to: near }
                     };
-                    result.hits.push(Hit { id: far, kind: far_kind, depth, via, outgoing });
-                    next.push(far);
-                    true
-                };
-                match &filter.relations {
-                    None => self.snapshot.scan_prefix(cf, &keys::edge_prefix(near), &mut visit)?,
-                    Some(rels) => {
-                        for &rel in rels {
-                            self.snapshot.scan_prefix(cf, &keys::edge_rel_prefix(near, rel), &mut visit)?;
-                        }
-                    }
-                }
-                if let Some(len) = bad_key {
-                    return Err(StoreError::Corrupt(format!("edge of {len} bytes under item {near}")));
-                }
-                if result.truncated {
-                    return Ok(());
+                    result.hits.push(Hit { id: edge.far, kind: edge.far_kind, depth, via, outgoing });
+                    next.push(edge.far);
                 }
             }
             if next.is_empty() {

@@ -6,12 +6,11 @@
 //! VPC → region → account in one answer.
 
 use super::Reader;
-use crate::cf::Cf;
-use crate::codec::EdgeValue;
-use crate::engine::{Engine, Snapshot};
+use crate::engine::Engine;
 use crate::error::{Result, StoreError};
-use crate::keys::{self, KindId, RelId};
+use crate::keys::{KindId, RelId};
 use graphd_core::{ItemId, Orientation};
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 
 /// A walk-up never goes deeper than this, whatever the data says.
@@ -59,33 +58,27 @@ impl<'a, E: Engine> Reader<'a, E> {
         let points = |rel: RelId| orientation.get(usize::from(rel)).copied().unwrap_or(Orientation::Across);
         let mut out = WalkUp { start: Some(start), ..WalkUp::default() };
         let mut depth_of: HashMap<ItemId, u32> = HashMap::from([(start, 0)]);
+        let adjacency = self.adjacency();
         let mut frontier = vec![start];
-        let mut bad = None;
         for depth in 1..=MAX_WALK_UP_DEPTH {
             let mut next = Vec::new();
             for &child in &frontier {
-                for (cf, wanted) in [(Cf::EdgesOut, Orientation::Up), (Cf::EdgesIn, Orientation::Down)] {
-                    self.snapshot.scan_prefix(cf, &keys::edge_prefix(child), &mut |key, value| {
-                        let (Ok((_, rel, parent)), Some((deleted, kind))) =
-                            (keys::decode_edge(key), EdgeValue::peek(value))
-                        else {
-                            bad = Some(child);
-                            return false;
-                        };
-                        if points(rel) != wanted || (deleted.is_some() && !include_deleted) {
-                            return true;
+                for (outgoing, wanted) in [(true, Orientation::Up), (false, Orientation::Down)] {
+                    for edge in adjacency.edges(child, outgoing) {
+                        if points(edge.rel) != wanted
+                            || !edge.exists_at(self.seq)
+                            || (edge.deleted_at(self.seq) && !include_deleted)
+                        {
+                            continue;
                         }
-                        out.links.push(UpLink { child, relation: rel, parent });
-                        if let std::collections::hash_map::Entry::Vacant(slot) = depth_of.entry(parent) {
+                        let parent = edge.far;
+                        out.links.push(UpLink { child, relation: edge.rel, parent });
+                        if let Entry::Vacant(slot) = depth_of.entry(parent) {
                             slot.insert(depth);
-                            out.nodes.push(UpNode { id: parent, kind, depth });
+                            out.nodes.push(UpNode { id: parent, kind: edge.far_kind, depth });
                             next.push(parent);
                         }
-                        true
-                    })?;
-                }
-                if let Some(id) = bad {
-                    return Err(StoreError::Corrupt(format!("edge record under item {id}")));
+                    }
                 }
             }
             if next.is_empty() {

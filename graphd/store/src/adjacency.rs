@@ -1,0 +1,204 @@
+//! The in-memory adjacency: every edge of the store, both ways, indexed by dense item id.
+//!
+//! RocksDB keeps the truth; this is a derived index so that walks cost memory reads instead of
+//! one iterator seek per expanded item. It is rebuilt from the edge column families at open
+//! (both directions in parallel) and kept in step by the writer.
+//!
+//! Readers see the adjacency as of their snapshot: every entry records the batch sequence
+//! that added it and the one that tombstoned it, and a reader at sequence `s` ignores what
+//! happened after `s`. Each item's list is kept in key order. The writer stages a batch's edge changes under the next sequence before
+//! the batch is written, and takes them back if the write fails.
+
+use crate::cf::Cf;
+use crate::codec::EdgeValue;
+use crate::engine::{Engine, EngineError, Snapshot};
+use crate::keys::{self, KindId, RelId};
+use graphd_core::ItemId;
+
+/// One edge as seen from one end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Entry {
+    pub far: ItemId,
+    /// Batch sequence that added the edge (0: before this process opened the store).
+    pub added: u64,
+    /// Batch sequence that tombstoned it; 0 while it is live.
+    pub deleted: u64,
+    pub rel: RelId,
+    pub far_kind: KindId,
+}
+
+impl Entry {
+    /// Whether a reader at `seq` sees the edge at all.
+    pub fn exists_at(&self, seq: u64) -> bool {
+        self.added <= seq
+    }
+
+    /// Whether a reader at `seq` sees it tombstoned.
+    pub fn deleted_at(&self, seq: u64) -> bool {
+        self.deleted != 0 && self.deleted <= seq
+    }
+}
+
+/// What the writer changes in the adjacency for one edge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EdgeChange {
+    pub from: ItemId,
+    pub rel: RelId,
+    pub to: ItemId,
+    pub from_kind: KindId,
+    pub to_kind: KindId,
+    pub kind: ChangeKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangeKind {
+    /// New, or live again after a tombstone.
+    Live,
+    Tombstoned,
+    /// Purged for good.
+    Removed,
+}
+
+/// The latest state of one edge, for the writer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EdgeState {
+    Absent,
+    Live,
+    Tombstoned,
+}
+
+#[derive(Debug, Default)]
+pub struct Adjacency {
+    out: Vec<Vec<Entry>>,
+    inc: Vec<Vec<Entry>>,
+}
+
+/// Sequence that entries loaded at open carry as tombstoned: visible as such to every reader.
+const LOADED_TOMBSTONE: u64 = 1;
+
+impl Adjacency {
+    /// Rebuilds the adjacency from the edge column families, one thread per direction.
+    pub fn load<E: Engine>(engine: &E) -> Result<Adjacency, EngineError> {
+        let (out, inc) = std::thread::scope(|scope| {
+            let out = scope.spawn(|| load_direction(engine, Cf::EdgesOut));
+            let inc = load_direction(engine, Cf::EdgesIn);
+            (out.join().expect("adjacency loader panicked"), inc)
+        });
+        Ok(Adjacency { out: out?, inc: inc? })
+    }
+
+    /// Edges of `id` in one direction, every version; filter with [`Entry::exists_at`].
+    pub fn edges(&self, id: ItemId, outgoing: bool) -> &[Entry] {
+        let lists = if outgoing { &self.out } else { &self.inc };
+        lists.get(id.0 as usize).map(Vec::as_slice).unwrap_or_default()
+    }
+
+    /// The latest state of `(from, rel, to)` over everything staged.
+    pub fn state(&self, from: ItemId, rel: RelId, to: ItemId) -> EdgeState {
+        match self.edges(from, true).iter().rev().find(|e| e.rel == rel && e.far == to) {
+            None => EdgeState::Absent,
+            Some(e) if e.deleted == 0 => EdgeState::Live,
+            Some(_) => EdgeState::Tombstoned,
+        }
+    }
+
+    /// Out-keys of the live edges touching `id`, as `(from, rel, to)`.
+    pub fn live_edges_of(&self, id: ItemId) -> impl Iterator<Item = (ItemId, RelId, ItemId)> + '_ {
+        let out = self.edges(id, true).iter().filter(|e| e.deleted == 0).map(move |e| (id, e.rel, e.far));
+        let inc = self.edges(id, false).iter().filter(|e| e.deleted == 0).map(move |e| (e.far, e.rel, id));
+        out.chain(inc)
+    }
+
+    /// Applies `changes` as sequence `seq`, invisible to readers below it.
+    pub fn stage(&mut self, changes: &[EdgeChange], seq: u64) {
+        for c in changes {
+            match c.kind {
+                ChangeKind::Live => {
+                    if self.state(c.from, c.rel, c.to) == EdgeState::Live {
+                        continue;
+                    }
+                    let entry = |far, far_kind| Entry { far, added: seq, deleted: 0, rel: c.rel, far_kind };
+                    insert_sorted(list(&mut self.out, c.from), entry(c.to, c.to_kind));
+                    insert_sorted(list(&mut self.inc, c.to), entry(c.from, c.from_kind));
+                }
+                ChangeKind::Tombstoned => {
+                    let sides = [(&mut self.out, c.from, c.to, c.to_kind), (&mut self.inc, c.to, c.from, c.from_kind)];
+                    for (lists, near, far, far_kind) in sides {
+                        let entries = list(lists, near);
+                        match entries.iter_mut().rev().find(|e| e.rel == c.rel && e.far == far && e.deleted == 0) {
+                            Some(e) => e.deleted = seq,
+                            // Linked and unlinked within one batch: it exists, as a tombstone.
+                            None => {
+                                insert_sorted(entries, Entry { far, added: seq, deleted: seq, rel: c.rel, far_kind })
+                            }
+                        }
+                    }
+                }
+                ChangeKind::Removed => {
+                    list(&mut self.out, c.from).retain(|e| !(e.rel == c.rel && e.far == c.to));
+                    list(&mut self.inc, c.to).retain(|e| !(e.rel == c.rel && e.far == c.from));
+                }
+            }
+        }
+    }
+
+    /// Takes back what [`Adjacency::stage`] did for `seq` (removals cannot be taken back: the
+    /// caller reloads instead).
+    pub fn unstage(&mut self, changes: &[EdgeChange], seq: u64) {
+        for c in changes {
+            for (lists, near) in [(&mut self.out, c.from), (&mut self.inc, c.to)] {
+                let entries = list(lists, near);
+                entries.retain(|e| e.added != seq);
+                for e in entries.iter_mut().filter(|e| e.deleted == seq) {
+                    e.deleted = 0;
+                }
+            }
+        }
+    }
+
+    /// Entries held, both directions: for sizing.
+    pub fn len(&self) -> usize {
+        self.out.iter().map(Vec::len).sum::<usize>() + self.inc.iter().map(Vec::len).sum::<usize>()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Keeps each list in key order (relation, far end), as loading from disk leaves it, so answers
+/// do not depend on whether the process restarted; versions of one edge stay in age order.
+fn insert_sorted(entries: &mut Vec<Entry>, entry: Entry) {
+    let at = entries.partition_point(|e| (e.rel, e.far) <= (entry.rel, entry.far));
+    entries.insert(at, entry);
+}
+
+fn list(lists: &mut Vec<Vec<Entry>>, id: ItemId) -> &mut Vec<Entry> {
+    let index = id.0 as usize;
+    if lists.len() <= index {
+        lists.resize_with((index + 1).max(lists.len() * 5 / 4), Vec::new);
+    }
+    &mut lists[index]
+}
+
+fn load_direction<E: Engine>(engine: &E, cf: Cf) -> Result<Vec<Vec<Entry>>, EngineError> {
+    let snapshot = engine.snapshot();
+    let mut lists: Vec<Vec<Entry>> = Vec::new();
+    let mut bad = None;
+    snapshot.scan(cf, &[], None, &mut |key, value| {
+        let (Ok((near, rel, far)), Some((deleted, far_kind))) = (keys::decode_edge(key), EdgeValue::peek(value)) else {
+            bad = Some(key.to_vec());
+            return false;
+        };
+        let deleted = if deleted.is_some() { LOADED_TOMBSTONE } else { 0 };
+        list(&mut lists, near).push(Entry { far, added: 0, deleted, rel, far_kind });
+        true
+    })?;
+    if let Some(key) = bad {
+        return Err(EngineError(format!("corrupt edge in {}: key {key:02x?}", cf.name())));
+    }
+    for entries in &mut lists {
+        entries.shrink_to_fit();
+    }
+    Ok(lists)
+}
