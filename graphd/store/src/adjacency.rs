@@ -184,21 +184,29 @@ fn list(lists: &mut Vec<Vec<Entry>>, id: ItemId) -> &mut Vec<Entry> {
 fn load_direction<E: Engine>(engine: &E, cf: Cf) -> Result<Vec<Vec<Entry>>, EngineError> {
     let snapshot = engine.snapshot();
     let mut lists: Vec<Vec<Entry>> = Vec::new();
+    // Keys arrive grouped by near end: gather one item's entries, then allocate its list once.
+    let mut current = ItemId(0);
+    let mut pending: Vec<Entry> = Vec::new();
     let mut bad = None;
     snapshot.scan(cf, &[], None, &mut |key, value| {
         let (Ok((near, rel, far)), Some((deleted, far_kind))) = (keys::decode_edge(key), EdgeValue::peek(value)) else {
             bad = Some(key.to_vec());
             return false;
         };
+        if near != current && !pending.is_empty() {
+            *list(&mut lists, current) = pending.as_slice().to_vec();
+            pending.clear();
+        }
+        current = near;
         let deleted = if deleted.is_some() { LOADED_TOMBSTONE } else { 0 };
-        list(&mut lists, near).push(Entry { far, added: 0, deleted, rel, far_kind });
+        pending.push(Entry { far, added: 0, deleted, rel, far_kind });
         true
     })?;
+    if !pending.is_empty() {
+        *list(&mut lists, current) = pending;
+    }
     if let Some(key) = bad {
         return Err(EngineError(format!("corrupt edge in {}: key {key:02x?}", cf.name())));
-    }
-    for entries in &mut lists {
-        entries.shrink_to_fit();
     }
     Ok(lists)
 }

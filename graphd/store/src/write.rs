@@ -12,6 +12,7 @@ use crate::error::{Result, StoreError};
 use crate::keys::{self, KindId, LookupField, RelId, ScopeTag, Tomb, ANY_KIND};
 use crate::store::WriterState;
 use graphd_core::{ChangeType, EdgeWrite, ExternalKey, ItemId, ItemWrite, Timestamp};
+use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 /// One operation of a batch.
@@ -55,6 +56,9 @@ pub(crate) struct BatchWriter<'a, S> {
     items: HashMap<ItemId, ItemRecord>,
     /// External keys this batch created, deleted or restored.
     ext: HashMap<Vec<u8>, ExternalEntry>,
+    /// External keys read from the snapshot: a Pod's key is looked up once per batch, not once
+    /// per edge. Entries in `ext` take precedence.
+    read_cache: RefCell<HashMap<Vec<u8>, ExternalEntry>>,
     /// Items created by this batch: none of their edges can exist on disk yet.
     fresh: HashSet<ItemId>,
     /// Edges changed by this batch, by out-key, written both ways at the end.
@@ -82,6 +86,7 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
             batch: WriteBatch::new(),
             items: HashMap::new(),
             ext: HashMap::new(),
+            read_cache: RefCell::new(HashMap::new()),
             fresh: HashSet::new(),
             edges: HashMap::new(),
             edges_by_item: HashMap::new(),
@@ -231,9 +236,16 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
         if let Some(entry) = self.ext.get(ext_key) {
             return Ok(Some(*entry));
         }
+        if let Some(entry) = self.read_cache.borrow().get(ext_key) {
+            return Ok(Some(*entry));
+        }
         match self.snapshot.get(Cf::ExternalKeys, ext_key)? {
             None => Ok(None),
-            Some(bytes) => Ok(Some(ExternalEntry::decode(&bytes)?)),
+            Some(bytes) => {
+                let entry = ExternalEntry::decode(&bytes)?;
+                self.read_cache.borrow_mut().insert(ext_key.to_vec(), entry);
+                Ok(Some(entry))
+            }
         }
     }
 
