@@ -46,8 +46,10 @@ fn cf_options(cf: Cf, settings: &RocksOptions, cache: &Cache) -> Options {
     let mut table = BlockBasedOptions::default();
     table.set_block_cache(cache);
     table.set_bloom_filter(10.0, false);
-    table.set_cache_index_and_filter_blocks(true);
-    table.set_pin_l0_filter_and_index_blocks_in_cache(true);
+    // Index and filter blocks stay in the table readers, not the block cache: a large file's
+    // filter (several MiB) is bigger than one shard of the cache, would never be admitted,
+    // and would be read from disk again on every lookup.
+    table.set_cache_index_and_filter_blocks(false);
     let mut opts = Options::default();
     opts.set_compression_type(DBCompressionType::Lz4);
     opts.set_write_buffer_size(settings.write_buffer_bytes);

@@ -187,3 +187,30 @@ impl Drop for RetentionTask {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{MemEngine, Op};
+    use graphd_core::{ExternalKey, ItemWrite, Kind};
+    use std::time::Instant;
+
+    #[test]
+    fn the_background_task_purges_old_tombstones_and_keeps_the_rest() {
+        let store = Arc::new(Store::open(MemEngine::new()).unwrap());
+        let item = |id: &str| ItemWrite::new(ExternalKey::custom("t", id), Kind::new("Custom::Thing").unwrap(), id);
+        let long_ago = Timestamp::now().minus(Duration::from_secs(3_600));
+        store.apply(&[Op::Upsert(item("old")), Op::Upsert(item("kept"))], long_ago, "test").unwrap();
+        store.apply(&[Op::Delete(ExternalKey::custom("t", "old"))], long_ago, "test").unwrap();
+        store.apply(&[Op::Delete(ExternalKey::custom("t", "kept"))], Timestamp::now(), "test").unwrap();
+        let task = RetentionTask::spawn(Arc::clone(&store), Duration::from_secs(600), Duration::from_millis(10));
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while store.read().get_by_key(&ExternalKey::custom("t", "old"), true).unwrap().is_some() {
+            assert!(Instant::now() < deadline, "the retention task never purged the old tombstone");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        drop(task);
+        let kept = store.read().get_by_key(&ExternalKey::custom("t", "kept"), true).unwrap();
+        assert!(kept.is_some_and(|i| i.is_deleted()), "a tombstone younger than the bound stays");
+    }
+}
