@@ -38,7 +38,9 @@ fn main() {
     let rss_before_open = current_rss();
     let started = Instant::now();
     let store = open(dir.path());
-    let first_pod = starts(&store, "Kubernetes::Pod", 1)[0];
+    let one_pod =
+        ListQuery { kind: Some(graphd_core::Kind::new("Kubernetes::Pod").unwrap()), limit: 1, ..ListQuery::default() };
+    let first_pod = store.read().list(&one_pod).unwrap().items[0].id;
     let first_answer = store.read().walk_up(first_pod, false).unwrap();
     let reopen = started.elapsed();
     assert!(!first_answer.nodes.is_empty());

@@ -18,6 +18,8 @@ pub struct CodecError {
 /// walks and lists never read it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ItemRecord {
+    /// First, so that [`ItemRecord::peek_deleted`] reads it without decoding the rest.
+    pub deleted_at: Option<u64>,
     /// The external key in [`keys::external`] form.
     pub key: Vec<u8>,
     pub kind: KindId,
@@ -32,7 +34,6 @@ pub struct ItemRecord {
     pub ready: bool,
     pub created_at: u64,
     pub updated_at: u64,
-    pub deleted_at: Option<u64>,
     pub content_hash: u64,
 }
 
@@ -47,6 +48,15 @@ impl ItemRecord {
 
     pub fn is_deleted(&self) -> bool {
         self.deleted_at.is_some()
+    }
+
+    /// Whether an encoded record is tombstoned, from its first byte (postcard's `Option` tag).
+    pub fn peek_deleted(bytes: &[u8]) -> Result<bool, CodecError> {
+        match bytes.first() {
+            Some(0) => Ok(false),
+            Some(1) => Ok(true),
+            _ => Err(CodecError { what: "item", reason: "bad tombstone tag".into() }),
+        }
     }
 
     pub fn health(&self) -> Health {
@@ -200,6 +210,33 @@ impl ChangeRecord {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_tombstone_flag_is_read_from_the_first_byte() {
+        let mut record = ItemRecord {
+            deleted_at: None,
+            key: vec![1, 2],
+            kind: 3,
+            name: "n".into(),
+            namespace: Some("ns".into()),
+            cluster: None,
+            account: None,
+            region: None,
+            labels: vec![("a".into(), "b".into())],
+            health: 1,
+            status: String::new(),
+            ready: true,
+            created_at: 5,
+            updated_at: 6,
+            content_hash: 7,
+        };
+        assert!(!ItemRecord::peek_deleted(&record.encode()).unwrap());
+        record.deleted_at = Some(1_700_000_000_000);
+        let bytes = record.encode();
+        assert!(ItemRecord::peek_deleted(&bytes).unwrap());
+        assert_eq!(ItemRecord::decode(&bytes).unwrap(), record);
+        assert!(ItemRecord::peek_deleted(&[]).is_err());
+    }
 
     #[test]
     fn edge_values_round_trip() {

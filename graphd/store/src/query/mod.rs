@@ -70,6 +70,16 @@ impl<'a, E: Engine> Reader<'a, E> {
         }
     }
 
+    /// Whether `id` exists (and is alive, unless `include_deleted`) without decoding it: the
+    /// start check of every walk.
+    pub(crate) fn exists(&self, id: ItemId, include_deleted: bool) -> Result<bool> {
+        use crate::engine::Snapshot;
+        match self.snapshot.get(crate::cf::Cf::Items, &keys::item(id))? {
+            None => Ok(false),
+            Some(bytes) => Ok(include_deleted || !ItemRecord::peek_deleted(&bytes)?),
+        }
+    }
+
     pub(crate) fn to_item(&self, id: ItemId, record: ItemRecord) -> Result<Item> {
         Ok(Item {
             id,

@@ -90,7 +90,7 @@ impl<'a, E: Engine> Reader<'a, E> {
         if query.limit == 0 {
             return Err(StoreError::query("limit", "must be at least 1"));
         }
-        if self.get(start, query.include_deleted)?.is_none() {
+        if !self.exists(start, query.include_deleted)? {
             return Err(StoreError::UnknownId(start));
         }
         let filter = self.filter(query)?;

@@ -51,7 +51,7 @@ impl WalkUp {
 
 impl<'a, E: Engine> Reader<'a, E> {
     pub fn walk_up(&self, start: ItemId, include_deleted: bool) -> Result<WalkUp> {
-        if self.get(start, include_deleted)?.is_none() {
+        if !self.exists(start, include_deleted)? {
             return Err(StoreError::UnknownId(start));
         }
         let orientation = self.names.orientations();
