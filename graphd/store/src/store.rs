@@ -13,7 +13,8 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 /// The graph store over an engine `E`.
 ///
 /// Writes go through one mutex so that id allocation, interning and read-modify-write of
-/// records never race; reads take a snapshot and never wait for the writer.
+/// records never race. Reads take a snapshot; they wait at most for the one batch being
+/// written (so that snapshot, adjacency sequence and names agree), never for one being built.
 #[derive(Debug)]
 pub struct Store<E> {
     engine: E,
@@ -126,8 +127,8 @@ impl<E: Engine> Store<E> {
         self.writer.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Writes `batch` with the writer's counters and makes it visible, adjacency `changes`
-    /// included, then publishes the writer's names.
+    /// Writes `batch` with the writer's counters and makes it visible, adjacency `changes` and
+    /// newly interned names included.
     pub(crate) fn commit(&self, writer: &mut WriterState, mut batch: WriteBatch, changes: &[EdgeChange]) -> Result<()> {
         batch.put(Cf::Meta, keys::META_NEXT_ID.to_vec(), writer.next_id.to_be_bytes().to_vec());
         batch.put(Cf::Meta, keys::META_NEXT_SEQ.to_vec(), writer.next_seq.to_be_bytes().to_vec());
@@ -139,6 +140,11 @@ impl<E: Engine> Store<E> {
             let mut visible = self.visible.write().unwrap_or_else(|e| e.into_inner());
             let written = self.engine.write(batch);
             if written.is_ok() {
+                // Names first: a reader that sees the batch must be able to name its kinds.
+                let mut published = self.names.write().unwrap_or_else(|e| e.into_inner());
+                if published.len() != writer.names.len() {
+                    *published = Arc::new(writer.names.clone());
+                }
                 *visible = seq;
             }
             written
@@ -156,10 +162,6 @@ impl<E: Engine> Store<E> {
             return Err(err.into());
         }
         writer.batch_seq = seq;
-        let mut published = self.names.write().unwrap_or_else(|e| e.into_inner());
-        if published.len() != writer.names.len() {
-            *published = Arc::new(writer.names.clone());
-        }
         Ok(())
     }
 
