@@ -63,6 +63,7 @@ pub fn run(data_dir: &Path, args: &DemoArgs) -> anyhow::Result<()> {
         "healthy {}  warning {}  unhealthy {}  unknown {}",
         counts.healthy, counts.warning, counts.unhealthy, counts.unknown
     );
-    println!("\nThe store is in {}; try `graphd --data-dir {} query --help`.", data_dir.display(), data_dir.display());
+    let exe = std::env::args().next().unwrap_or_else(|| "graphd".into());
+    println!("\nThe store is in {}; try `{exe} --data-dir {} query --help`.", data_dir.display(), data_dir.display());
     Ok(())
 }
