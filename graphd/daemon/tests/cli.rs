@@ -112,3 +112,33 @@ fn generate_writes_csv_without_touching_a_store() {
     assert!(edges.lines().count() > 5 * items.lines().count() - 5, "≈5 edges per item");
     assert!(!data.exists(), "--no-load leaves the data dir alone");
 }
+
+#[test]
+fn rules_validate_reports_every_error_with_file_rule_and_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("good.yaml");
+    std::fs::write(
+        &good,
+        "version: 1\nrules:\n  - name: job-scheduler\n    from: {kind: \"Custom::Job\"}\n    relation: runs-on\n    to: {kind: \"Custom::Scheduler\", match: name, values: spec.scheduler, scope: anywhere}\n",
+    )
+    .unwrap();
+    let bad = dir.path().join("bad.yaml");
+    std::fs::write(
+        &bad,
+        "version: 1\nrules:\n  - name: broken\n    from: {kind: Pod}\n    relation: runs-on\n    to: {kind: \"Kubernetes::Node\", match: name, values: \"spec..nodeName\", scope: planet}\n",
+    )
+    .unwrap();
+    let data = dir.path().join("unused");
+    let out = ok(graphd(&data, &["rules", "validate", good.to_str().unwrap()]));
+    assert!(out.starts_with("ok: 1 rules in 1 file(s)"), "{out}");
+    let err = fails(graphd(&data, &["rules", "validate", good.to_str().unwrap(), bad.to_str().unwrap()]));
+    let bad_name = bad.display().to_string();
+    for expected in [
+        format!("{bad_name}: rule broken: from.kind:"),
+        format!("{bad_name}: rule broken: to.values: bad field path \"spec..nodeName\""),
+        format!("{bad_name}: rule broken: to.scope: unknown scope \"planet\""),
+    ] {
+        assert!(err.contains(&expected), "missing {expected:?} in:\n{err}");
+    }
+    assert!(err.contains("3 error(s)"), "{err}");
+}

@@ -3,10 +3,12 @@
 //! - `demo`: generate a sample fleet into a data dir (once) and show a real graph.
 //! - `generate`: load a fleet of a named size; optionally write it as CSV.
 //! - `query`: get, related, walk-up, list, counts, changes.
+//! - `rules validate`: check link-rule files, every error at once.
 
 mod demo;
 mod generate;
 mod query;
+mod rules;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -35,6 +37,9 @@ pub enum Command {
     /// Ask the store.
     #[command(subcommand)]
     Query(query::QueryCommand),
+    /// Work with link-rule files.
+    #[command(subcommand)]
+    Rules(rules::RulesCommand),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -52,6 +57,7 @@ pub fn main() -> ExitCode {
         Command::Demo(args) => demo::run(&cli.data_dir, &args),
         Command::Generate(args) => generate::run(&cli.data_dir, &args),
         Command::Query(command) => query::run(&cli.data_dir, &command),
+        Command::Rules(command) => rules::run(&command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,33 @@
+//! `graphd rules …`: link-rule files.
+
+use clap::Subcommand;
+use std::path::PathBuf;
+
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// Check rule files together with the built-in rules; report every error at once, each with
+    /// its file, rule and field.
+    Validate {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+}
+
+pub fn run(command: &RulesCommand) -> anyhow::Result<()> {
+    match command {
+        RulesCommand::Validate { files } => validate(files),
+    }
+}
+
+fn validate(paths: &[PathBuf]) -> anyhow::Result<()> {
+    let mut files: Vec<(String, String)> =
+        graphd_rules::builtin::FILES.iter().map(|(n, t)| (n.to_string(), t.to_string())).collect();
+    for path in paths {
+        let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        files.push((path.display().to_string(), text));
+    }
+    let set = graphd_rules::load(&files)?;
+    let builtin = graphd_rules::builtin::rules()?.rules.len();
+    println!("ok: {} rules in {} file(s), besides {builtin} built-in rules", set.rules.len() - builtin, paths.len());
+    Ok(())
+}

@@ -1,0 +1,13 @@
+//! The rule sets shipped with graphd, compiled into the binary from `rules/builtin/*.yaml`.
+
+use crate::load::{load, RuleErrors};
+use crate::model::RuleSet;
+
+/// `(file name, YAML)` of every built-in rule file.
+pub const FILES: &[(&str, &str)] = &[("builtin/kubernetes.yaml", include_str!("../builtin/kubernetes.yaml"))];
+
+/// The built-in rules, validated.
+pub fn rules() -> Result<RuleSet, RuleErrors> {
+    let files: Vec<(String, String)> = FILES.iter().map(|(n, t)| (n.to_string(), t.to_string())).collect();
+    load(&files)
+}

@@ -1,0 +1,405 @@
+//! Loading rule files in two steps: parse the versioned YAML, then validate into a
+//! [`RuleSet`]. Every error is reported at once, each naming the file, the rule and the field.
+
+use crate::model::{KindPattern, LookIn, MatchField, Rule, RuleSet, Target, WhenEmpty};
+use crate::path::FieldPath;
+use graphd_core::{relation, Kind, Orientation, Relation};
+use serde::Deserialize;
+use std::collections::{BTreeMap, HashSet};
+use std::fmt;
+
+/// One thing wrong with a rule file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleError {
+    pub file: String,
+    /// The rule's name, or its position when it has none.
+    pub rule: Option<String>,
+    /// The field, as a path inside the rule (`to.scope`).
+    pub field: Option<String>,
+    pub message: String,
+}
+
+impl fmt::Display for RuleError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file)?;
+        if let Some(rule) = &self.rule {
+            write!(f, ": rule {rule}")?;
+        }
+        if let Some(field) = &self.field {
+            write!(f, ": {field}")?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+/// All the errors of a load, in file order.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct RuleErrors(pub Vec<RuleError>);
+
+impl fmt::Display for RuleErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let lines: Vec<String> = self.0.iter().map(ToString::to_string).collect();
+        write!(f, "{} error(s) in rules:\n  {}", self.0.len(), lines.join("\n  "))
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRelation {
+    name: String,
+    points: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSource {
+    kind: String,
+    #[serde(default)]
+    labels: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTarget {
+    kind: Option<String>,
+    #[serde(rename = "match")]
+    match_field: String,
+    values: Option<String>,
+    selector: Option<String>,
+    empty: Option<String>,
+    namespace: Option<String>,
+    scope: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRule {
+    name: String,
+    from: RawSource,
+    relation: String,
+    #[serde(default)]
+    reverse: bool,
+    to: RawTarget,
+}
+
+/// The only rule-file version this build reads.
+pub const VERSION: u64 = 1;
+
+/// Loads `(file name, YAML text)` pairs into one rule set, or every error found.
+pub fn load(files: &[(String, String)]) -> Result<RuleSet, RuleErrors> {
+    let mut errors = Vec::new();
+    let mut set = RuleSet::default();
+    let mut raw_rules = Vec::new();
+    for (file, text) in files {
+        let err = |rule: Option<String>, field: Option<&str>, message: String| RuleError {
+            file: file.clone(),
+            rule,
+            field: field.map(str::to_owned),
+            message,
+        };
+        let doc: serde_yaml::Value = match serde_yaml::from_str(text) {
+            Ok(doc) => doc,
+            Err(e) => {
+                errors.push(err(None, None, format!("not YAML: {e}")));
+                continue;
+            }
+        };
+        match doc.get("version").and_then(serde_yaml::Value::as_u64) {
+            Some(VERSION) => {}
+            Some(v) => errors.push(err(
+                None,
+                Some("version"),
+                format!("version {v} is not supported; this build reads version {VERSION}"),
+            )),
+            None => errors.push(err(None, Some("version"), format!("missing; write `version: {VERSION}`"))),
+        }
+        if let Some(map) = doc.as_mapping() {
+            for key in map.keys() {
+                let key = key.as_str().unwrap_or("?");
+                if !["version", "relations", "rules"].contains(&key) {
+                    errors.push(err(
+                        None,
+                        Some(key),
+                        "unknown top-level field; expected version, relations, rules".into(),
+                    ));
+                }
+            }
+        }
+        for (i, raw) in doc.get("relations").and_then(|r| r.as_sequence()).into_iter().flatten().enumerate() {
+            let at = Some(format!("relations[{i}]"));
+            match serde_yaml::from_value::<RawRelation>(raw.clone()) {
+                Err(e) => errors.push(err(None, at.as_deref(), e.to_string())),
+                Ok(r) => match (orientation(&r.points), Relation::new(&r.name, Orientation::Across)) {
+                    (None, _) => errors.push(err(
+                        None,
+                        Some(&format!("relations[{i}].points")),
+                        format!("{:?}: expected up, down or across", r.points),
+                    )),
+                    (_, Err(e)) => errors.push(err(None, Some(&format!("relations[{i}].name")), e.to_string())),
+                    (Some(o), Ok(_)) => set.relations.push(Relation::new(r.name, o).expect("checked above")),
+                },
+            }
+        }
+        for (i, raw) in doc.get("rules").and_then(|r| r.as_sequence()).into_iter().flatten().enumerate() {
+            let name =
+                raw.get("name").and_then(|n| n.as_str()).map(str::to_owned).unwrap_or_else(|| format!("#{}", i + 1));
+            match serde_yaml::from_value::<RawRule>(raw.clone()) {
+                Err(e) => errors.push(err(Some(name), None, e.to_string())),
+                Ok(rule) => raw_rules.push((file.clone(), rule)),
+            }
+        }
+    }
+    let known: HashSet<String> = relation::BUILTIN
+        .iter()
+        .map(|(n, _)| n.to_string())
+        .chain(set.relations.iter().map(|r| r.name().to_owned()))
+        .collect();
+    let mut names = HashSet::new();
+    for (file, raw) in raw_rules {
+        if !names.insert(raw.name.clone()) {
+            errors.push(RuleError {
+                file: file.clone(),
+                rule: Some(raw.name.clone()),
+                field: Some("name".into()),
+                message: "another rule has this name".into(),
+            });
+        }
+        match compile(&file, raw, &known) {
+            Ok(rule) => set.rules.push(rule),
+            Err(mut errs) => errors.append(&mut errs),
+        }
+    }
+    if errors.is_empty() {
+        Ok(set)
+    } else {
+        Err(RuleErrors(errors))
+    }
+}
+
+fn orientation(word: &str) -> Option<Orientation> {
+    match word {
+        "up" => Some(Orientation::Up),
+        "down" => Some(Orientation::Down),
+        "across" => Some(Orientation::Across),
+        _ => None,
+    }
+}
+
+/// Validates one parsed rule, collecting every problem.
+fn compile(file: &str, raw: RawRule, known_relations: &HashSet<String>) -> Result<Rule, Vec<RuleError>> {
+    let mut errors = Vec::new();
+    let mut err = |field: &str, message: String| {
+        errors.push(RuleError {
+            file: file.to_owned(),
+            rule: Some(raw.name.clone()),
+            field: Some(field.to_owned()),
+            message,
+        })
+    };
+    let source = match raw.from.kind.strip_suffix("::*") {
+        Some(domain) if !domain.is_empty() && !domain.contains("::") => Some(KindPattern::Domain(domain.to_owned())),
+        _ => match Kind::new(raw.from.kind.clone()) {
+            Ok(kind) => Some(KindPattern::Exact(kind)),
+            Err(e) => {
+                err("from.kind", e.to_string());
+                None
+            }
+        },
+    };
+    if !known_relations.contains(&raw.relation) {
+        err(
+            "relation",
+            format!("unknown relation {:?}: use a built-in one or declare it under `relations`", raw.relation),
+        );
+    }
+    let look_in = match raw.to.scope.as_str() {
+        "namespace" => Some(LookIn::Namespace),
+        "cluster" => Some(LookIn::Cluster),
+        "account" => Some(LookIn::Account),
+        "region" => Some(LookIn::Region),
+        "anywhere" => Some(LookIn::Anywhere),
+        other => {
+            err(
+                "to.scope",
+                format!("unknown scope {other:?}: expected namespace, cluster, account, region or anywhere"),
+            );
+            None
+        }
+    };
+    let mut path = |field: &str, text: &Option<String>| -> Option<FieldPath> {
+        let text = text.as_ref()?;
+        match FieldPath::parse(text) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                err(field, e.to_string());
+                None
+            }
+        }
+    };
+    let values = path("to.values", &raw.to.values);
+    let selector = path("to.selector", &raw.to.selector);
+    let namespace = path("to.namespace", &raw.to.namespace);
+    let kind = match raw.to.kind.as_deref() {
+        None | Some("*") => None,
+        Some(k) => match Kind::new(k) {
+            Ok(kind) => Some(kind),
+            Err(e) => {
+                err("to.kind", e.to_string());
+                None
+            }
+        },
+    };
+    let target = match (raw.to.match_field.as_str(), look_in) {
+        (_, None) => None,
+        ("labels", Some(look_in)) => {
+            let when_empty = match raw.to.empty.as_deref() {
+                Some("nothing") | None => Some(WhenEmpty::Nothing),
+                Some("everything") => Some(WhenEmpty::Everything),
+                Some(other) => {
+                    err("to.empty", format!("{other:?}: expected nothing or everything"));
+                    None
+                }
+            };
+            if raw.to.values.is_some() {
+                err("to.values", "a labels match reads a selector (to.selector), not values".into());
+            }
+            if raw.to.selector.is_none() {
+                err("to.selector", "a labels match needs the path of the selector".into());
+            }
+            if raw.to.kind.is_none() {
+                err("to.kind", "a labels match needs the kind it selects".into());
+            }
+            match (kind.clone(), selector, when_empty) {
+                (Some(kind), Some(selector), Some(when_empty)) => {
+                    Some(Target::Selector { kind, selector, when_empty, look_in })
+                }
+                _ => None,
+            }
+        }
+        (word @ ("name" | "uid"), Some(look_in)) => {
+            if raw.to.selector.is_some() || raw.to.empty.is_some() {
+                err("to.selector", format!("a {word} match reads values, not a selector"));
+            }
+            if raw.to.values.is_none() {
+                err("to.values", format!("a {word} match needs the path of the values"));
+            }
+            if word == "name" && raw.to.kind.is_none() {
+                err("to.kind", "a name match needs the target kind (names repeat across kinds)".into());
+            }
+            let field = if word == "name" { MatchField::Name } else { MatchField::Uid };
+            values.map(|values| Target::Field { kind: kind.clone(), field, values, namespace, look_in })
+        }
+        (other, Some(_)) => {
+            err("to.match", format!("{other:?}: expected name, uid or labels"));
+            None
+        }
+    };
+    match (source, target) {
+        (Some(source), Some(target)) if errors.is_empty() => Ok(Rule {
+            name: raw.name,
+            file: file.to_owned(),
+            source,
+            source_labels: raw.from.labels,
+            relation: raw.relation,
+            reverse: raw.reverse,
+            target,
+        }),
+        _ => Err(errors),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load_one(text: &str) -> Result<RuleSet, RuleErrors> {
+        load(&[("custom.yaml".to_string(), text.to_string())])
+    }
+
+    #[test]
+    fn every_error_is_reported_with_file_rule_and_field() {
+        let text = r#"
+version: 1
+relations:
+  - {name: scheduled-by, points: sideways}
+rules:
+  - name: bad-scope
+    from: {kind: "Kubernetes::Pod"}
+    relation: runs-on
+    to: {kind: "Kubernetes::Node", match: name, values: spec.nodeName, scope: galaxy}
+  - name: bad-path
+    from: {kind: "Kubernetes::Pod"}
+    relation: mounts
+    to: {kind: "Kubernetes::ConfigMap", match: name, values: "spec..volumes", scope: namespace}
+  - name: bad-kind
+    from: {kind: Pod}
+    relation: no-such-relation
+    to: {kind: "Kubernetes::Node", match: name, values: spec.nodeName, scope: cluster}
+  - name: unknown-field
+    from: {kind: "Kubernetes::Pod"}
+    relation: uses
+    to: {kind: "Kubernetes::Node", match: name, values: spec.nodeName, scope: cluster, colour: red}
+  - name: selector-without-path
+    from: {kind: "Kubernetes::Service"}
+    relation: selects
+    to: {kind: "Kubernetes::Pod", match: labels, scope: namespace}
+  - name: bad-scope
+    from: {kind: "Kubernetes::Pod"}
+    relation: uses
+    to: {kind: "Kubernetes::Node", match: name, values: spec.nodeName, scope: cluster}
+"#;
+        let errors = load_one(text).unwrap_err().0;
+        let has = |rule: Option<&str>, field: Option<&str>, words: &str| {
+            errors.iter().any(|e| {
+                e.file == "custom.yaml"
+                    && e.rule.as_deref() == rule
+                    && e.field.as_deref() == field
+                    && e.message.contains(words)
+            })
+        };
+        assert!(has(None, Some("relations[0].points"), "sideways"), "{errors:#?}");
+        assert!(has(Some("bad-scope"), Some("to.scope"), "galaxy"), "{errors:#?}");
+        assert!(has(Some("bad-path"), Some("to.values"), "spec..volumes"), "{errors:#?}");
+        assert!(has(Some("bad-kind"), Some("from.kind"), "Domain::Kind"), "{errors:#?}");
+        assert!(has(Some("bad-kind"), Some("relation"), "no-such-relation"), "{errors:#?}");
+        assert!(has(Some("unknown-field"), None, "colour"), "{errors:#?}");
+        assert!(has(Some("selector-without-path"), Some("to.selector"), "needs the path"), "{errors:#?}");
+        assert!(has(Some("bad-scope"), Some("name"), "another rule has this name"), "{errors:#?}");
+        let shown = RuleErrors(errors.clone()).to_string();
+        assert!(shown.contains("custom.yaml: rule bad-scope: to.scope: unknown scope \"galaxy\""), "{shown}");
+    }
+
+    #[test]
+    fn versions_and_yaml_errors_are_named() {
+        let missing = load_one("rules: []").unwrap_err().0;
+        assert_eq!(missing[0].field.as_deref(), Some("version"));
+        let future = load_one("version: 2\nrules: []").unwrap_err().0;
+        assert!(future[0].message.contains("version 2 is not supported"));
+        let broken = load_one("version: 1\nrules: [").unwrap_err().0;
+        assert!(broken[0].message.starts_with("not YAML"), "{broken:?}");
+    }
+
+    #[test]
+    fn declared_relations_can_be_used_and_come_back_with_their_orientation() {
+        let set = load_one(
+            r#"
+version: 1
+relations: [{name: scheduled-by, points: up}]
+rules:
+  - name: custom
+    from: {kind: "Custom::Job"}
+    relation: scheduled-by
+    to: {kind: "Custom::Scheduler", match: name, values: spec.scheduler, scope: anywhere}
+"#,
+        )
+        .unwrap();
+        assert_eq!(set.relations[0].orientation(), Orientation::Up);
+        assert_eq!(set.rules[0].relation, "scheduled-by");
+    }
+
+    #[test]
+    fn every_builtin_file_loads() {
+        let set = crate::builtin::rules().unwrap_or_else(|e| panic!("{e}"));
+        assert!(set.rules.len() >= 30, "{} rules", set.rules.len());
+    }
+}

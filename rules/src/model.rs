@@ -1,0 +1,91 @@
+//! Compiled rules: what a validated rule file becomes.
+
+use crate::path::FieldPath;
+use graphd_core::{Kind, Relation};
+use std::collections::BTreeMap;
+
+/// Which items a rule reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KindPattern {
+    /// One kind: `Kubernetes::Pod`.
+    Exact(Kind),
+    /// Every kind of a domain: `Kubernetes::*`.
+    Domain(String),
+}
+
+impl KindPattern {
+    pub fn matches(&self, kind: &Kind) -> bool {
+        match self {
+            KindPattern::Exact(k) => k == kind,
+            KindPattern::Domain(d) => kind.domain() == d,
+        }
+    }
+}
+
+/// Where a target is looked for, relative to the source item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LookIn {
+    /// The source's namespace (or the one the rule reads from the document), in its cluster.
+    Namespace,
+    Cluster,
+    Account,
+    Region,
+    Anywhere,
+}
+
+/// Which property of a target the extracted values are compared with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MatchField {
+    Name,
+    /// A Kubernetes uid (or any source's own id).
+    Uid,
+}
+
+/// What an empty selector selects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WhenEmpty {
+    /// A Service without selector selects no Pod.
+    Nothing,
+    /// A NetworkPolicy's empty `podSelector` selects every Pod of its namespace.
+    Everything,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// Targets whose `field` equals a value the path extracts.
+    Field {
+        /// `None`: any kind (uids are unique across kinds).
+        kind: Option<Kind>,
+        field: MatchField,
+        values: FieldPath,
+        /// Read the target's namespace from the document instead of using the source's.
+        namespace: Option<FieldPath>,
+        look_in: LookIn,
+    },
+    /// Targets whose labels match the selector found at `selector`.
+    Selector { kind: Kind, selector: FieldPath, when_empty: WhenEmpty, look_in: LookIn },
+}
+
+/// One link rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rule {
+    pub name: String,
+    /// The file it came from, for messages.
+    pub file: String,
+    pub source: KindPattern,
+    /// Labels the source must carry (all of them).
+    pub source_labels: BTreeMap<String, String>,
+    pub relation: String,
+    /// `false`: the edge is `source → target`; `true`: `target → source` (a Namespace contains
+    /// the Pod that names it).
+    pub reverse: bool,
+    pub target: Target,
+}
+
+/// Every rule and declared relation of a set of files.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RuleSet {
+    pub rules: Vec<Rule>,
+    /// Relations the files declare beyond the built-in ones.
+    pub relations: Vec<Relation>,
+}

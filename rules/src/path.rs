@@ -1,0 +1,154 @@
+//! Field paths over JSON documents: `spec.nodeName`, every
+//! `spec.volumes[].persistentVolumeClaim.claimName`, `metadata.labels["app.kubernetes.io/name"]`.
+//!
+//! `[]` fans out over every element of an array; a quoted segment names a key that holds dots
+//! or slashes. A path yields every string it reaches (numbers are rendered as text); missing
+//! fields yield nothing, which is not an error: most Pods mount no PVC.
+
+use serde_json::Value;
+use std::fmt;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Segment {
+    Key(String),
+    Each,
+}
+
+/// A parsed field path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldPath {
+    text: String,
+    segments: Vec<Segment>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("bad field path {path:?} at character {at}: {reason}")]
+pub struct PathError {
+    pub path: String,
+    pub at: usize,
+    pub reason: &'static str,
+}
+
+impl FieldPath {
+    pub fn parse(text: &str) -> Result<FieldPath, PathError> {
+        let fail = |at, reason| PathError { path: text.to_owned(), at, reason };
+        let bytes = text.as_bytes();
+        let mut segments = Vec::new();
+        let mut i = 0;
+        if text.is_empty() {
+            return Err(fail(0, "empty path"));
+        }
+        while i < bytes.len() {
+            match bytes[i] {
+                b'[' if bytes.get(i + 1) == Some(&b']') => {
+                    segments.push(Segment::Each);
+                    i += 2;
+                }
+                b'[' if bytes.get(i + 1) == Some(&b'"') => {
+                    let start = i + 2;
+                    let end =
+                        text[start..].find("\"]").map(|n| start + n).ok_or_else(|| fail(i, "unclosed [\"…\"]"))?;
+                    if end == start {
+                        return Err(fail(i, "empty quoted key"));
+                    }
+                    segments.push(Segment::Key(text[start..end].to_owned()));
+                    i = end + 2;
+                }
+                b'[' => return Err(fail(i, "expected [] or [\"key\"]")),
+                b'.' => {
+                    if i == 0 || i + 1 == bytes.len() || bytes[i + 1] == b'.' {
+                        return Err(fail(i, "empty segment"));
+                    }
+                    i += 1;
+                }
+                _ => {
+                    let start = i;
+                    while i < bytes.len() && !matches!(bytes[i], b'.' | b'[') {
+                        let c = bytes[i];
+                        if !(c.is_ascii_alphanumeric() || c == b'_' || c == b'-') {
+                            return Err(fail(i, "keys hold letters, digits, '_' and '-'; quote others as [\"…\"]"));
+                        }
+                        i += 1;
+                    }
+                    segments.push(Segment::Key(text[start..i].to_owned()));
+                }
+            }
+        }
+        Ok(FieldPath { text: text.to_owned(), segments })
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// Every string value the path reaches in `doc`, in document order.
+    pub fn strings(&self, doc: &Value) -> Vec<String> {
+        let mut out = Vec::new();
+        for value in self.values(doc) {
+            match value {
+                Value::String(s) if !s.is_empty() => out.push(s.clone()),
+                Value::Number(n) => out.push(n.to_string()),
+                _ => {}
+            }
+        }
+        out
+    }
+
+    /// Every value the path reaches in `doc`.
+    pub fn values<'d>(&self, doc: &'d Value) -> Vec<&'d Value> {
+        let mut current = vec![doc];
+        for segment in &self.segments {
+            let mut next = Vec::new();
+            for value in current {
+                match (segment, value) {
+                    (Segment::Key(key), Value::Object(map)) => next.extend(map.get(key)),
+                    (Segment::Each, Value::Array(items)) => next.extend(items.iter()),
+                    _ => {}
+                }
+            }
+            current = next;
+        }
+        current.into_iter().filter(|v| !v.is_null()).collect()
+    }
+}
+
+impl fmt::Display for FieldPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn reaches_nested_and_fanned_out_values() {
+        let pod = json!({
+            "spec": {
+                "nodeName": "n1",
+                "volumes": [
+                    {"persistentVolumeClaim": {"claimName": "data"}},
+                    {"configMap": {"name": "cfg"}},
+                    {"persistentVolumeClaim": {"claimName": "logs"}}
+                ]
+            },
+            "metadata": {"labels": {"app.kubernetes.io/name": "web"}}
+        });
+        let get = |p: &str| FieldPath::parse(p).unwrap().strings(&pod);
+        assert_eq!(get("spec.nodeName"), ["n1"]);
+        assert_eq!(get("spec.volumes[].persistentVolumeClaim.claimName"), ["data", "logs"]);
+        assert_eq!(get("metadata.labels[\"app.kubernetes.io/name\"]"), ["web"]);
+        assert!(get("spec.absent.deeper").is_empty(), "missing fields yield nothing");
+        assert!(get("spec.nodeName[]").is_empty(), "fanning out a string yields nothing");
+    }
+
+    #[test]
+    fn bad_paths_say_where() {
+        for (bad, at) in [("", 0), (".a", 0), ("a..b", 1), ("a.", 1), ("a[0]", 1), ("a[\"x", 1), ("a b", 1)] {
+            let err = FieldPath::parse(bad).unwrap_err();
+            assert_eq!(err.at, at, "{bad:?}: {err}");
+        }
+    }
+}
