@@ -49,6 +49,7 @@ impl RuleSet {
         for rule in &self.rules {
             if !rule.source.matches(source.kind)
                 || !rule.source_labels.iter().all(|(k, v)| source.labels.get(k) == Some(v))
+                || !rule.source_fields.iter().all(|(path, v)| path.strings(source.document).iter().any(|s| s == v))
             {
                 continue;
             }

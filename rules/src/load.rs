@@ -56,6 +56,9 @@ struct RawSource {
     kind: String,
     #[serde(default)]
     labels: BTreeMap<String, String>,
+    /// Field path → the value it must hold.
+    #[serde(default)]
+    fields: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -236,6 +239,12 @@ fn compile(file: &str, raw: RawRule, known_relations: &HashSet<String>) -> Resul
             }
         }
     };
+    let mut source_fields = Vec::new();
+    for (text, value) in &raw.from.fields {
+        if let Some(p) = path(&format!("from.fields.{text}"), &Some(text.clone())) {
+            source_fields.push((p, value.clone()));
+        }
+    }
     let values = path("to.values", &raw.to.values);
     let selector = path("to.selector", &raw.to.selector);
     let namespace = path("to.namespace", &raw.to.namespace);
@@ -300,6 +309,7 @@ fn compile(file: &str, raw: RawRule, known_relations: &HashSet<String>) -> Resul
             file: file.to_owned(),
             source,
             source_labels: raw.from.labels,
+            source_fields,
             relation: raw.relation,
             reverse: raw.reverse,
             target,

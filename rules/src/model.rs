@@ -75,6 +75,8 @@ pub struct Rule {
     pub source: KindPattern,
     /// Labels the source must carry (all of them).
     pub source_labels: BTreeMap<String, String>,
+    /// Fields the source document must hold, each with this exact value.
+    pub source_fields: Vec<(FieldPath, String)>,
     pub relation: String,
     /// `false`: the edge is `source → target`; `true`: `target → source` (a Namespace contains
     /// the Pod that names it).

@@ -2,6 +2,7 @@
 //!
 //! - [`open`]: the store on RocksDB in a data dir ([`GraphStore`]).
 //! - [`sample`]: loading a generated fleet, with progress.
+//! - [`import`]: `kubectl get -o json|yaml` output into the store, linked by the rules.
 //! - [`resolve`]: naming items as people type them (`pod/ns/name`, `i-0abc`, `id:42`).
 //! - [`render`]: tree, table and JSON output.
 //! - [`cli`]: the subcommands.
@@ -9,6 +10,7 @@
 //! Storage and query logic live in `graphd-store`; this crate wires it to RocksDB and people.
 
 pub mod cli;
+pub mod import;
 pub mod open;
 pub mod render;
 pub mod resolve;

@@ -19,7 +19,8 @@ pub enum Cf {
     Scope,
     /// `id · !time · !seq` → change record, newest first.
     Changes,
-    /// References waiting for their target (filled by the rules engine).
+    /// Rule references: `r · signature · source` (who waits for what) and
+    /// `s · source · signature` (what a source references).
     Pending,
     /// Counters, interned kinds and relations, the tombstone queue.
     Meta,

@@ -277,6 +277,37 @@ pub fn decode_change(key: &[u8]) -> Result<(ItemId, Timestamp, u64), KeyError> {
     Ok((ItemId(id), Timestamp(!inv_time), !inv_seq))
 }
 
+// ---- pending: references by signature, and by source -----------------------------------------
+
+/// `r · signature · source`: the sources whose rules reference what `signature` describes.
+pub fn reference(signature: &[u8], source: ItemId) -> Vec<u8> {
+    let mut out = Vec::with_capacity(1 + signature.len() + 8);
+    out.push(b'r');
+    out.extend_from_slice(signature);
+    out.extend_from_slice(&source.0.to_be_bytes());
+    out
+}
+
+pub fn reference_prefix(signature: &[u8]) -> Vec<u8> {
+    [&[b'r'][..], signature].concat()
+}
+
+/// `s · source · signature`: every signature a source's rules reference.
+pub fn source_reference(source: ItemId, signature: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(9 + signature.len());
+    out.push(b's');
+    out.extend_from_slice(&source.0.to_be_bytes());
+    out.extend_from_slice(signature);
+    out
+}
+
+pub fn source_reference_prefix(source: ItemId) -> [u8; 9] {
+    let mut out = [0u8; 9];
+    out[0] = b's';
+    out[1..].copy_from_slice(&source.0.to_be_bytes());
+    out
+}
+
 // ---- meta -----------------------------------------------------------------------------------
 
 pub const META_NEXT_ID: &[u8] = b"counter/next_id";

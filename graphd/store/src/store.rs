@@ -8,6 +8,7 @@ use crate::keys::{self, RelId};
 use crate::names::Names;
 use crate::write::{BatchWriter, Op, Outcome};
 use graphd_core::{relation, Relation, Timestamp};
+use graphd_rules::RuleSet;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 /// The graph store over an engine `E`.
@@ -34,6 +35,8 @@ pub(crate) struct WriterState {
     pub batch_seq: u64,
     /// The writer's own copy of the names, ahead of the published one while a batch is built.
     pub names: Names,
+    /// Link rules applied to every batch, if any.
+    pub rules: Option<Arc<RuleSet>>,
 }
 
 impl<E: Engine> Store<E> {
@@ -48,7 +51,7 @@ impl<E: Engine> Store<E> {
         let store = Store {
             engine,
             names: RwLock::new(Arc::new(names.clone())),
-            writer: Mutex::new(WriterState { next_id, next_seq, batch_seq: FIRST_SEQ, names }),
+            writer: Mutex::new(WriterState { next_id, next_seq, batch_seq: FIRST_SEQ, names, rules: None }),
             adjacency: RwLock::new(adjacency),
             visible: RwLock::new(FIRST_SEQ),
         };
@@ -81,6 +84,17 @@ impl<E: Engine> Store<E> {
             self.commit(&mut writer, batch, &[])?;
         }
         Ok(id)
+    }
+
+    /// Links every later batch by `rules`: the relations they declare are declared, and each
+    /// batch derives the edges of the items it changes and of the items that reference them.
+    /// Items stored before are linked when they or their targets next change.
+    pub fn set_rules(&self, rules: RuleSet) -> Result<()> {
+        for relation in &rules.relations {
+            self.declare_relation(relation)?;
+        }
+        self.lock_writer().rules = Some(Arc::new(rules));
+        Ok(())
     }
 
     /// Applies `ops` as one atomic batch at time `at`, with changes attributed to `source`.

@@ -2,11 +2,13 @@
 //!
 //! - `demo`: generate a sample fleet into a data dir (once) and show a real graph.
 //! - `generate`: load a fleet of a named size; optionally write it as CSV.
+//! - `import`: kubectl output, linked by rules.
 //! - `query`: get, related, walk-up, list, counts, changes.
 //! - `rules validate`: check link-rule files, every error at once.
 
 mod demo;
 mod generate;
+mod import;
 mod query;
 mod rules;
 
@@ -34,6 +36,8 @@ pub enum Command {
     Demo(demo::DemoArgs),
     /// Generate a seeded fleet into the store, and/or write it as items.csv and edges.csv.
     Generate(generate::GenerateArgs),
+    /// Import `kubectl get -o json|yaml` output, linked by the built-in rules and any given.
+    Import(import::ImportArgs),
     /// Ask the store.
     #[command(subcommand)]
     Query(query::QueryCommand),
@@ -56,6 +60,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Demo(args) => demo::run(&cli.data_dir, &args),
         Command::Generate(args) => generate::run(&cli.data_dir, &args),
+        Command::Import(args) => import::run(&cli.data_dir, &args),
         Command::Query(command) => query::run(&cli.data_dir, &command),
         Command::Rules(command) => rules::run(&command),
     };

@@ -19,14 +19,19 @@ pub fn run(command: &RulesCommand) -> anyhow::Result<()> {
     }
 }
 
-fn validate(paths: &[PathBuf]) -> anyhow::Result<()> {
+/// The built-in rules and the rule files at `paths`, validated together.
+pub fn load_with_builtin(paths: &[PathBuf]) -> anyhow::Result<graphd_rules::RuleSet> {
     let mut files: Vec<(String, String)> =
         graphd_rules::builtin::FILES.iter().map(|(n, t)| (n.to_string(), t.to_string())).collect();
     for path in paths {
         let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
         files.push((path.display().to_string(), text));
     }
-    let set = graphd_rules::load(&files)?;
+    Ok(graphd_rules::load(&files)?)
+}
+
+fn validate(paths: &[PathBuf]) -> anyhow::Result<()> {
+    let set = load_with_builtin(paths)?;
     let builtin = graphd_rules::builtin::rules()?.rules.len();
     println!("ok: {} rules in {} file(s), besides {builtin} built-in rules", set.rules.len() - builtin, paths.len());
     Ok(())

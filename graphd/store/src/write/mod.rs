@@ -11,7 +11,7 @@ use crate::engine::{Snapshot, WriteBatch};
 use crate::error::{Result, StoreError};
 use crate::keys::{self, KindId, LookupField, RelId, ScopeTag, Tomb, ANY_KIND};
 use crate::store::WriterState;
-use graphd_core::{ChangeType, EdgeWrite, ExternalKey, ItemId, ItemWrite, Timestamp};
+use graphd_core::{ChangeType, EdgeWrite, ExternalKey, ItemId, ItemWrite, Provenance, Timestamp};
 use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap, HashSet};
 
@@ -38,9 +38,13 @@ pub struct Outcome {
     pub deleted: usize,
     pub edges_added: usize,
     pub edges_removed: usize,
+    /// Source items a rule could not read (a malformed selector): counted, and skipped.
+    pub rule_problems: usize,
     /// The id of each `Upsert`, in order.
     pub upserted: Vec<ItemId>,
 }
+
+mod link;
 
 type EdgeKey = [u8; keys::EDGE_KEY_LEN];
 
@@ -66,6 +70,10 @@ pub(crate) struct BatchWriter<'a, S> {
     edges_by_item: HashMap<ItemId, Vec<EdgeKey>>,
     /// Kinds of the ends of changed edges: each copy of an edge stores its far end's kind.
     kinds: HashMap<ItemId, KindId>,
+    /// With rules: every item this batch upserted or deleted, with its record before the batch.
+    touched: HashMap<ItemId, Option<ItemRecord>>,
+    /// With rules: the documents this batch wrote.
+    documents: HashMap<ItemId, serde_json::Value>,
     outcome: Outcome,
 }
 
@@ -91,6 +99,8 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
             edges: HashMap::new(),
             edges_by_item: HashMap::new(),
             kinds: HashMap::new(),
+            touched: HashMap::new(),
+            documents: HashMap::new(),
             outcome: Outcome::default(),
         }
     }
@@ -104,6 +114,9 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
                 Op::Unlink(edge) => self.unlink(edge),
             };
             result.map_err(|e| e.at(index))?;
+        }
+        if let Some(rules) = self.writer.rules.clone() {
+            self.link_by_rules(&rules)?;
         }
         Ok(self.finish())
     }
@@ -147,6 +160,7 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
             }
             self.record_change(id, ChangeType::Created, format!("created {} {}", write.kind, write.name));
             self.ext.insert(ext_key, ExternalEntry { id, kind, deleted: false });
+            self.remember(id, None, write);
             self.fresh.insert(id);
             self.items.insert(id, record);
             self.outcome.created += 1;
@@ -170,6 +184,7 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
         }
         let mut record = record_from(write, ext_key.clone(), kind, hash, self.at);
         record.created_at = old.created_at;
+        self.remember(id, Some(&old), write);
         let (old_index, new_index) = (index_keys(id, &old), index_keys(id, &record));
         for (cf, key) in old_index.difference(&new_index) {
             self.batch.delete(*cf, key.clone());
@@ -203,6 +218,9 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
         }
         let id = entry.id;
         let mut record = self.item_record(id)?;
+        if self.writer.rules.is_some() {
+            self.touched.entry(id).or_insert_with(|| Some(record.clone()));
+        }
         self.ext.insert(ext_key, ExternalEntry { deleted: true, ..entry });
         record.deleted_at = Some(self.at.0);
         self.batch.put(Cf::Meta, keys::tomb(self.at, Tomb::Item(id)), Vec::new());
@@ -214,6 +232,15 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
         }
         self.outcome.deleted += 1;
         Ok(())
+    }
+
+    /// With rules, notes what linking after the batch needs: the record before the batch (the
+    /// first time the item is touched) and the new document.
+    fn remember(&mut self, id: ItemId, before: Option<&ItemRecord>, write: &ItemWrite) {
+        if self.writer.rules.is_some() {
+            self.touched.entry(id).or_insert_with(|| before.cloned());
+            self.documents.insert(id, write.document.clone());
+        }
     }
 
     fn put_document(&mut self, id: ItemId, write: &ItemWrite) {
@@ -266,20 +293,31 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
                 return Err(StoreError::ItemDeleted(key.clone()));
             }
         }
-        let out_key = keys::edge(from.id, rel, to.id);
+        self.add_edge((from.id, from.kind), rel, (to.id, to.kind), edge.provenance.clone())
+    }
+
+    /// Adds (or revives) the edge `from → to`; a live edge is left as it is.
+    fn add_edge(
+        &mut self,
+        from: (ItemId, KindId),
+        rel: RelId,
+        to: (ItemId, KindId),
+        provenance: Provenance,
+    ) -> Result<()> {
+        let ((from, from_kind), (to, to_kind)) = (from, to);
+        let out_key = keys::edge(from, rel, to);
         match self.edge_state(&out_key)? {
             EdgeState::Live => return Ok(()),
             EdgeState::Tombstoned => {
                 let existing = self.edge_value(&out_key)?.ok_or_else(|| corrupt_edge(&out_key))?;
                 let deleted_at = existing.deleted_at.ok_or_else(|| corrupt_edge(&out_key))?;
-                self.batch.delete(Cf::Meta, keys::tomb(deleted_at, Tomb::Edge(from.id, rel, to.id)));
+                self.batch.delete(Cf::Meta, keys::tomb(deleted_at, Tomb::Edge(from, rel, to)));
             }
             EdgeState::Absent => {}
         }
-        let value =
-            EdgeValue { deleted_at: None, far_kind: to.kind, created_at: self.at, provenance: edge.provenance.clone() };
-        self.kinds.insert(from.id, from.kind);
-        self.kinds.insert(to.id, to.kind);
+        let value = EdgeValue { deleted_at: None, far_kind: to_kind, created_at: self.at, provenance };
+        self.kinds.insert(from, from_kind);
+        self.kinds.insert(to, to_kind);
         self.put_edge(out_key, value);
         self.outcome.edges_added += 1;
         Ok(())

@@ -1,0 +1,360 @@
+//! Linking by rules, inside the batch that changed the items.
+//!
+//! After a batch's operations, every item it touched is re-derived as a source (its rules are
+//! planned again, their targets looked up, and its rule-made edges brought to exactly that set),
+//! and so is every item whose references point at what a touched item was or now is. The
+//! references of every source are indexed by *signature* (what they look for: kind, name or
+//! uid or selector, and where), so a target's arrival, change or deletion finds the sources
+//! that wait for it. The graph therefore depends only on the items, never on their order.
+//!
+//! Which edges belong to a source: its outgoing edges made by forward rules and its incoming
+//! edges made by reverse rules. Edges from scrapers or API callers are never touched.
+
+use super::{BatchWriter, EdgeKey};
+use crate::cf::Cf;
+use crate::codec::{EdgeValue, ItemRecord};
+use crate::engine::Snapshot;
+use crate::error::{Result, StoreError};
+use crate::keys::{self, KindId, LookupField, RelId, ScopeTag, ANY_KIND};
+use graphd_core::{ItemId, Provenance};
+use graphd_rules::{LookIn, Lookup, MatchField, RuleSet, Source};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// An edge of a source as linking sees it: (outgoing from the source, relation, far end).
+type SourceEdge = (bool, RelId, ItemId);
+
+/// Items this batch changed, indexed the way lookups need them.
+#[derive(Default)]
+struct BatchIndex {
+    by_name: HashMap<(KindId, String), Vec<ItemId>>,
+    by_short_id: HashMap<String, Vec<ItemId>>,
+    by_kind: HashMap<KindId, Vec<ItemId>>,
+}
+
+impl<'a, S: Snapshot> BatchWriter<'a, S> {
+    pub(super) fn link_by_rules(&mut self, rules: &RuleSet) -> Result<()> {
+        let mut sources: BTreeSet<ItemId> = BTreeSet::new();
+        let touched: Vec<(ItemId, Option<ItemRecord>)> = self.touched.iter().map(|(id, r)| (*id, r.clone())).collect();
+        for (id, before) in &touched {
+            sources.insert(*id);
+            let now = self.item_record(*id)?;
+            for record in before.iter().chain(std::iter::once(&now)) {
+                for signature in self.target_signatures(record)? {
+                    let prefix = keys::reference_prefix(&signature);
+                    self.snapshot.scan_prefix(Cf::Pending, &prefix, &mut |key, _| {
+                        if let Ok(id) = keys::lookup_id(key) {
+                            sources.insert(id);
+                        }
+                        true
+                    })?;
+                }
+            }
+        }
+        let index = self.batch_index();
+        for source in sources {
+            self.derive(rules, source, &index)?;
+        }
+        Ok(())
+    }
+
+    fn batch_index(&self) -> BatchIndex {
+        let mut index = BatchIndex::default();
+        for (&id, record) in &self.items {
+            index.by_name.entry((record.kind, record.name.clone())).or_default().push(id);
+            index.by_kind.entry(record.kind).or_default().push(id);
+            if let Ok(key) = keys::decode_external(&record.key) {
+                index.by_short_id.entry(key.short_id().to_owned()).or_default().push(id);
+            }
+        }
+        index
+    }
+
+    /// Brings the rule-made edges and the indexed references of `source` to what its rules say
+    /// now.
+    fn derive(&mut self, rules: &RuleSet, source: ItemId, index: &BatchIndex) -> Result<()> {
+        let record = self.item_record(source)?;
+        let mut desired: BTreeMap<SourceEdge, (KindId, String)> = BTreeMap::new();
+        let mut signatures = BTreeSet::new();
+        if !record.is_deleted() {
+            let document = match self.documents.get(&source) {
+                Some(doc) => doc.clone(),
+                None => self.stored_document(source)?,
+            };
+            let kind = self
+                .writer
+                .names
+                .kind(record.kind)
+                .cloned()
+                .ok_or_else(|| StoreError::Corrupt(format!("kind id {}", record.kind)))?;
+            let labels: BTreeMap<String, String> = record.labels.iter().cloned().collect();
+            let plan_source =
+                Source { kind: &kind, namespace: record.namespace.as_deref(), labels: &labels, document: &document };
+            let (planned, problems) = rules.plan(&plan_source);
+            self.outcome.rule_problems += problems.len();
+            for reference in planned {
+                signatures.insert(reference_signature(&reference.lookup, &record));
+                let rel = self.writer.names.relation_id(&reference.rule.relation).ok_or_else(|| {
+                    StoreError::Corrupt(format!(
+                        "rule {} uses undeclared relation {}",
+                        reference.rule.name, reference.rule.relation
+                    ))
+                })?;
+                for (target, target_kind) in self.targets(&reference.lookup, &record, index)? {
+                    if target != source {
+                        let edge = (!reference.rule.reverse, rel, target);
+                        desired.entry(edge).or_insert((target_kind, reference.rule.name.clone()));
+                    }
+                }
+            }
+        }
+        self.index_references(source, &signatures)?;
+        let existing = self.rule_edges(rules, source)?;
+        for edge in existing.iter().filter(|e| !desired.contains_key(e)) {
+            let (outgoing, rel, far) = *edge;
+            let out_key = if outgoing { keys::edge(source, rel, far) } else { keys::edge(far, rel, source) };
+            self.tombstone_edge(out_key)?;
+        }
+        for ((outgoing, rel, far), (far_kind, rule)) in desired {
+            if existing.contains(&(outgoing, rel, far)) {
+                continue;
+            }
+            let (near, far) = ((source, record.kind), (far, far_kind));
+            let (from, to) = if outgoing { (near, far) } else { (far, near) };
+            self.add_edge(from, rel, to, Provenance::Rule(rule))?;
+        }
+        Ok(())
+    }
+
+    fn stored_document(&self, id: ItemId) -> Result<serde_json::Value> {
+        match self.snapshot.get(Cf::Documents, &keys::item(id))? {
+            None => Ok(serde_json::Value::Null),
+            Some(bytes) => {
+                serde_json::from_slice(&bytes).map_err(|e| StoreError::Corrupt(format!("document of item {id}: {e}")))
+            }
+        }
+    }
+
+    /// Replaces the indexed signatures of `source` with `signatures`.
+    fn index_references(&mut self, source: ItemId, signatures: &BTreeSet<Vec<u8>>) -> Result<()> {
+        let prefix = keys::source_reference_prefix(source);
+        let mut old = BTreeSet::new();
+        self.snapshot.scan_prefix(Cf::Pending, &prefix, &mut |key, _| {
+            old.insert(key[prefix.len()..].to_vec());
+            true
+        })?;
+        for gone in old.difference(signatures) {
+            self.batch.delete(Cf::Pending, keys::source_reference(source, gone));
+            self.batch.delete(Cf::Pending, keys::reference(gone, source));
+        }
+        for new in signatures.difference(&old) {
+            self.batch.put(Cf::Pending, keys::source_reference(source, new), Vec::new());
+            self.batch.put(Cf::Pending, keys::reference(new, source), Vec::new());
+        }
+        Ok(())
+    }
+
+    /// The live edges of `source` that its own rules made.
+    fn rule_edges(&self, rules: &RuleSet, source: ItemId) -> Result<BTreeSet<SourceEdge>> {
+        let forward: BTreeSet<&str> = rules.rules.iter().filter(|r| !r.reverse).map(|r| r.name.as_str()).collect();
+        let reverse: BTreeSet<&str> = rules.rules.iter().filter(|r| r.reverse).map(|r| r.name.as_str()).collect();
+        let mut values: BTreeMap<EdgeKey, EdgeValue> = BTreeMap::new();
+        let mut failure = None;
+        for cf in [Cf::EdgesOut, Cf::EdgesIn] {
+            self.snapshot.scan_prefix(cf, &keys::edge_prefix(source), &mut |key, value| {
+                match (keys::decode_edge(key), EdgeValue::decode(value)) {
+                    (Ok((near, rel, far)), Ok(value)) => {
+                        let out_key =
+                            if cf == Cf::EdgesOut { keys::edge(near, rel, far) } else { keys::edge(far, rel, near) };
+                        values.insert(out_key, value);
+                    }
+                    (Err(e), _) => failure = Some(StoreError::from(e)),
+                    (_, Err(e)) => failure = Some(StoreError::from(e)),
+                }
+                true
+            })?;
+        }
+        if let Some(e) = failure {
+            return Err(e);
+        }
+        for key in self.edges_by_item.get(&source).into_iter().flatten() {
+            values.insert(*key, self.edges[key].clone());
+        }
+        let mut out = BTreeSet::new();
+        for (key, value) in values {
+            let (from, rel, to) = keys::decode_edge(&key)?;
+            let Provenance::Rule(rule) = &value.provenance else { continue };
+            if value.deleted_at.is_some() {
+                continue;
+            }
+            if from == source && forward.contains(rule.as_str()) {
+                out.insert((true, rel, to));
+            } else if to == source && reverse.contains(rule.as_str()) {
+                out.insert((false, rel, from));
+            }
+        }
+        Ok(out)
+    }
+
+    /// The live items a reference points at now, with their kinds.
+    fn targets(&self, lookup: &Lookup, source: &ItemRecord, index: &BatchIndex) -> Result<Vec<(ItemId, KindId)>> {
+        let names = &self.writer.names;
+        let mut candidates: BTreeSet<ItemId> = BTreeSet::new();
+        let mut scan = |cf: Cf, prefix: Vec<u8>| -> Result<()> {
+            self.snapshot.scan_prefix(cf, &prefix, &mut |key, _| {
+                let id = match cf {
+                    Cf::Scope => keys::decode_scope_tail(key).map(|(_, id)| id),
+                    _ => keys::lookup_id(key),
+                };
+                if let Ok(id) = id {
+                    candidates.insert(id);
+                }
+                true
+            })?;
+            Ok(())
+        };
+        let kind_id = |kind: &Option<graphd_core::Kind>| kind.as_ref().map(|k| names.kind_id(k.as_str()));
+        match lookup {
+            Lookup::Field { kind, field: MatchField::Name, value, .. } => {
+                let Some(Some(kind)) = kind_id(kind) else { return Ok(Vec::new()) };
+                scan(Cf::Lookup, keys::lookup_prefix(kind, LookupField::NaturalName, &[value]))?;
+                candidates.extend(index.by_name.get(&(kind, value.clone())).into_iter().flatten());
+            }
+            Lookup::Field { kind, field: MatchField::Uid, value, .. } => {
+                if let Some(None) = kind_id(kind) {
+                    return Ok(Vec::new());
+                }
+                scan(Cf::Lookup, keys::lookup_prefix(ANY_KIND, LookupField::ShortId, &[value]))?;
+                candidates.extend(index.by_short_id.get(value).into_iter().flatten());
+            }
+            Lookup::Selector { kind, namespace, look_in, .. } => {
+                let Some(kind) = names.kind_id(kind.as_str()) else { return Ok(Vec::new()) };
+                let cluster = source.cluster.as_deref().unwrap_or_default();
+                let prefix = match (look_in, namespace) {
+                    (LookIn::Namespace, Some(ns)) => keys::scope_kind_prefix(ScopeTag::Namespace, &[cluster, ns], kind),
+                    (LookIn::Cluster, _) => keys::scope_kind_prefix(ScopeTag::Cluster, &[cluster], kind),
+                    _ => keys::scope_kind_prefix(ScopeTag::All, &[], kind),
+                };
+                scan(Cf::Scope, prefix)?;
+                candidates.extend(index.by_kind.get(&kind).into_iter().flatten());
+            }
+        }
+        let mut out = Vec::new();
+        for id in candidates {
+            let record = self.item_record(id)?;
+            if !record.is_deleted() && matches(lookup, &record, source, names) {
+                out.push((id, record.kind));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every signature under which sources may reference `record`, for the lookups the rules
+    /// can make.
+    fn target_signatures(&self, record: &ItemRecord) -> Result<Vec<Vec<u8>>> {
+        let kind = self.writer.names.kind(record.kind).map(|k| k.as_str().to_owned()).unwrap_or_default();
+        let short_id = keys::decode_external(&record.key)?.short_id().to_owned();
+        let mut out = Vec::new();
+        for look_in in [LookIn::Namespace, LookIn::Cluster, LookIn::Account, LookIn::Region, LookIn::Anywhere] {
+            let Some(scope) = target_scope(look_in, record) else { continue };
+            out.push(signature(b'n', &kind, Some(&record.name), &scope));
+            out.push(signature(b'u', &kind, Some(&short_id), &scope));
+            out.push(signature(b'u', "", Some(&short_id), &scope));
+            out.push(signature(b's', &kind, None, &scope));
+        }
+        Ok(out)
+    }
+}
+
+/// Whether `record` is what `lookup`, planned from `source`, looks for.
+fn matches(lookup: &Lookup, record: &ItemRecord, source: &ItemRecord, names: &crate::names::Names) -> bool {
+    let (look_in, namespace) = match lookup {
+        Lookup::Field { kind, field, value, namespace, look_in } => {
+            if kind.as_ref().is_some_and(|k| names.kind_id(k.as_str()) != Some(record.kind)) {
+                return false;
+            }
+            let found = match field {
+                MatchField::Name => &record.name == value,
+                MatchField::Uid => keys::decode_external(&record.key).is_ok_and(|k| k.short_id() == value),
+            };
+            if !found {
+                return false;
+            }
+            (look_in, namespace)
+        }
+        Lookup::Selector { kind, selector, namespace, look_in } => {
+            let labels = record.labels.iter().cloned().collect();
+            if names.kind_id(kind.as_str()) != Some(record.kind) || !selector.matches(&labels) {
+                return false;
+            }
+            (look_in, namespace)
+        }
+    };
+    match look_in {
+        LookIn::Namespace => record.cluster == source.cluster && record.namespace.as_deref() == namespace.as_deref(),
+        LookIn::Cluster => record.cluster == source.cluster,
+        LookIn::Account => record.account == source.account,
+        LookIn::Region => record.account == source.account && record.region == source.region,
+        LookIn::Anywhere => true,
+    }
+}
+
+/// The scope part of a signature, as a reference planned from `source` sees it.
+fn reference_scope(look_in: LookIn, namespace: Option<&str>, source: &ItemRecord) -> Vec<Option<String>> {
+    let cluster = source.cluster.clone();
+    match look_in {
+        LookIn::Namespace => vec![cluster, namespace.map(str::to_owned)],
+        LookIn::Cluster => vec![cluster],
+        LookIn::Account => vec![source.account.clone()],
+        LookIn::Region => vec![source.account.clone(), source.region.clone()],
+        LookIn::Anywhere => vec![],
+    }
+    .into_iter()
+    .chain(std::iter::once(Some(look_in_word(look_in).to_owned())))
+    .collect()
+}
+
+/// The scope part of a signature, as a target in `look_in` sees itself; `None` when it cannot
+/// be found that way (a cluster-scoped item by namespace).
+fn target_scope(look_in: LookIn, record: &ItemRecord) -> Option<Vec<Option<String>>> {
+    if look_in == LookIn::Namespace && record.namespace.is_none() {
+        return None;
+    }
+    Some(reference_scope(look_in, record.namespace.as_deref(), record))
+}
+
+fn look_in_word(look_in: LookIn) -> &'static str {
+    match look_in {
+        LookIn::Namespace => "namespace",
+        LookIn::Cluster => "cluster",
+        LookIn::Account => "account",
+        LookIn::Region => "region",
+        LookIn::Anywhere => "anywhere",
+    }
+}
+
+/// `what · kind · value · scope…`, each part memcomparable, so signatures never prefix each
+/// other.
+fn signature(what: u8, kind: &str, value: Option<&str>, scope: &[Option<String>]) -> Vec<u8> {
+    let mut out = vec![what];
+    keys::put_str(&mut out, kind);
+    if let Some(value) = value {
+        keys::put_str(&mut out, value);
+    }
+    for part in scope {
+        keys::put_str(&mut out, part.as_deref().unwrap_or_default());
+    }
+    out
+}
+
+fn reference_signature(lookup: &Lookup, source: &ItemRecord) -> Vec<u8> {
+    match lookup {
+        Lookup::Field { kind, field, value, namespace, look_in } => {
+            let what = if *field == MatchField::Name { b'n' } else { b'u' };
+            let kind = kind.as_ref().map(|k| k.as_str()).unwrap_or_default();
+            signature(what, kind, Some(value), &reference_scope(*look_in, namespace.as_deref(), source))
+        }
+        Lookup::Selector { kind, namespace, look_in, .. } => {
+            signature(b's', kind.as_str(), None, &reference_scope(*look_in, namespace.as_deref(), source))
+        }
+    }
+}
