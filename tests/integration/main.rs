@@ -3,3 +3,5 @@
 mod concurrency;
 mod durability;
 mod fleet_store;
+mod linking;
+mod order;

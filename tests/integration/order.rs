@@ -1,0 +1,106 @@
+//! The central invariant of linking: the same items, arriving in any order, in any batches,
+//! with updates and deletes in between, give the same graph.
+
+use super::linking::fixture;
+use graphd::import::to_item;
+use graphd_core::{ExternalKey, ItemWrite, Timestamp};
+use graphd_store::codec::EdgeValue;
+use graphd_store::engine::{Engine, Snapshot};
+use graphd_store::{keys, Cf, MemEngine, Op, Store};
+use proptest::prelude::*;
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use std::collections::BTreeSet;
+
+type EdgeSet = BTreeSet<(ExternalKey, String, ExternalKey)>;
+
+fn store() -> Store<MemEngine> {
+    let store = Store::open(MemEngine::new()).unwrap();
+    store.set_rules(graphd_rules::builtin::rules().unwrap()).unwrap();
+    store
+}
+
+/// Every live edge, by the external keys of its ends.
+fn live_edges<E: Engine>(store: &Store<E>) -> EdgeSet {
+    let reader = store.read();
+    let names = store.names();
+    let mut raw = Vec::new();
+    store
+        .engine()
+        .snapshot()
+        .scan_prefix(Cf::EdgesOut, &[], &mut |key, value| {
+            if EdgeValue::decode(value).unwrap().deleted_at.is_none() {
+                raw.push(keys::decode_edge(key).unwrap());
+            }
+            true
+        })
+        .unwrap();
+    raw.into_iter()
+        .map(|(from, rel, to)| {
+            let key = |id| reader.get(id, true).unwrap().unwrap().key;
+            (key(from), names.relation(rel).unwrap().name().to_owned(), key(to))
+        })
+        .collect()
+}
+
+fn items() -> Vec<ItemWrite> {
+    fixture("k3s-troubleshoot-real-snapshot.json").iter().map(|o| to_item("c1", o).unwrap()).collect()
+}
+
+/// A misleading earlier version of an item: other labels, another node, another owner.
+fn decoy(item: &ItemWrite) -> ItemWrite {
+    let mut decoy = item.clone();
+    decoy.labels.insert("app".into(), "decoy".into());
+    if let Some(spec) = decoy.document.get_mut("spec").and_then(|s| s.as_object_mut()) {
+        spec.insert("nodeName".into(), "no-such-node".into());
+    }
+    decoy.document["metadata"]["ownerReferences"] = serde_json::json!([{"uid": "no-such-owner"}]);
+    decoy
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 6, ..ProptestConfig::default() })]
+
+    #[test]
+    fn any_arrival_order_gives_the_same_graph(seed in any::<u64>()) {
+        let items = items();
+        let reference = store();
+        reference.apply(&items.iter().cloned().map(Op::Upsert).collect::<Vec<_>>(), Timestamp(1), "test").unwrap();
+        let expected = live_edges(&reference);
+        prop_assert!(expected.len() > 600, "the fixture links: {} edges", expected.len());
+
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let mut ops = Vec::new();
+        let mut order: Vec<&ItemWrite> = items.iter().collect();
+        order.shuffle(&mut rng);
+        for item in order {
+            match rng.gen_range(0..10) {
+                // An outdated version first, corrected later in the stream.
+                0 => {
+                    ops.push(Op::Upsert(decoy(item)));
+                    ops.push(Op::Upsert(item.clone()));
+                }
+                // Deleted and reported again (restored).
+                1 => {
+                    ops.push(Op::Upsert(item.clone()));
+                    ops.push(Op::Delete(item.key.clone()));
+                    ops.push(Op::Upsert(item.clone()));
+                }
+                _ => ops.push(Op::Upsert(item.clone())),
+            }
+        }
+        let shuffled = store();
+        let mut at = 1;
+        let mut rest = &ops[..];
+        while !rest.is_empty() {
+            let size = rng.gen_range(1..=60).min(rest.len());
+            at += 1;
+            shuffled.apply(&rest[..size], Timestamp(at), "test").unwrap();
+            rest = &rest[size..];
+        }
+        let got = live_edges(&shuffled);
+        let missing: Vec<_> = expected.difference(&got).take(5).collect();
+        let extra: Vec<_> = got.difference(&expected).take(5).collect();
+        prop_assert!(missing.is_empty() && extra.is_empty(), "missing {missing:?}\nextra {extra:?}");
+    }
+}
