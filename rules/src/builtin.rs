@@ -4,7 +4,10 @@ use crate::load::{load, RuleErrors};
 use crate::model::RuleSet;
 
 /// `(file name, YAML)` of every built-in rule file.
-pub const FILES: &[(&str, &str)] = &[("builtin/kubernetes.yaml", include_str!("../builtin/kubernetes.yaml"))];
+pub const FILES: &[(&str, &str)] = &[
+    ("builtin/kubernetes.yaml", include_str!("../builtin/kubernetes.yaml")),
+    ("builtin/gitops.yaml", include_str!("../builtin/gitops.yaml")),
+];
 
 /// The built-in rules, validated.
 pub fn rules() -> Result<RuleSet, RuleErrors> {

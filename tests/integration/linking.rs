@@ -151,3 +151,102 @@ fn an_empty_service_selector_selects_nothing() {
     query.relations = vec!["selects".into()];
     assert!(reader.related(kubernetes, &query).unwrap().hits.is_empty());
 }
+
+/// Sources of `rule` with at least one live edge.
+fn sources_linked<E: Engine>(store: &Store<E>, rule: &str) -> usize {
+    let mut sources = std::collections::BTreeSet::new();
+    store
+        .engine()
+        .snapshot()
+        .scan_prefix(Cf::EdgesOut, &[], &mut |key, value| {
+            let value = EdgeValue::decode(value).unwrap();
+            if value.deleted_at.is_none() && value.provenance == Provenance::Rule(rule.into()) {
+                sources.insert(key[..8].to_vec());
+            }
+            true
+        })
+        .unwrap();
+    sources.len()
+}
+
+#[test]
+fn popeye_name_references_link_and_dangling_ones_wait() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = imported("popeye-lint-crossrefs.json", dir.path());
+    let found = edges_by_rule(&store);
+    let sum = |rules: &[&str]| rules.iter().map(|r| found.get(*r).copied().unwrap_or(0)).sum::<usize>();
+    check(
+        &found,
+        &[
+            ("k8s-endpoints-service", 3),
+            ("k8s-gateway-class", 1),
+            ("k8s-httproute-gateway", 1),
+            ("k8s-httproute-service", 3),
+            ("k8s-ingress-class", 0),
+            ("k8s-ingress-service", 4),
+            ("k8s-pv-claim", 1),
+            ("k8s-pv-storage-class", 0),
+            ("k8s-pvc-pv", 0),
+            ("k8s-pvc-storage-class", 0),
+            ("k8s-pod-configmap-projected", 1),
+            ("k8s-pod-configmap-volume", 3),
+            ("k8s-pod-pvc", 3),
+            ("k8s-pod-secret-projected", 1),
+            ("k8s-pod-secret-volume", 3),
+            ("k8s-pod-service-account", 9),
+            ("k8s-service-pods", 3),
+            ("k8s-namespace", 103),
+            ("k8s-rolebinding-role", 1),
+            ("k8s-rolebinding-clusterrole", 0),
+            ("k8s-clusterrolebinding-clusterrole", 1),
+            // These objects have no uids: every ownerReference dangles and waits.
+            ("k8s-owner-reference", 0),
+        ],
+    );
+    assert_eq!(sum(&["k8s-pod-configmap-env", "k8s-pod-configmap-env-from"]), 3, "Pod->ConfigMap (env)");
+    assert_eq!(sum(&["k8s-pod-secret-env", "k8s-pod-secret-env-from"]), 3, "Pod->Secret (env)");
+    assert_eq!(sum(&["k8s-hpa-deployment", "k8s-hpa-statefulset", "k8s-hpa-replicaset"]), 3, "HPA->scaleTargetRef");
+    assert_eq!(sources_linked(&store, "k8s-network-policy-pods"), 12, "NetworkPolicies selecting >= 1 Pod");
+    assert_eq!(sources_linked(&store, "k8s-pdb-pods"), 4, "PDBs selecting >= 1 Pod");
+    assert_eq!(sources_linked(&store, "k8s-service-pods"), 1, "Services selecting >= 1 Pod");
+}
+
+#[test]
+fn a_missing_target_waits_and_links_when_it_arrives_and_again_when_recreated() {
+    use graphd_core::{ExternalKey, Timestamp};
+    use graphd_store::Op;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(RocksEngine::open(dir.path(), &RocksOptions::default()).unwrap()).unwrap();
+    store.set_rules(graphd_rules::builtin::rules().unwrap()).unwrap();
+    let item = |object: Value| graphd::import::to_item("c1", &object).unwrap();
+    let deploy = item(
+        serde_json::json!({"kind": "Deployment", "metadata": {"name": "web", "namespace": "apps", "uid": "d1",
+        "labels": {"kustomize.toolkit.fluxcd.io/name": "apps", "kustomize.toolkit.fluxcd.io/namespace": "flux-system"}}}),
+    );
+    let kustomization = item(
+        serde_json::json!({"kind": "Kustomization", "metadata": {"name": "apps", "namespace": "flux-system", "uid": "k1"}}),
+    );
+    store.apply(&[Op::Upsert(deploy.clone())], Timestamp(1), "test").unwrap();
+    let manages = |store: &Store<RocksEngine>| edges_by_rule(store).get("flux-kustomization").copied().unwrap_or(0);
+    assert_eq!(manages(&store), 0, "the Kustomization is not there yet");
+    store.apply(&[Op::Upsert(kustomization.clone())], Timestamp(2), "test").unwrap();
+    assert_eq!(manages(&store), 1, "it arrived: the waiting reference became an edge");
+    let deploy_id = store.read().get_by_key(&deploy.key, false).unwrap().unwrap().id;
+    let up = store.read().walk_up(deploy_id, false).unwrap();
+    let kinds: Vec<String> = up.nodes.iter().map(|n| store.names().kind(n.kind).unwrap().to_string()).collect();
+    assert!(
+        kinds.contains(&"Kubernetes::Kustomization".to_string()),
+        "walk-up from a Deployment reaches its Kustomization: {kinds:?}"
+    );
+    store.apply(&[Op::Delete(kustomization.key.clone())], Timestamp(3), "test").unwrap();
+    assert_eq!(manages(&store), 0, "deleted: the edge is a tombstone and the reference waits again");
+    let mut recreated = kustomization.clone();
+    recreated.key = ExternalKey::kubernetes("c1", "k2");
+    store.apply(&[Op::Upsert(recreated)], Timestamp(4), "test").unwrap();
+    assert_eq!(manages(&store), 1, "recreated with a new uid: linked again");
+    let mut relabelled = deploy.clone();
+    relabelled.labels.clear();
+    relabelled.document["metadata"]["labels"] = serde_json::json!({});
+    store.apply(&[Op::Upsert(relabelled)], Timestamp(5), "test").unwrap();
+    assert_eq!(manages(&store), 0, "the source changed: only the difference is written");
+}
