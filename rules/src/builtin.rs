@@ -7,6 +7,8 @@ use crate::model::RuleSet;
 pub const FILES: &[(&str, &str)] = &[
     ("builtin/kubernetes.yaml", include_str!("../builtin/kubernetes.yaml")),
     ("builtin/gitops.yaml", include_str!("../builtin/gitops.yaml")),
+    ("builtin/aws.yaml", include_str!("../builtin/aws.yaml")),
+    ("builtin/cross-domain.yaml", include_str!("../builtin/cross-domain.yaml")),
 ];
 
 /// The built-in rules, validated.

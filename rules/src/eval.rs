@@ -54,13 +54,20 @@ impl RuleSet {
                 continue;
             }
             match &rule.target {
-                Target::Field { kind, field, values, namespace, look_in } => {
+                Target::Field { kind, field, values, capture, namespace, look_in } => {
                     let namespace = match namespace {
                         Some(path) => path.strings(source.document).into_iter().next(),
                         None => source.namespace.map(str::to_owned),
                     };
                     let mut seen = Vec::new();
                     for value in values.strings(source.document) {
+                        let value = match capture {
+                            None => value,
+                            Some(capture) => match capture.apply(&value) {
+                                Some(kept) => kept,
+                                None => continue,
+                            },
+                        };
                         if seen.contains(&value) {
                             continue;
                         }

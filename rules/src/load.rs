@@ -1,7 +1,7 @@
 //! Loading rule files in two steps: parse the versioned YAML, then validate into a
 //! [`RuleSet`]. Every error is reported at once, each naming the file, the rule and the field.
 
-use crate::model::{KindPattern, LookIn, MatchField, Rule, RuleSet, Target, WhenEmpty};
+use crate::model::{Capture, KindPattern, LookIn, MatchField, Rule, RuleSet, Target, WhenEmpty};
 use crate::path::FieldPath;
 use graphd_core::{relation, Kind, Orientation, Relation};
 use serde::Deserialize;
@@ -68,6 +68,7 @@ struct RawTarget {
     #[serde(rename = "match")]
     match_field: String,
     values: Option<String>,
+    capture: Option<String>,
     selector: Option<String>,
     empty: Option<String>,
     namespace: Option<String>,
@@ -248,6 +249,14 @@ fn compile(file: &str, raw: RawRule, known_relations: &HashSet<String>) -> Resul
     let values = path("to.values", &raw.to.values);
     let selector = path("to.selector", &raw.to.selector);
     let namespace = path("to.namespace", &raw.to.namespace);
+    let capture = match raw.to.capture.as_deref().map(regex::Regex::new) {
+        None => None,
+        Some(Ok(re)) => Some(Capture(re)),
+        Some(Err(e)) => {
+            err("to.capture", format!("not a regular expression: {e}"));
+            None
+        }
+    };
     let kind = match raw.to.kind.as_deref() {
         None | Some("*") => None,
         Some(k) => match Kind::new(k) {
@@ -296,7 +305,7 @@ fn compile(file: &str, raw: RawRule, known_relations: &HashSet<String>) -> Resul
                 err("to.kind", "a name match needs the target kind (names repeat across kinds)".into());
             }
             let field = if word == "name" { MatchField::Name } else { MatchField::Uid };
-            values.map(|values| Target::Field { kind: kind.clone(), field, values, namespace, look_in })
+            values.map(|values| Target::Field { kind: kind.clone(), field, values, capture, namespace, look_in })
         }
         (other, Some(_)) => {
             err("to.match", format!("{other:?}: expected name, uid or labels"));
@@ -357,6 +366,10 @@ rules:
     from: {kind: "Kubernetes::Pod"}
     relation: uses
     to: {kind: "Kubernetes::Node", match: name, values: spec.nodeName, scope: cluster}
+  - name: bad-capture
+    from: {kind: "Kubernetes::Node"}
+    relation: runs-on
+    to: {kind: "AWS::EC2::Instance", match: uid, values: spec.providerID, capture: "(i-", scope: anywhere}
 "#;
         let errors = load_one(text).unwrap_err().0;
         let has = |rule: Option<&str>, field: Option<&str>, words: &str| {
@@ -375,6 +388,7 @@ rules:
         assert!(has(Some("unknown-field"), None, "colour"), "{errors:#?}");
         assert!(has(Some("selector-without-path"), Some("to.selector"), "needs the path"), "{errors:#?}");
         assert!(has(Some("bad-scope"), Some("name"), "another rule has this name"), "{errors:#?}");
+        assert!(has(Some("bad-capture"), Some("to.capture"), "not a regular expression"), "{errors:#?}");
         let shown = RuleErrors(errors.clone()).to_string();
         assert!(shown.contains("custom.yaml: rule bad-scope: to.scope: unknown scope \"galaxy\""), "{shown}");
     }

@@ -58,12 +58,36 @@ pub enum Target {
         kind: Option<Kind>,
         field: MatchField,
         values: FieldPath,
+        /// Keep only what this pattern matches in each value, its first group if it has one:
+        /// the instance id in `aws:///us-east-1a/i-0abc`.
+        capture: Option<Capture>,
         /// Read the target's namespace from the document instead of using the source's.
         namespace: Option<FieldPath>,
         look_in: LookIn,
     },
     /// Targets whose labels match the selector found at `selector`.
     Selector { kind: Kind, selector: FieldPath, when_empty: WhenEmpty, look_in: LookIn },
+}
+
+/// A compiled pattern, compared by its text.
+#[derive(Debug, Clone)]
+pub struct Capture(pub regex::Regex);
+
+impl PartialEq for Capture {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.as_str() == other.0.as_str()
+    }
+}
+
+impl Eq for Capture {}
+
+impl Capture {
+    /// What the pattern keeps of `value`, if it matches.
+    pub fn apply(&self, value: &str) -> Option<String> {
+        let found = self.0.captures(value)?;
+        let kept = found.get(1).or_else(|| found.get(0))?;
+        Some(kept.as_str().to_owned()).filter(|s| !s.is_empty())
+    }
 }
 
 /// One link rule.

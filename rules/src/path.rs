@@ -1,8 +1,9 @@
 //! Field paths over JSON documents: `spec.nodeName`, every
 //! `spec.volumes[].persistentVolumeClaim.claimName`, `metadata.labels["app.kubernetes.io/name"]`.
 //!
-//! `[]` fans out over every element of an array; a quoted segment names a key that holds dots
-//! or slashes. A path yields every string it reaches (numbers are rendered as text); missing
+//! `[]` fans out over every element of an array; `[Key=value]` keeps only the elements whose
+//! `Key` is `value` (`Tags[Key=eks:cluster-name].Value`); a quoted segment names a key that
+//! holds dots or slashes. A path yields every string it reaches (numbers are rendered as text); missing
 //! fields yield nothing, which is not an error: most Pods mount no PVC.
 
 use serde_json::Value;
@@ -12,6 +13,8 @@ use std::fmt;
 enum Segment {
     Key(String),
     Each,
+    /// The elements of an array whose field equals a value.
+    Where(String, String),
 }
 
 /// A parsed field path.
@@ -54,7 +57,17 @@ impl FieldPath {
                     segments.push(Segment::Key(text[start..end].to_owned()));
                     i = end + 2;
                 }
-                b'[' => return Err(fail(i, "expected [] or [\"key\"]")),
+                b'[' => {
+                    let end = text[i..].find(']').map(|n| i + n).ok_or_else(|| fail(i, "unclosed ["))?;
+                    let (field, value) = text[i + 1..end]
+                        .split_once('=')
+                        .ok_or_else(|| fail(i, "expected [], [\"key\"] or [field=value]"))?;
+                    if field.is_empty() || !field.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-') {
+                        return Err(fail(i + 1, "a filter's field holds letters, digits, '_' and '-'"));
+                    }
+                    segments.push(Segment::Where(field.to_owned(), value.to_owned()));
+                    i = end + 1;
+                }
                 b'.' => {
                     if i == 0 || i + 1 == bytes.len() || bytes[i + 1] == b'.' {
                         return Err(fail(i, "empty segment"));
@@ -103,6 +116,9 @@ impl FieldPath {
                 match (segment, value) {
                     (Segment::Key(key), Value::Object(map)) => next.extend(map.get(key)),
                     (Segment::Each, Value::Array(items)) => next.extend(items.iter()),
+                    (Segment::Where(field, wanted), Value::Array(items)) => next.extend(
+                        items.iter().filter(|item| item.get(field).and_then(Value::as_str) == Some(wanted.as_str())),
+                    ),
                     _ => {}
                 }
             }
@@ -140,13 +156,26 @@ mod tests {
         assert_eq!(get("spec.nodeName"), ["n1"]);
         assert_eq!(get("spec.volumes[].persistentVolumeClaim.claimName"), ["data", "logs"]);
         assert_eq!(get("metadata.labels[\"app.kubernetes.io/name\"]"), ["web"]);
+        let instance = json!({"Tags": [{"Key": "Name", "Value": "n1"}, {"Key": "eks:cluster-name", "Value": "prod"}]});
+        let tag = FieldPath::parse("Tags[Key=eks:cluster-name].Value").unwrap();
+        assert_eq!(tag.strings(&instance), ["prod"]);
         assert!(get("spec.absent.deeper").is_empty(), "missing fields yield nothing");
         assert!(get("spec.nodeName[]").is_empty(), "fanning out a string yields nothing");
     }
 
     #[test]
     fn bad_paths_say_where() {
-        for (bad, at) in [("", 0), (".a", 0), ("a..b", 1), ("a.", 1), ("a[0]", 1), ("a[\"x", 1), ("a b", 1)] {
+        for (bad, at) in [
+            ("", 0),
+            (".a", 0),
+            ("a..b", 1),
+            ("a.", 1),
+            ("a[0]", 1),
+            ("a[\"x", 1),
+            ("a b", 1),
+            ("a[=x]", 2),
+            ("a[k=v", 1),
+        ] {
             let err = FieldPath::parse(bad).unwrap_err();
             assert_eq!(err.at, at, "{bad:?}: {err}");
         }

@@ -142,3 +142,64 @@ fn empty_selectors_follow_their_resource() {
     assert!(selector.is_empty(), "an empty podSelector selects every Pod…");
     assert_eq!(namespace.as_deref(), Some("ns"), "…of its own namespace");
 }
+
+fn planned_for(kind: &str, document: Value) -> Vec<(String, Lookup)> {
+    let rules = builtin::rules().unwrap();
+    let kind = Kind::new(kind).unwrap();
+    let labels = BTreeMap::new();
+    let source = Source { kind: &kind, namespace: None, labels: &labels, document: &document };
+    rules.plan(&source).0.into_iter().map(|p| (p.rule.name.clone(), p.lookup)).collect()
+}
+
+fn values_of(planned: &[(String, Lookup)], rule: &str) -> Vec<String> {
+    planned
+        .iter()
+        .filter(|(r, _)| r == rule)
+        .map(|(_, l)| match l {
+            Lookup::Field { value, .. } => value.clone(),
+            other => panic!("{other:?}"),
+        })
+        .collect()
+}
+
+#[test]
+fn nodes_and_volumes_reach_their_ec2_resources() {
+    let node =
+        planned_for("Kubernetes::Node", serde_json::json!({"spec": {"providerID": "aws:///us-east-1a/i-0abc123def"}}));
+    assert_eq!(values_of(&node, "node-ec2-instance"), ["i-0abc123def"]);
+    let vsphere = planned_for("Kubernetes::Node", serde_json::json!({"spec": {"providerID": "vsphere://4230a8c2"}}));
+    assert!(values_of(&vsphere, "node-ec2-instance").is_empty(), "other clouds' ids plan nothing");
+    let csi = planned_for(
+        "Kubernetes::PersistentVolume",
+        serde_json::json!({"spec": {"csi": {"driver": "ebs.csi.aws.com", "volumeHandle": "vol-0123"}}}),
+    );
+    assert_eq!(values_of(&csi, "pv-ebs-volume-csi"), ["vol-0123"]);
+    let other_csi = planned_for(
+        "Kubernetes::PersistentVolume",
+        serde_json::json!({"spec": {"csi": {"driver": "csi.vsphere.vmware.com", "volumeHandle": "vol-0123"}}}),
+    );
+    assert!(values_of(&other_csi, "pv-ebs-volume-csi").is_empty(), "only the EBS driver's handles are EBS volume ids");
+    let in_tree = planned_for(
+        "Kubernetes::PersistentVolume",
+        serde_json::json!({"spec": {"awsElasticBlockStore": {"volumeID": "aws://us-east-1a/vol-0feed"}}}),
+    );
+    assert_eq!(values_of(&in_tree, "pv-ebs-volume-in-tree"), ["vol-0feed"]);
+}
+
+#[test]
+fn instances_reach_network_storage_and_their_cluster() {
+    let instance = planned_for(
+        "AWS::EC2::Instance",
+        serde_json::json!({
+            "SubnetId": "subnet-1", "ImageId": "ami-1",
+            "SecurityGroups": [{"GroupId": "sg-1"}, {"GroupId": "sg-2"}],
+            "BlockDeviceMappings": [{"Ebs": {"VolumeId": "vol-1"}}],
+            "Tags": [{"Key": "eks:cluster-name", "Value": "prod"}, {"Key": "kubernetes.io/cluster/prod", "Value": "owned"}]
+        }),
+    );
+    assert_eq!(values_of(&instance, "aws-instance-subnet"), ["subnet-1"]);
+    assert_eq!(values_of(&instance, "aws-instance-security-group"), ["sg-1", "sg-2"]);
+    assert_eq!(values_of(&instance, "aws-instance-volume"), ["vol-1"]);
+    assert_eq!(values_of(&instance, "ec2-instance-eks-cluster"), ["prod"]);
+    assert_eq!(values_of(&instance, "ec2-instance-cluster-tag"), ["prod"]);
+}
