@@ -250,3 +250,39 @@ fn a_missing_target_waits_and_links_when_it_arrives_and_again_when_recreated() {
     store.apply(&[Op::Upsert(relabelled)], Timestamp(5), "test").unwrap();
     assert_eq!(manages(&store), 0, "the source changed: only the difference is written");
 }
+
+#[test]
+fn a_pod_walks_up_through_its_node_to_the_ec2_estate_whatever_came_first() {
+    use graphd_core::{ExternalKey, ItemWrite, Kind, Scope, Timestamp};
+    use graphd_store::Op;
+    let aws = |id: &str, kind: &str, document: Value| {
+        let mut item = ItemWrite::new(ExternalKey::aws("111", "us-east-1", id), Kind::new(kind).unwrap(), id);
+        item.scope = Scope { account: Some("111".into()), region: Some("us-east-1".into()), cluster: None };
+        item.document = document;
+        item
+    };
+    let k8s = |object: Value| graphd::import::to_item("c1", &object).unwrap();
+    let items = vec![
+        k8s(
+            serde_json::json!({"kind": "Pod", "metadata": {"name": "web", "namespace": "apps", "uid": "p1"}, "spec": {"nodeName": "ip-10-0-1-5"}}),
+        ),
+        k8s(
+            serde_json::json!({"kind": "Node", "metadata": {"name": "ip-10-0-1-5", "uid": "n1"}, "spec": {"providerID": "aws:///us-east-1a/i-0abc"}}),
+        ),
+        aws("i-0abc", "AWS::EC2::Instance", serde_json::json!({"SubnetId": "subnet-1"})),
+        aws("subnet-1", "AWS::EC2::Subnet", serde_json::json!({"VpcId": "vpc-1"})),
+        aws("vpc-1", "AWS::EC2::VPC", serde_json::json!({})),
+    ];
+    for order in [vec![0, 1, 2, 3, 4], vec![4, 3, 2, 1, 0], vec![2, 0, 4, 1, 3]] {
+        let store = Store::open(graphd_store::MemEngine::new()).unwrap();
+        store.set_rules(graphd_rules::builtin::rules().unwrap()).unwrap();
+        for (t, i) in order.iter().enumerate() {
+            store.apply(&[Op::Upsert(items[*i].clone())], Timestamp(t as u64 + 1), "test").unwrap();
+        }
+        let reader = store.read();
+        let pod = reader.get_by_key(&items[0].key, false).unwrap().unwrap().id;
+        let up = reader.walk_up(pod, false).unwrap();
+        let names: Vec<String> = up.nodes.iter().map(|n| reader.get(n.id, false).unwrap().unwrap().name).collect();
+        assert_eq!(names, ["ip-10-0-1-5", "i-0abc", "subnet-1", "vpc-1"], "order {order:?}");
+    }
+}
