@@ -262,7 +262,7 @@ fn a_pod_walks_up_through_its_node_to_the_ec2_estate_whatever_came_first() {
         item
     };
     let k8s = |object: Value| graphd::import::to_item("c1", &object).unwrap();
-    let items = vec![
+    let items = [
         k8s(
             serde_json::json!({"kind": "Pod", "metadata": {"name": "web", "namespace": "apps", "uid": "p1"}, "spec": {"nodeName": "ip-10-0-1-5"}}),
         ),
