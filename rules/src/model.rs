@@ -23,7 +23,7 @@ impl KindPattern {
 }
 
 /// Where a target is looked for, relative to the source item.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum LookIn {
     /// The source's namespace (or the one the rule reads from the document), in its cluster.
     Namespace,

@@ -17,8 +17,8 @@ use crate::engine::Snapshot;
 use crate::error::{Result, StoreError};
 use crate::keys::{self, KindId, LookupField, RelId, ScopeTag, ANY_KIND};
 use graphd_core::{ItemId, Provenance};
-use graphd_rules::{LookIn, Lookup, MatchField, RuleSet, Source};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use graphd_rules::{LookIn, Lookup, MatchField, RuleSet, Source, Target};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 /// An edge of a source as linking sees it: (outgoing from the source, relation, far end).
 type SourceEdge = (bool, RelId, ItemId);
@@ -33,13 +33,14 @@ struct BatchIndex {
 
 impl<'a, S: Snapshot> BatchWriter<'a, S> {
     pub(super) fn link_by_rules(&mut self, rules: &RuleSet) -> Result<()> {
+        let wanted = wanted_signatures(rules);
         let mut sources: BTreeSet<ItemId> = BTreeSet::new();
         let touched: Vec<(ItemId, Option<ItemRecord>)> = self.touched.iter().map(|(id, r)| (*id, r.clone())).collect();
         for (id, before) in &touched {
             sources.insert(*id);
             let now = self.item_record(*id)?;
             for record in before.iter().chain(std::iter::once(&now)) {
-                for signature in self.target_signatures(record)? {
+                for signature in self.target_signatures(record, &wanted)? {
                     let prefix = keys::reference_prefix(&signature);
                     self.snapshot.scan_prefix(Cf::Pending, &prefix, &mut |key, _| {
                         if let Ok(id) = keys::lookup_id(key) {
@@ -76,8 +77,9 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
         let mut desired: BTreeMap<SourceEdge, (KindId, String)> = BTreeMap::new();
         let mut signatures = BTreeSet::new();
         if !record.is_deleted() {
-            let document = match self.documents.get(&source) {
-                Some(doc) => doc.clone(),
+            // Each source is derived once per batch: its new document can be taken.
+            let document = match self.documents.remove(&source) {
+                Some(doc) => doc,
                 None => self.stored_document(source)?,
             };
             let kind = self
@@ -248,21 +250,47 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
         Ok(out)
     }
 
-    /// Every signature under which sources may reference `record`, for the lookups the rules
-    /// can make.
-    fn target_signatures(&self, record: &ItemRecord) -> Result<Vec<Vec<u8>>> {
+    /// Every signature under which sources may reference `record`, among the lookups the
+    /// rules can make.
+    fn target_signatures(&self, record: &ItemRecord, wanted: &HashSet<Wanted>) -> Result<Vec<Vec<u8>>> {
         let kind = self.writer.names.kind(record.kind).map(|k| k.as_str().to_owned()).unwrap_or_default();
         let short_id = keys::decode_external(&record.key)?.short_id().to_owned();
         let mut out = Vec::new();
         for look_in in [LookIn::Namespace, LookIn::Cluster, LookIn::Account, LookIn::Region, LookIn::Anywhere] {
             let Some(scope) = target_scope(look_in, record) else { continue };
-            out.push(signature(b'n', &kind, Some(&record.name), &scope));
-            out.push(signature(b'u', &kind, Some(&short_id), &scope));
-            out.push(signature(b'u', "", Some(&short_id), &scope));
-            out.push(signature(b's', &kind, None, &scope));
+            let candidates = [
+                (b'n', kind.as_str(), Some(record.name.as_str())),
+                (b'u', kind.as_str(), Some(short_id.as_str())),
+                (b'u', "", Some(short_id.as_str())),
+                (b's', kind.as_str(), None),
+            ];
+            for (what, kind, value) in candidates {
+                if wanted.contains(&(what, kind.to_owned(), look_in)) {
+                    out.push(signature(what, kind, value, &scope));
+                }
+            }
         }
         Ok(out)
     }
+}
+
+/// A kind of lookup some rule makes: (name, uid or selector; target kind, "" for any; where).
+type Wanted = (u8, String, LookIn);
+
+/// The lookups the rules can make, so a changed item only checks the signatures that can
+/// reference it.
+fn wanted_signatures(rules: &RuleSet) -> HashSet<Wanted> {
+    rules
+        .rules
+        .iter()
+        .map(|rule| match &rule.target {
+            Target::Field { kind, field, look_in, .. } => {
+                let what = if *field == MatchField::Name { b'n' } else { b'u' };
+                (what, kind.as_ref().map(|k| k.as_str().to_owned()).unwrap_or_default(), *look_in)
+            }
+            Target::Selector { kind, look_in, .. } => (b's', kind.as_str().to_owned(), *look_in),
+        })
+        .collect()
 }
 
 /// Whether `record` is what `lookup`, planned from `source`, looks for.

@@ -1,0 +1,72 @@
+//! Linking throughput with every built-in rule: the real k3s snapshot imported as many
+//! clusters, against the same import without rules in the same run; then the latency of one
+//! incremental update (a Pod relabelled, so Services and policies re-select).
+//!
+//! `GRAPHD_BENCH_CLUSTERS=100 cargo bench -p graphd-benches --bench linking`
+//! (reads `../shared/fixtures/k8s`, as the tests do).
+
+use graphd::import::{parse_objects, to_item};
+use graphd_benches::open;
+use graphd_benches::stats::{measure, micros};
+use graphd_core::{ItemWrite, Timestamp};
+use graphd_store::Op;
+use std::path::PathBuf;
+use std::time::Instant;
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    let clusters: usize = std::env::var("GRAPHD_BENCH_CLUSTERS").ok().and_then(|v| v.parse().ok()).unwrap_or(100);
+    let path =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/k8s/k3s-troubleshoot-real-snapshot.json");
+    let objects = parse_objects(&std::fs::read_to_string(&path).expect("the k3s fixture")).unwrap();
+    let items: Vec<ItemWrite> = (0..clusters)
+        .flat_map(|c| objects.iter().map(move |o| to_item(&format!("cluster-{c:03}"), o).unwrap()))
+        .collect();
+    println!(
+        "# linking: the k3s snapshot ({} objects) as {clusters} clusters = {} items\n",
+        objects.len(),
+        items.len()
+    );
+    println!("| import | seconds | items/s | edges |\n| --- | ---: | ---: | ---: |");
+    let mut rates = Vec::new();
+    for with_rules in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open(dir.path());
+        if with_rules {
+            store.set_rules(graphd_rules::builtin::rules().unwrap()).unwrap();
+        }
+        let started = Instant::now();
+        let mut edges = 0;
+        for (n, batch) in items.chunks(1_000).enumerate() {
+            let ops: Vec<Op> = batch.iter().cloned().map(Op::Upsert).collect();
+            edges += store.apply(&ops, Timestamp(n as u64 + 1), "bench").unwrap().edges_added;
+        }
+        let secs = started.elapsed().as_secs_f64();
+        rates.push(items.len() as f64 / secs);
+        let label = if with_rules { "with all built-in rules" } else { "without rules (baseline)" };
+        println!("| {label} | {secs:.2} | {:.0} | {edges} |", items.len() as f64 / secs);
+
+        if with_rules {
+            // One incremental update: a Pod changes its labels back and forth.
+            let pods: Vec<&ItemWrite> =
+                items.iter().filter(|i| i.kind.as_str() == "Kubernetes::Pod").take(200).collect();
+            let mut flip = 0u64;
+            let latency = measure(&pods, 3, |pod| {
+                flip += 1;
+                let mut changed = pod.clone();
+                changed.labels.insert("bench".into(), (flip % 2).to_string());
+                changed.document["metadata"]["labels"]["bench"] = (flip % 2).to_string().into();
+                store.apply(&[Op::Upsert(changed)], Timestamp(1_000_000 + flip), "bench").unwrap();
+                1
+            });
+            println!(
+                "\nincremental update of one Pod with all rules: p50 {} µs, p99 {} µs",
+                micros(latency.p50),
+                micros(latency.p99)
+            );
+        }
+    }
+    println!("\nrules cost: {:.1}x the time of the same import without them", rates[0] / rates[1]);
+}
