@@ -146,8 +146,8 @@ pub fn decode_external(key: &[u8]) -> Result<ExternalKey, KeyError> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
 pub enum LookupField {
-    /// name · namespace · cluster, under the item's kind: most selective first, so a name
-    /// without namespace or cluster is still a prefix.
+    /// name · cluster · namespace, under the item's kind: a name is a prefix, a name in a
+    /// cluster is one, and so is a name in a namespace of a cluster.
     NaturalName = 1,
     /// The key's short id (an EC2 instance id, a uid), under [`ANY_KIND`].
     ShortId = 2,

@@ -41,16 +41,15 @@ impl<'a, E: Engine> Reader<'a, E> {
             return Ok(Vec::new());
         };
         let mut values = vec![query.name.as_str()];
-        match (&query.namespace, &query.cluster) {
-            (Some(ns), Some(cluster)) => values.extend([ns.as_str(), cluster.as_str()]),
-            (Some(ns), None) => values.push(ns.as_str()),
-            (None, _) => {}
+        if let Some(cluster) = &query.cluster {
+            values.push(cluster);
+            values.extend(query.namespace.as_deref());
         }
         let prefix = keys::lookup_prefix(kind, LookupField::NaturalName, &values);
         let ids = self.lookup_ids(&prefix)?;
         let mut items = self.items(&ids, include_deleted)?;
-        if let (None, Some(cluster)) = (&query.namespace, &query.cluster) {
-            items.retain(|item| item.scope.cluster.as_deref() == Some(cluster.as_str()));
+        if let (Some(ns), None) = (&query.namespace, &query.cluster) {
+            items.retain(|item| item.namespace.as_deref().unwrap_or_default() == ns);
         }
         Ok(items)
     }

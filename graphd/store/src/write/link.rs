@@ -216,9 +216,16 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
         };
         let kind_id = |kind: &Option<graphd_core::Kind>| kind.as_ref().map(|k| names.kind_id(k.as_str()));
         match lookup {
-            Lookup::Field { kind, field: MatchField::Name, value, .. } => {
+            Lookup::Field { kind, field: MatchField::Name, value, look_in, .. } => {
                 let Some(Some(kind)) = kind_id(kind) else { return Ok(Vec::new()) };
-                scan(Cf::Lookup, keys::lookup_prefix(kind, LookupField::NaturalName, &[value]))?;
+                let cluster = source.cluster.as_deref().unwrap_or_default();
+                let prefix = match look_in {
+                    LookIn::Namespace | LookIn::Cluster => {
+                        keys::lookup_prefix(kind, LookupField::NaturalName, &[value, cluster])
+                    }
+                    _ => keys::lookup_prefix(kind, LookupField::NaturalName, &[value]),
+                };
+                scan(Cf::Lookup, prefix)?;
                 candidates.extend(index.by_name.get(&(kind, value.clone())).into_iter().flatten());
             }
             Lookup::Field { kind, field: MatchField::Uid, value, .. } => {

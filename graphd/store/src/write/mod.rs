@@ -446,7 +446,7 @@ pub(crate) fn index_keys(id: ItemId, record: &ItemRecord) -> BTreeSet<(Cf, Vec<u
     if record.namespace.is_some() {
         out.insert((Cf::Scope, keys::scope(ScopeTag::Namespace, &[cluster, namespace], kind, id)));
     }
-    let natural = [record.name.as_str(), namespace, cluster];
+    let natural = [record.name.as_str(), cluster, namespace];
     out.insert((Cf::Lookup, keys::lookup(kind, LookupField::NaturalName, &natural, id)));
     if let Ok(key) = keys::decode_external(&record.key) {
         out.insert((Cf::Lookup, keys::lookup(ANY_KIND, LookupField::ShortId, &[key.short_id()], id)));
