@@ -106,6 +106,17 @@ impl ItemWrite {
 
     /// A hash of everything an upsert can change, so an unchanged re-list writes nothing.
     pub fn content_hash(&self) -> u64 {
+        self.content_hash_with(&self.document_json())
+    }
+
+    /// The document as stored: compact JSON. serde_json::Value keeps object keys sorted (no
+    /// preserve_order), so equal documents serialise identically.
+    pub fn document_json(&self) -> Vec<u8> {
+        serde_json::to_vec(&self.document).expect("JSON values always serialise")
+    }
+
+    /// [`ItemWrite::content_hash`] given the document's JSON, for callers that also store it.
+    pub fn content_hash_with(&self, document_json: &[u8]) -> u64 {
         use xxhash_rust::xxh3::Xxh3;
         let mut hasher = Xxh3::new();
         let mut field = |bytes: &[u8]| {
@@ -125,9 +136,7 @@ impl ItemWrite {
         field(self.health.as_str().as_bytes());
         field(self.status.as_bytes());
         field(&[self.ready as u8]);
-        // serde_json::Value keeps object keys sorted (no preserve_order), so equal documents
-        // serialise identically.
-        field(self.document.to_string().as_bytes());
+        field(document_json);
         hasher.digest()
     }
 }

@@ -18,6 +18,7 @@ use crate::error::{Result, StoreError};
 use crate::keys::{self, KindId, LookupField, RelId, ScopeTag, ANY_KIND};
 use graphd_core::{ItemId, Provenance};
 use graphd_rules::{LookIn, Lookup, MatchField, RuleSet, Source, Target};
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 /// An edge of a source as linking sees it: (outgoing from the source, relation, far end).
@@ -77,10 +78,9 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
         let mut desired: BTreeMap<SourceEdge, (KindId, String)> = BTreeMap::new();
         let mut signatures = BTreeSet::new();
         if !record.is_deleted() {
-            // Each source is derived once per batch: its new document can be taken.
-            let document = match self.documents.remove(&source) {
-                Some(doc) => doc,
-                None => self.stored_document(source)?,
+            let document = match self.documents.get(&source) {
+                Some(doc) => Cow::Borrowed(*doc),
+                None => Cow::Owned(self.stored_document(source)?),
             };
             let kind = self
                 .writer

@@ -73,7 +73,7 @@ pub(crate) struct BatchWriter<'a, S> {
     /// With rules: every item this batch upserted or deleted, with its record before the batch.
     touched: HashMap<ItemId, Option<ItemRecord>>,
     /// With rules: the documents this batch wrote.
-    documents: HashMap<ItemId, serde_json::Value>,
+    documents: HashMap<ItemId, &'a serde_json::Value>,
     outcome: Outcome,
 }
 
@@ -105,7 +105,7 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
         }
     }
 
-    pub(crate) fn run(mut self, ops: &[Op]) -> Result<(WriteBatch, Vec<EdgeChange>, Outcome)> {
+    pub(crate) fn run(mut self, ops: &'a [Op]) -> Result<(WriteBatch, Vec<EdgeChange>, Outcome)> {
         for (index, op) in ops.iter().enumerate() {
             let result = match op {
                 Op::Upsert(item) => self.upsert(item),
@@ -143,11 +143,12 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
 
     // ---- items ------------------------------------------------------------------------------
 
-    fn upsert(&mut self, write: &ItemWrite) -> Result<()> {
+    fn upsert(&mut self, write: &'a ItemWrite) -> Result<()> {
         write.key.validate().map_err(|reason| StoreError::InvalidKey { key: write.key.clone(), reason })?;
         let kind = self.writer.names.intern_kind(&write.kind, &mut self.batch);
         let ext_key = keys::external(&write.key);
-        let hash = write.content_hash();
+        let document = write.document_json();
+        let hash = write.content_hash_with(&document);
         let Some(entry) = self.find(&ext_key)? else {
             let id = ItemId(self.writer.next_id);
             self.writer.next_id += 1;
@@ -156,7 +157,7 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
                 self.batch.put(cf, key, Vec::new());
             }
             if !write.document.is_null() {
-                self.put_document(id, write);
+                self.put_document(id, write, document);
             }
             self.record_change(id, ChangeType::Created, format!("created {} {}", write.kind, write.name));
             self.ext.insert(ext_key, ExternalEntry { id, kind, deleted: false });
@@ -192,7 +193,7 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
         for (cf, key) in new_index.difference(&old_index) {
             self.batch.put(*cf, key.clone(), Vec::new());
         }
-        self.put_document(id, write);
+        self.put_document(id, write, document);
         if let Some(deleted_at) = old.deleted_at {
             self.batch.delete(Cf::Meta, keys::tomb(Timestamp(deleted_at), Tomb::Item(id)));
             self.ext.insert(ext_key, ExternalEntry { id, kind, deleted: false });
@@ -236,18 +237,18 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
 
     /// With rules, notes what linking after the batch needs: the record before the batch (the
     /// first time the item is touched) and the new document.
-    fn remember(&mut self, id: ItemId, before: Option<&ItemRecord>, write: &ItemWrite) {
+    fn remember(&mut self, id: ItemId, before: Option<&ItemRecord>, write: &'a ItemWrite) {
         if self.writer.rules.is_some() {
             self.touched.entry(id).or_insert_with(|| before.cloned());
-            self.documents.insert(id, write.document.clone());
+            self.documents.insert(id, &write.document);
         }
     }
 
-    fn put_document(&mut self, id: ItemId, write: &ItemWrite) {
+    /// Stores the document's JSON (`json`, already serialised for the content hash).
+    fn put_document(&mut self, id: ItemId, write: &ItemWrite, json: Vec<u8>) {
         if write.document.is_null() {
             self.batch.delete(Cf::Documents, keys::item(id).to_vec());
         } else {
-            let json = serde_json::to_vec(&write.document).expect("JSON values always serialise");
             self.batch.put(Cf::Documents, keys::item(id).to_vec(), json);
         }
     }
