@@ -6,7 +6,9 @@
 //! - [`engine`]: the engine trait (snapshots, atomic batches) and [`mem`], an in-memory engine.
 //! - [`names`]: interned kinds and relations.
 //! - [`store`] and [`write`]: the graph store; one writer applies atomic batches of upserts,
-//!   deletes (tombstones), links and unlinks.
+//!   deletes (tombstones), links and unlinks, and with rules (`graphd-rules`) links the items
+//!   a batch changes inside the same batch.
+//! - [`adjacency`]: every edge in memory, both ways, versioned by batch, for walks.
 //! - [`query`]: get, lookups, related, walk-up, list, health counts, changes.
 //! - [`retention`]: purging old tombstones in the background.
 //! - `conformance` (feature `conformance`): the suite every engine must pass.
