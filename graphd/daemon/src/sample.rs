@@ -50,7 +50,7 @@ pub fn stderr_progress(what: &'static str) -> impl FnMut(usize, usize) {
         if tenth > shown {
             shown = tenth;
             let rate = done as f64 / started.elapsed().as_secs_f64().max(1e-9);
-            eprintln!("{what}: {:>3}% ({done}/{total} operations, {rate:.0}/s)", tenth * 10);
+            eprintln!("{what}: {:>3}% ({done}/{total}, {rate:.0}/s)", tenth * 10);
         }
     }
 }

@@ -35,6 +35,7 @@ struct BatchIndex {
 impl<'a, S: Snapshot> BatchWriter<'a, S> {
     pub(super) fn link_by_rules(&mut self, rules: &RuleSet) -> Result<()> {
         let wanted = wanted_signatures(rules);
+        let reverse_by_rule: HashMap<&str, bool> = rules.rules.iter().map(|r| (r.name.as_str(), r.reverse)).collect();
         let mut sources: BTreeSet<ItemId> = BTreeSet::new();
         let touched: Vec<(ItemId, Option<ItemRecord>)> = self.touched.iter().map(|(id, r)| (*id, r.clone())).collect();
         for (id, before) in &touched {
@@ -54,7 +55,7 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
         }
         let index = self.batch_index();
         for source in sources {
-            self.derive(rules, source, &index)?;
+            self.derive(rules, &reverse_by_rule, source, &index)?;
         }
         Ok(())
     }
@@ -73,7 +74,13 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
 
     /// Brings the rule-made edges and the indexed references of `source` to what its rules say
     /// now.
-    fn derive(&mut self, rules: &RuleSet, source: ItemId, index: &BatchIndex) -> Result<()> {
+    fn derive(
+        &mut self,
+        rules: &RuleSet,
+        reverse_by_rule: &HashMap<&str, bool>,
+        source: ItemId,
+        index: &BatchIndex,
+    ) -> Result<()> {
         let record = self.item_record(source)?;
         let mut desired: BTreeMap<SourceEdge, (KindId, String)> = BTreeMap::new();
         let mut signatures = BTreeSet::new();
@@ -110,7 +117,7 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
             }
         }
         self.index_references(source, &signatures)?;
-        let existing = self.rule_edges(rules, source)?;
+        let existing = self.rule_edges(reverse_by_rule, source)?;
         for edge in existing.iter().filter(|e| !desired.contains_key(e)) {
             let (outgoing, rel, far) = *edge;
             let out_key = if outgoing { keys::edge(source, rel, far) } else { keys::edge(far, rel, source) };
@@ -156,9 +163,8 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
     }
 
     /// The live edges of `source` that its own rules made.
-    fn rule_edges(&self, rules: &RuleSet, source: ItemId) -> Result<BTreeSet<SourceEdge>> {
-        let forward: BTreeSet<&str> = rules.rules.iter().filter(|r| !r.reverse).map(|r| r.name.as_str()).collect();
-        let reverse: BTreeSet<&str> = rules.rules.iter().filter(|r| r.reverse).map(|r| r.name.as_str()).collect();
+    /// `reverse_by_rule` says, per rule name, whether the rule's edges point at its source.
+    fn rule_edges(&self, reverse_by_rule: &HashMap<&str, bool>, source: ItemId) -> Result<BTreeSet<SourceEdge>> {
         let mut values: BTreeMap<EdgeKey, EdgeValue> = BTreeMap::new();
         let mut failure = None;
         for cf in [Cf::EdgesOut, Cf::EdgesIn] {
@@ -188,10 +194,10 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
             if value.deleted_at.is_some() {
                 continue;
             }
-            if from == source && forward.contains(rule.as_str()) {
-                out.insert((true, rel, to));
-            } else if to == source && reverse.contains(rule.as_str()) {
-                out.insert((false, rel, from));
+            match reverse_by_rule.get(rule.as_str()) {
+                Some(false) if from == source => drop(out.insert((true, rel, to))),
+                Some(true) if to == source => drop(out.insert((false, rel, from))),
+                _ => {}
             }
         }
         Ok(out)
