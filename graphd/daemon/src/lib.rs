@@ -5,6 +5,7 @@
 //! - [`import`]: `kubectl get -o json|yaml` output into the store, linked by the rules.
 //! - [`resolve`]: naming items as people type them (`pod/ns/name`, `i-0abc`, `id:42`).
 //! - [`render`]: tree, table and JSON output.
+//! - [`server`]: the gRPC service (queries, ingest, health, reflection).
 //! - [`cli`]: the subcommands.
 //!
 //! Storage and query logic live in `graphd-store`; this crate wires it to RocksDB and people.
@@ -15,5 +16,6 @@ pub mod open;
 pub mod render;
 pub mod resolve;
 pub mod sample;
+pub mod server;
 
 pub use open::{open_store, GraphStore};

@@ -3,6 +3,7 @@
 //! - `demo`: generate a sample fleet into a data dir (once) and show a real graph.
 //! - `generate`: load a fleet of a named size; optionally write it as CSV.
 //! - `import`: kubectl output, linked by rules.
+//! - `serve`: the gRPC service.
 //! - `query`: get, related, walk-up, list, counts, changes.
 //! - `rules validate`: check link-rule files, every error at once.
 
@@ -11,6 +12,7 @@ mod generate;
 mod import;
 mod query;
 mod rules;
+mod serve;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -38,6 +40,8 @@ pub enum Command {
     Generate(generate::GenerateArgs),
     /// Import `kubectl get -o json|yaml` output, linked by the built-in rules and any given.
     Import(import::ImportArgs),
+    /// Serve the store over gRPC (queries, ingest, health, reflection) until SIGINT/SIGTERM.
+    Serve(serve::ServeArgs),
     /// Ask the store.
     #[command(subcommand)]
     Query(query::QueryCommand),
@@ -61,6 +65,7 @@ pub fn main() -> ExitCode {
         Command::Demo(args) => demo::run(&cli.data_dir, &args),
         Command::Generate(args) => generate::run(&cli.data_dir, &args),
         Command::Import(args) => import::run(&cli.data_dir, &args),
+        Command::Serve(args) => serve::run(&cli.data_dir, &args),
         Command::Query(command) => query::run(&cli.data_dir, &command),
         Command::Rules(command) => rules::run(&command),
     };

@@ -1,0 +1,39 @@
+//! The gRPC server: queries, ingest, standard health checking and server reflection, on one
+//! listener, until shutdown.
+
+mod convert;
+mod ingest;
+mod query;
+mod status;
+
+use crate::GraphStore;
+use graphd_proto::v1::ingest_service_server::IngestServiceServer;
+use graphd_proto::v1::query_service_server::QueryServiceServer;
+use std::future::Future;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+
+pub use query::MAX_RELATED;
+
+/// Serves `store` on `listener` until `shutdown` completes, then drains in-flight calls.
+pub async fn serve(
+    store: Arc<GraphStore>,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send,
+) -> anyhow::Result<()> {
+    let (health_reporter, health) = tonic_health::server::health_reporter();
+    health_reporter.set_serving::<QueryServiceServer<query::Queries>>().await;
+    health_reporter.set_serving::<IngestServiceServer<ingest::Ingest>>().await;
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(graphd_proto::v1::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()?;
+    tonic::transport::Server::builder()
+        .add_service(health)
+        .add_service(reflection)
+        .add_service(QueryServiceServer::new(query::Queries::new(Arc::clone(&store))))
+        .add_service(IngestServiceServer::new(ingest::Ingest::new(store)))
+        .serve_with_incoming_shutdown(tokio_stream::wrappers::TcpListenerStream::new(listener), shutdown)
+        .await?;
+    Ok(())
+}

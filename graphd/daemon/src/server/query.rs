@@ -1,0 +1,187 @@
+//! The query service: each call a thin adapter that runs a store query off the async threads.
+
+use super::convert::{health_from, item_to, key_from, kind_from};
+use super::status::{from_field, from_join, from_store};
+use crate::GraphStore;
+use graphd_core::ItemId;
+use graphd_proto::v1 as pb;
+use graphd_proto::v1::query_service_server::QueryService;
+use graphd_store::query::{Direction, ListQuery, NameQuery, RelatedQuery, ScopeFilter};
+use std::sync::Arc;
+use tonic::{Request, Response, Status};
+
+/// Results a related query may return before it is refused as too broad.
+pub const MAX_RELATED: usize = 100_000;
+
+#[derive(Debug, Clone)]
+pub struct Queries {
+    store: Arc<GraphStore>,
+}
+
+impl Queries {
+    pub fn new(store: Arc<GraphStore>) -> Self {
+        Queries { store }
+    }
+
+    /// Runs `query` on a blocking thread: RocksDB calls never block the async runtime.
+    async fn run<T: Send + 'static>(
+        &self,
+        query: impl FnOnce(&GraphStore) -> Result<T, Status> + Send + 'static,
+    ) -> Result<Response<T>, Status> {
+        let store = Arc::clone(&self.store);
+        let answer = tokio::task::spawn_blocking(move || query(&store)).await.map_err(from_join)??;
+        Ok(Response::new(answer))
+    }
+}
+
+fn scope_from(scope: Option<pb::ScopeFilter>) -> ScopeFilter {
+    let s = scope.unwrap_or_default();
+    let opt = |v: String| (!v.is_empty()).then_some(v);
+    ScopeFilter { cluster: opt(s.cluster), namespace: opt(s.namespace), account: opt(s.account), region: opt(s.region) }
+}
+
+#[tonic::async_trait]
+impl QueryService for Queries {
+    async fn get(&self, request: Request<pb::GetRequest>) -> Result<Response<pb::Item>, Status> {
+        let r = request.into_inner();
+        self.run(move |store| {
+            let reader = store.read();
+            let item = match &r.by {
+                Some(pb::get_request::By::Id(id)) => reader.get(ItemId(*id), r.include_deleted).map_err(from_store)?,
+                Some(pb::get_request::By::Key(key)) => {
+                    let key = key_from(Some(key), "key").map_err(from_field)?;
+                    reader.get_by_key(&key, r.include_deleted).map_err(from_store)?
+                }
+                None => return Err(Status::invalid_argument("by: give an id or a key")),
+            };
+            let item = item.ok_or_else(|| Status::not_found(format!("no item {:?}", r.by)))?;
+            let document = if r.with_document { reader.document(item.id).map_err(from_store)? } else { None };
+            Ok(item_to(&item, document.as_ref()))
+        })
+        .await
+    }
+
+    async fn lookup(&self, request: Request<pb::LookupRequest>) -> Result<Response<pb::Items>, Status> {
+        let r = request.into_inner();
+        self.run(move |store| {
+            let reader = store.read();
+            let items = if r.kind.is_empty() {
+                if r.short_id.is_empty() {
+                    return Err(Status::invalid_argument("kind: give a kind and name, or a short_id"));
+                }
+                reader.find_by_short_id(&r.short_id, r.include_deleted).map_err(from_store)?
+            } else {
+                let query = NameQuery {
+                    kind: kind_from(&r.kind, "kind").map_err(from_field)?,
+                    name: r.name.clone(),
+                    namespace: (!r.namespace.is_empty()).then(|| r.namespace.clone()),
+                    cluster: (!r.cluster.is_empty()).then(|| r.cluster.clone()),
+                };
+                reader.find_by_name(&query, r.include_deleted).map_err(from_store)?
+            };
+            Ok(pb::Items { items: items.iter().map(|i| item_to(i, None)).collect() })
+        })
+        .await
+    }
+
+    async fn related(&self, request: Request<pb::RelatedRequest>) -> Result<Response<pb::RelatedResponse>, Status> {
+        let r = request.into_inner();
+        self.run(move |store| {
+            let direction = match pb::Direction::try_from(r.direction) {
+                Ok(pb::Direction::Outgoing) => Direction::Outgoing,
+                Ok(pb::Direction::Incoming) => Direction::Incoming,
+                Ok(pb::Direction::Both) => Direction::Both,
+                _ => return Err(Status::invalid_argument("direction: OUTGOING, INCOMING or BOTH")),
+            };
+            let limit = match r.limit as usize {
+                0 => MAX_RELATED,
+                n if n > MAX_RELATED => return Err(Status::invalid_argument(format!("limit: at most {MAX_RELATED}"))),
+                n => n,
+            };
+            let kinds = r.kinds.iter().map(|k| kind_from(k, "kinds")).collect::<Result<_, _>>().map_err(from_field)?;
+            let query = RelatedQuery { direction, depth: r.depth, relations: r.relations.clone(), kinds, include_deleted: r.include_deleted, limit };
+            let reader = store.read();
+            let result = reader.related(ItemId(r.id), &query).map_err(from_store)?;
+            if result.truncated {
+                return Err(Status::resource_exhausted(format!(
+                    "related from item {} exceeds the limit of {limit} items: lower depth, filter by relations or kinds, or raise limit",
+                    r.id
+                )));
+            }
+            let names = reader.names();
+            let mut hits = Vec::with_capacity(result.hits.len());
+            for hit in result.hits {
+                let item = reader.get(hit.id, true).map_err(from_store)?;
+                let relation = names.relation(hit.via.relation).map(|r| r.name().to_owned()).unwrap_or_default();
+                hits.push(pb::RelatedHit {
+                    item: item.as_ref().map(|i| item_to(i, None)),
+                    depth: hit.depth,
+                    outgoing: hit.outgoing,
+                    via: Some(pb::Edge { from: hit.via.from.0, relation, to: hit.via.to.0 }),
+                });
+            }
+            Ok(pb::RelatedResponse { hits, truncated: false })
+        })
+        .await
+    }
+
+    async fn walk_up(&self, request: Request<pb::WalkUpRequest>) -> Result<Response<pb::WalkUpResponse>, Status> {
+        let r = request.into_inner();
+        self.run(move |store| {
+            let reader = store.read();
+            let up = reader.walk_up(ItemId(r.id), r.include_deleted).map_err(from_store)?;
+            let start = reader.get(ItemId(r.id), true).map_err(from_store)?;
+            let names = reader.names();
+            let mut ancestors = Vec::with_capacity(up.nodes.len());
+            for node in &up.nodes {
+                let item = reader.get(node.id, true).map_err(from_store)?;
+                ancestors.push(pb::Ancestor { item: item.as_ref().map(|i| item_to(i, None)), depth: node.depth });
+            }
+            let links = up
+                .links
+                .iter()
+                .map(|l| pb::Edge {
+                    from: l.child.0,
+                    relation: names.relation(l.relation).map(|r| r.name().to_owned()).unwrap_or_default(),
+                    to: l.parent.0,
+                })
+                .collect();
+            Ok(pb::WalkUpResponse { start: start.as_ref().map(|i| item_to(i, None)), ancestors, links })
+        })
+        .await
+    }
+
+    async fn list(&self, request: Request<pb::ListRequest>) -> Result<Response<pb::ListResponse>, Status> {
+        let r = request.into_inner();
+        self.run(move |store| {
+            let query = ListQuery {
+                scope: scope_from(r.scope.clone()),
+                kind: (!r.kind.is_empty()).then(|| kind_from(&r.kind, "kind")).transpose().map_err(from_field)?,
+                labels: r.labels.clone().into_iter().collect(),
+                health: r.has_health.then(|| health_from(r.health, "health")).transpose().map_err(from_field)?,
+                include_deleted: r.include_deleted,
+                limit: if r.limit == 0 { 100 } else { r.limit as usize },
+                cursor: (!r.cursor.is_empty()).then(|| r.cursor.clone()),
+            };
+            let page = store.read().list(&query).map_err(from_store)?;
+            Ok(pb::ListResponse {
+                items: page.items.iter().map(|i| item_to(i, None)).collect(),
+                next_cursor: page.next_cursor.unwrap_or_default(),
+            })
+        })
+        .await
+    }
+
+    async fn count_by_health(
+        &self,
+        request: Request<pb::HealthCountsRequest>,
+    ) -> Result<Response<pb::HealthCounts>, Status> {
+        let r = request.into_inner();
+        self.run(move |store| {
+            let kind = (!r.kind.is_empty()).then(|| kind_from(&r.kind, "kind")).transpose().map_err(from_field)?;
+            let c = store.read().health_counts(&scope_from(r.scope.clone()), kind.as_ref()).map_err(from_store)?;
+            Ok(pb::HealthCounts { healthy: c.healthy, warning: c.warning, unhealthy: c.unhealthy, unknown: c.unknown })
+        })
+        .await
+    }
+}
