@@ -134,6 +134,43 @@ fn edge_from(e: &pb::EdgeWrite, field: &str, source: &str) -> Result<EdgeWrite, 
     })
 }
 
+/// An item write as a client sends it.
+pub fn item_write_to(item: &ItemWrite) -> pb::ItemWrite {
+    pb::ItemWrite {
+        key: Some(key_to(&item.key)),
+        kind: item.kind.to_string(),
+        name: item.name.clone(),
+        namespace: item.namespace.clone().unwrap_or_default(),
+        scope: Some(pb::Scope {
+            cluster: item.scope.cluster.clone().unwrap_or_default(),
+            account: item.scope.account.clone().unwrap_or_default(),
+            region: item.scope.region.clone().unwrap_or_default(),
+        }),
+        labels: item.labels.clone().into_iter().collect(),
+        health: health_to(item.health) as i32,
+        status: item.status.clone(),
+        ready: item.ready,
+        document_json: if item.document.is_null() { String::new() } else { item.document.to_string() },
+    }
+}
+
+/// A store operation as a client sends it (the provenance of links is the request's source).
+pub fn operation_to(op: &Op) -> pb::Operation {
+    use pb::operation::Op as P;
+    let edge = |e: &EdgeWrite| pb::EdgeWrite {
+        from: Some(key_to(&e.from)),
+        relation: e.relation.clone(),
+        to: Some(key_to(&e.to)),
+    };
+    let op = match op {
+        Op::Upsert(item) => P::Upsert(item_write_to(item)),
+        Op::Delete(key) => P::Delete(key_to(key)),
+        Op::Link(e) => P::Link(edge(e)),
+        Op::Unlink(e) => P::Unlink(edge(e)),
+    };
+    pb::Operation { op: Some(op) }
+}
+
 /// The operations of one ingest request.
 pub fn operations_from(request: &pb::IngestRequest) -> Result<Vec<Op>, FieldError> {
     use pb::operation::Op as P;
