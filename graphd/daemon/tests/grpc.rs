@@ -174,6 +174,7 @@ async fn serve_ingest_query_and_stop() {
         .await
         .unwrap_err();
     assert_eq!(missing.code(), Code::NotFound);
+    assert_eq!(missing.message(), "no item with id 999999");
     let too_many = query
         .related(pb::RelatedRequest {
             id: node,

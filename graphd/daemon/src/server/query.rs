@@ -47,14 +47,19 @@ impl QueryService for Queries {
         self.run(move |store| {
             let reader = store.read();
             let item = match &r.by {
-                Some(pb::get_request::By::Id(id)) => reader.get(ItemId(*id), r.include_deleted).map_err(from_store)?,
+                Some(pb::get_request::By::Id(id)) => reader
+                    .get(ItemId(*id), r.include_deleted)
+                    .map_err(from_store)?
+                    .ok_or_else(|| Status::not_found(format!("no item with id {id}")))?,
                 Some(pb::get_request::By::Key(key)) => {
                     let key = key_from(Some(key), "key").map_err(from_field)?;
-                    reader.get_by_key(&key, r.include_deleted).map_err(from_store)?
+                    reader
+                        .get_by_key(&key, r.include_deleted)
+                        .map_err(from_store)?
+                        .ok_or_else(|| Status::not_found(format!("no item with key {key}")))?
                 }
                 None => return Err(Status::invalid_argument("by: give an id or a key")),
             };
-            let item = item.ok_or_else(|| Status::not_found(format!("no item {:?}", r.by)))?;
             let document = if r.with_document { reader.document(item.id).map_err(from_store)? } else { None };
             Ok(item_to(&item, document.as_ref()))
         })
