@@ -71,6 +71,20 @@ fn non_empty(s: &str) -> Option<String> {
     (!s.is_empty()).then(|| s.to_owned())
 }
 
+fn scope_to(scope: &Scope) -> pb::Scope {
+    pb::Scope {
+        cluster: scope.cluster.clone().unwrap_or_default(),
+        account: scope.account.clone().unwrap_or_default(),
+        region: scope.region.clone().unwrap_or_default(),
+    }
+}
+
+/// Empty strings are absent parts of the scope.
+fn scope_from(scope: Option<&pb::Scope>) -> Scope {
+    let scope = scope.cloned().unwrap_or_default();
+    Scope { cluster: non_empty(&scope.cluster), account: non_empty(&scope.account), region: non_empty(&scope.region) }
+}
+
 pub fn item_to(item: &Item, document: Option<&serde_json::Value>) -> pb::Item {
     pb::Item {
         id: item.id.0,
@@ -78,11 +92,7 @@ pub fn item_to(item: &Item, document: Option<&serde_json::Value>) -> pb::Item {
         kind: item.kind.to_string(),
         name: item.name.clone(),
         namespace: item.namespace.clone().unwrap_or_default(),
-        scope: Some(pb::Scope {
-            cluster: item.scope.cluster.clone().unwrap_or_default(),
-            account: item.scope.account.clone().unwrap_or_default(),
-            region: item.scope.region.clone().unwrap_or_default(),
-        }),
+        scope: Some(scope_to(&item.scope)),
         labels: item.labels.clone().into_iter().collect(),
         health: health_to(item.health) as i32,
         status: item.status.clone(),
@@ -106,14 +116,9 @@ fn item_write_from(w: &pb::ItemWrite, field: &str) -> Result<ItemWrite, FieldErr
         serde_json::from_str(&w.document_json)
             .map_err(|e| bad(format!("{field}.document_json"), format!("not JSON: {e}")))?
     };
-    let scope = w.scope.clone().unwrap_or_default();
     let mut item = ItemWrite::new(key, kind, &w.name);
     item.namespace = non_empty(&w.namespace);
-    item.scope = Scope {
-        cluster: non_empty(&scope.cluster),
-        account: non_empty(&scope.account),
-        region: non_empty(&scope.region),
-    };
+    item.scope = scope_from(w.scope.as_ref());
     item.labels = w.labels.clone().into_iter().collect::<BTreeMap<_, _>>();
     item.health = health_from(w.health, &format!("{field}.health"))?;
     item.status = w.status.clone();
@@ -141,11 +146,7 @@ pub fn item_write_to(item: &ItemWrite) -> pb::ItemWrite {
         kind: item.kind.to_string(),
         name: item.name.clone(),
         namespace: item.namespace.clone().unwrap_or_default(),
-        scope: Some(pb::Scope {
-            cluster: item.scope.cluster.clone().unwrap_or_default(),
-            account: item.scope.account.clone().unwrap_or_default(),
-            region: item.scope.region.clone().unwrap_or_default(),
-        }),
+        scope: Some(scope_to(&item.scope)),
         labels: item.labels.clone().into_iter().collect(),
         health: health_to(item.health) as i32,
         status: item.status.clone(),
