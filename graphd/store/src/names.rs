@@ -87,6 +87,11 @@ impl Names {
         self.relations.get(usize::from(id).checked_sub(1)?)
     }
 
+    /// The name of relation `id`, or "" for an id this store never interned.
+    pub fn relation_name(&self, id: RelId) -> &str {
+        self.relation(id).map(Relation::name).unwrap_or_default()
+    }
+
     pub fn relation_id(&self, name: &str) -> Option<RelId> {
         self.relation_ids.get(name).copied()
     }

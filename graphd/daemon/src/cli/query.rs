@@ -171,8 +171,7 @@ fn related<E: Engine>(reader: &Reader<'_, E>, args: &RelatedArgs, now: Timestamp
             let mut rows = Vec::new();
             for hit in &result.hits {
                 if let Some(found) = reader.get(hit.id, true)? {
-                    let relation =
-                        reader.names().relation(hit.via.relation).map(|r| r.name().to_owned()).unwrap_or_default();
+                    let relation = reader.names().relation_name(hit.via.relation).to_owned();
                     let dir = if hit.outgoing { "out" } else { "in" };
                     rows.push(row(&found, now, &[hit.depth.to_string(), format!("{dir}:{relation}")]));
                 }
@@ -182,8 +181,7 @@ fn related<E: Engine>(reader: &Reader<'_, E>, args: &RelatedArgs, now: Timestamp
         Output::Json => {
             let mut hits = Vec::new();
             for hit in &result.hits {
-                let relation =
-                    reader.names().relation(hit.via.relation).map(|r| r.name().to_owned()).unwrap_or_default();
+                let relation = reader.names().relation_name(hit.via.relation).to_owned();
                 hits.push(serde_json::json!({
                     "item": reader.get(hit.id, true)?.as_ref().map(item_json),
                     "depth": hit.depth,
@@ -220,7 +218,7 @@ fn walk_up<E: Engine>(reader: &Reader<'_, E>, args: &ItemArgs, now: Timestamp) -
                 .links
                 .iter()
                 .map(|l| {
-                    let relation = reader.names().relation(l.relation).map(|r| r.name().to_owned()).unwrap_or_default();
+                    let relation = reader.names().relation_name(l.relation).to_owned();
                     serde_json::json!({"child": l.child.0, "relation": relation, "parent": l.parent.0})
                 })
                 .collect();

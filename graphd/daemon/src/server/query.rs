@@ -117,7 +117,7 @@ impl QueryService for Queries {
             let mut hits = Vec::with_capacity(result.hits.len());
             for hit in result.hits {
                 let item = reader.get(hit.id, true).map_err(from_store)?;
-                let relation = names.relation(hit.via.relation).map(|r| r.name().to_owned()).unwrap_or_default();
+                let relation = names.relation_name(hit.via.relation).to_owned();
                 hits.push(pb::RelatedHit {
                     item: item.as_ref().map(|i| item_to(i, None)),
                     depth: hit.depth,
@@ -147,7 +147,7 @@ impl QueryService for Queries {
                 .iter()
                 .map(|l| pb::Edge {
                     from: l.child.0,
-                    relation: names.relation(l.relation).map(|r| r.name().to_owned()).unwrap_or_default(),
+                    relation: names.relation_name(l.relation).to_owned(),
                     to: l.parent.0,
                 })
                 .collect();
