@@ -125,7 +125,7 @@ impl QueryService for Queries {
                     via: Some(pb::Edge { from: hit.via.from.0, relation, to: hit.via.to.0 }),
                 });
             }
-            Ok(pb::RelatedResponse { hits, truncated: false })
+            Ok(pb::RelatedResponse { hits })
         })
         .await
     }
