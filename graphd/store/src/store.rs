@@ -6,7 +6,7 @@ use crate::engine::{Engine, Snapshot, WriteBatch};
 use crate::error::{Result, StoreError};
 use crate::keys::{self, RelId};
 use crate::names::Names;
-use crate::write::{BatchWriter, Op, Outcome};
+use crate::write::{BatchWriter, LinkRules, Op, Outcome};
 use graphd_core::{relation, Relation, Timestamp};
 use graphd_rules::RuleSet;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
@@ -36,7 +36,7 @@ pub(crate) struct WriterState {
     /// The writer's own copy of the names, ahead of the published one while a batch is built.
     pub names: Names,
     /// Link rules applied to every batch, if any.
-    pub rules: Option<Arc<RuleSet>>,
+    pub rules: Option<Arc<LinkRules>>,
 }
 
 impl<E: Engine> Store<E> {
@@ -93,7 +93,7 @@ impl<E: Engine> Store<E> {
         for relation in &rules.relations {
             self.declare_relation(relation)?;
         }
-        self.lock_writer().rules = Some(Arc::new(rules));
+        self.lock_writer().rules = Some(Arc::new(LinkRules::new(rules)));
         Ok(())
     }
 

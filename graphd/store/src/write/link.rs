@@ -32,17 +32,33 @@ struct BatchIndex {
     by_kind: HashMap<KindId, Vec<ItemId>>,
 }
 
+/// A rule set with what linking asks of it on every batch, worked out once.
+#[derive(Debug)]
+pub(crate) struct LinkRules {
+    rules: RuleSet,
+    /// The lookups the rules can make.
+    wanted: HashSet<Wanted>,
+    /// Per rule name, whether its edges point at its source.
+    reverse_by_rule: HashMap<String, bool>,
+}
+
+impl LinkRules {
+    pub(crate) fn new(rules: RuleSet) -> Self {
+        let wanted = wanted_signatures(&rules);
+        let reverse_by_rule = rules.rules.iter().map(|r| (r.name.clone(), r.reverse)).collect();
+        LinkRules { rules, wanted, reverse_by_rule }
+    }
+}
+
 impl<'a, S: Snapshot> BatchWriter<'a, S> {
-    pub(super) fn link_by_rules(&mut self, rules: &RuleSet) -> Result<()> {
-        let wanted = wanted_signatures(rules);
-        let reverse_by_rule: HashMap<&str, bool> = rules.rules.iter().map(|r| (r.name.as_str(), r.reverse)).collect();
+    pub(super) fn link_by_rules(&mut self, link: &LinkRules) -> Result<()> {
         let mut sources: BTreeSet<ItemId> = BTreeSet::new();
         let touched: Vec<(ItemId, Option<ItemRecord>)> = self.touched.iter().map(|(id, r)| (*id, r.clone())).collect();
         for (id, before) in &touched {
             sources.insert(*id);
             let now = self.item_record(*id)?;
             for record in before.iter().chain(std::iter::once(&now)) {
-                for signature in self.target_signatures(record, &wanted)? {
+                for signature in self.target_signatures(record, &link.wanted)? {
                     let prefix = keys::reference_prefix(&signature);
                     self.snapshot.scan_prefix(Cf::Pending, &prefix, &mut |key, _| {
                         if let Ok(id) = keys::lookup_id(key) {
@@ -55,7 +71,7 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
         }
         let index = self.batch_index();
         for source in sources {
-            self.derive(rules, &reverse_by_rule, source, &index)?;
+            self.derive(link, source, &index)?;
         }
         Ok(())
     }
@@ -74,13 +90,7 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
 
     /// Brings the rule-made edges and the indexed references of `source` to what its rules say
     /// now.
-    fn derive(
-        &mut self,
-        rules: &RuleSet,
-        reverse_by_rule: &HashMap<&str, bool>,
-        source: ItemId,
-        index: &BatchIndex,
-    ) -> Result<()> {
+    fn derive(&mut self, link: &LinkRules, source: ItemId, index: &BatchIndex) -> Result<()> {
         let record = self.item_record(source)?;
         let mut desired: BTreeMap<SourceEdge, (KindId, String)> = BTreeMap::new();
         let mut signatures = BTreeSet::new();
@@ -98,7 +108,7 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
             let labels: BTreeMap<String, String> = record.labels.iter().cloned().collect();
             let plan_source =
                 Source { kind: &kind, namespace: record.namespace.as_deref(), labels: &labels, document: &document };
-            let (planned, problems) = rules.plan(&plan_source);
+            let (planned, problems) = link.rules.plan(&plan_source);
             self.outcome.rule_problems += problems.len();
             for reference in planned {
                 signatures.insert(reference_signature(&reference.lookup, &record));
@@ -117,7 +127,7 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
             }
         }
         self.index_references(source, &signatures)?;
-        let existing = self.rule_edges(reverse_by_rule, source)?;
+        let existing = self.rule_edges(&link.reverse_by_rule, source)?;
         for edge in existing.iter().filter(|e| !desired.contains_key(e)) {
             let (outgoing, rel, far) = *edge;
             let out_key = if outgoing { keys::edge(source, rel, far) } else { keys::edge(far, rel, source) };
@@ -164,7 +174,7 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
 
     /// The live edges of `source` that its own rules made.
     /// `reverse_by_rule` says, per rule name, whether the rule's edges point at its source.
-    fn rule_edges(&self, reverse_by_rule: &HashMap<&str, bool>, source: ItemId) -> Result<BTreeSet<SourceEdge>> {
+    fn rule_edges(&self, reverse_by_rule: &HashMap<String, bool>, source: ItemId) -> Result<BTreeSet<SourceEdge>> {
         let mut values: BTreeMap<EdgeKey, EdgeValue> = BTreeMap::new();
         let mut failure = None;
         for cf in [Cf::EdgesOut, Cf::EdgesIn] {

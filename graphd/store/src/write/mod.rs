@@ -46,6 +46,8 @@ pub struct Outcome {
 
 mod link;
 
+pub(crate) use link::LinkRules;
+
 type EdgeKey = [u8; keys::EDGE_KEY_LEN];
 
 pub(crate) struct BatchWriter<'a, S> {
