@@ -2,7 +2,7 @@
 //! edge list: an oracle that shares no code with the store.
 
 use graphd_core::{relation, ExternalKey, Orientation};
-use graphd_fleet::{generate, load, Fleet, FleetSize};
+use graphd_fleet::{generate, Fleet, FleetSize};
 use graphd_rocks::{RocksEngine, RocksOptions};
 use graphd_store::query::{Direction, RelatedQuery, ScopeFilter};
 use graphd_store::Store;
@@ -41,9 +41,7 @@ fn bfs(start: usize, depth: u32, step: impl Fn(usize) -> Vec<usize>) -> BTreeSet
 
 fn load_fleet(fleet: &Fleet, dir: &std::path::Path) -> Store<RocksEngine> {
     let store = Store::open(RocksEngine::open(dir, &RocksOptions::default()).unwrap()).unwrap();
-    for batch in load::batches(fleet, 5_000) {
-        store.apply(&batch, graphd_core::Timestamp::now(), "fleet").unwrap();
-    }
+    graphd::sample::load_fleet(&store, fleet, |_, _| {}).unwrap();
     store
 }
 
