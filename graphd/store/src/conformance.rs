@@ -33,7 +33,8 @@ macro_rules! conformance_tests {
             links_need_live_known_ends, list_pages_with_a_stable_cursor,
             health_counts_by_scope, reopen_keeps_everything, purge_removes_only_old_tombstones,
             relations_keep_their_orientation, walks_answer_as_of_their_snapshot,
-            an_edge_linked_and_unlinked_in_one_batch_is_a_tombstone);
+            an_edge_linked_and_unlinked_in_one_batch_is_a_tombstone, path_is_shortest_either_way,
+            resync_tombstones_only_what_its_scope_did_not_report, change_listener_hears_each_commit);
     };
     (@each $harness:expr; $($check:ident),* $(,)?) => {
         $(
@@ -771,4 +772,90 @@ pub fn an_edge_linked_and_unlinked_in_one_batch_is_a_tombstone<H: Harness>(h: &m
     let hits = reader.related(svc, &query).unwrap().hits;
     assert_eq!(hits.iter().map(|h| h.id).collect::<Vec<_>>(), [cm], "kept as a tombstone");
     assert_eq!(reader.edges(svc, true, true).unwrap().iter().filter(|e| e.relation == "uses").count(), 1);
+}
+
+// ---- paths, resync, change feed -------------------------------------------------------------
+
+pub fn path_is_shortest_either_way<H: Harness>(h: &mut H) {
+    use crate::query::PathQuery;
+    let (store, e) = loaded(h);
+    let (svc, subnet) = (id_of(&store, &e.svc), id_of(&store, &e.subnet));
+    let reader = store.read();
+    let path = reader.path(svc, subnet, &PathQuery::default()).unwrap().expect("connected");
+    // Service selects Pod, Pod runs on Node, Node runs on instance, instance in subnet.
+    assert_eq!(path.items.len(), 5, "{path:?}");
+    assert_eq!((path.items[0], path.items[4]), (svc, subnet));
+    for (pair, via) in path.items.windows(2).zip(&path.edges) {
+        let ends = [via.from, via.to];
+        assert!(ends.contains(&pair[0]) && ends.contains(&pair[1]), "each edge joins its neighbours");
+    }
+    let names = names_of(&store, path.items.iter().copied());
+    assert!(names.contains("ip-10-0-1-5") && names.contains("i-0abc"));
+
+    let no_selects =
+        PathQuery { relations: vec!["contains".into(), "runs-on".into(), "member-of".into()], ..PathQuery::default() };
+    let around = reader.path(svc, subnet, &no_selects).unwrap().expect("through the namespace");
+    assert_eq!(around.edges.len(), 5, "one step longer without `selects`: {around:?}");
+    assert!(reader.path(svc, subnet, &PathQuery { max_depth: 3, ..PathQuery::default() }).unwrap().is_none());
+    let only_mounts = PathQuery { relations: vec!["mounts".into()], ..PathQuery::default() };
+    assert!(reader.path(svc, subnet, &only_mounts).unwrap().is_none());
+    assert_eq!(reader.path(svc, svc, &PathQuery::default()).unwrap().unwrap().items, vec![svc]);
+    let unknown = PathQuery { relations: vec!["likes".into()], ..PathQuery::default() };
+    assert!(matches!(reader.path(svc, subnet, &unknown), Err(StoreError::InvalidQuery { field: "relations", .. })));
+    assert!(matches!(reader.path(svc, ItemId(999_999), &PathQuery::default()), Err(StoreError::UnknownId(_))));
+}
+
+pub fn resync_tombstones_only_what_its_scope_did_not_report<H: Harness>(h: &mut H) {
+    use crate::{KeyScope, Resync};
+    use std::collections::HashSet;
+    let (store, e) = loaded(h);
+    let mut other_cluster = k8s("pod-x", "Pod", "web-1-x", Some("ns-a"));
+    other_cluster.key = ExternalKey::kubernetes("c2", "pod-x");
+    store.apply(&[Op::Upsert(other_cluster.clone())], T0, "test").unwrap();
+    let at = Timestamp(T0.0 + 10);
+    let pods = Resync { scope: KeyScope::Kubernetes { cluster: "c1".into() }, kinds: vec![kind("Kubernetes::Pod")] };
+    let reported: HashSet<ExternalKey> = HashSet::from([key(&e.pod_a)]);
+    let outcome = store.resync(&pods, &reported, at, "k8s").unwrap();
+    assert_eq!(outcome.deleted, 1, "pod-b only: other kinds and clusters are not this resync's");
+    let reader = store.read();
+    assert!(reader.get_by_key(&e.pod_b.key, false).unwrap().is_none());
+    for kept in [&e.pod_a, &e.rs, &e.node, &other_cluster] {
+        assert!(reader.get_by_key(&kept.key, false).unwrap().is_some(), "{} kept", kept.name);
+    }
+    let change = &reader.changes(id_of(&store, &e.pod_b), Timestamp::ZERO, 1).unwrap()[0];
+    assert!(change.source.contains("resync"), "the change says why: {change:?}");
+    drop(reader);
+
+    let everything =
+        Resync { scope: KeyScope::Aws { account: "111".into(), region: "us-east-1".into() }, kinds: vec![] };
+    let all_aws: HashSet<ExternalKey> =
+        [&e.instance, &e.subnet, &e.vpc, &e.region, &e.account].into_iter().map(key).collect();
+    assert_eq!(store.resync(&everything, &all_aws, at, "aws").unwrap().deleted, 0, "all reported");
+    let gone = store.resync(&everything, &HashSet::new(), at, "aws").unwrap();
+    assert_eq!(gone.deleted, 5);
+    assert!(store.read().get_by_key(&e.node.key, false).unwrap().is_some(), "Kubernetes is not AWS's to resync");
+    let never_seen =
+        Resync { scope: KeyScope::Kubernetes { cluster: "c1".into() }, kinds: vec![kind("Kubernetes::Job")] };
+    assert_eq!(store.resync(&never_seen, &HashSet::new(), at, "k8s").unwrap().deleted, 0);
+}
+
+pub fn change_listener_hears_each_commit<H: Harness>(h: &mut H) {
+    use crate::ChangeListener;
+    use std::sync::{Arc, Mutex};
+    let store = Store::open(h.fresh()).unwrap();
+    let heard: Arc<Mutex<Vec<Vec<graphd_core::Change>>>> = Arc::default();
+    let sink = Arc::clone(&heard);
+    store.set_change_listener(ChangeListener::new(move |changes| sink.lock().unwrap().push(changes.to_vec())));
+    let e = estate();
+    store.apply(&estate_ops(&e), T0, "test").unwrap();
+    store.apply(&[Op::Upsert(e.pod_a.clone())], T0, "test").unwrap();
+    let mut failing = e.pod_b.clone();
+    failing.kind = kind("Kubernetes::Node");
+    assert!(store.apply(&[Op::Delete(key(&e.cm)), Op::Upsert(failing)], T0, "test").is_err());
+    store.apply(&[Op::Delete(key(&e.cm))], Timestamp(T0.0 + 1), "test").unwrap();
+    let heard = heard.lock().unwrap();
+    assert_eq!(heard.len(), 2, "an unchanged upsert and a failed batch say nothing");
+    assert_eq!(heard[0].len(), 14, "one Created per item");
+    let cm = id_of(&store, &e.cm);
+    assert_eq!((heard[1][0].item, heard[1][0].change_type), (cm, graphd_core::ChangeType::Deleted));
 }

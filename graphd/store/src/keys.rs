@@ -100,22 +100,27 @@ pub fn decode_item(key: &[u8]) -> Result<ItemId, KeyError> {
 
 // ---- external keys --------------------------------------------------------------------------
 
+/// The first byte of an external key: which source's key space it is in.
+pub const EXTERNAL_KUBERNETES: u8 = 1;
+pub const EXTERNAL_AWS: u8 = 2;
+pub const EXTERNAL_CUSTOM: u8 = 3;
+
 pub fn external(key: &ExternalKey) -> Vec<u8> {
     let mut out = Vec::with_capacity(64);
     match key {
         ExternalKey::Kubernetes { cluster, uid } => {
-            out.push(1);
+            out.push(EXTERNAL_KUBERNETES);
             put_str(&mut out, cluster);
             put_str(&mut out, uid);
         }
         ExternalKey::Aws { account, region, resource_id } => {
-            out.push(2);
+            out.push(EXTERNAL_AWS);
             put_str(&mut out, account);
             put_str(&mut out, region);
             put_str(&mut out, resource_id);
         }
         ExternalKey::Custom { source, id } => {
-            out.push(3);
+            out.push(EXTERNAL_CUSTOM);
             put_str(&mut out, source);
             put_str(&mut out, id);
         }
@@ -128,12 +133,12 @@ pub fn decode_external(key: &[u8]) -> Result<ExternalKey, KeyError> {
     let (a, rest) = take_str(rest)?;
     let (b, rest) = take_str(rest)?;
     let (decoded, rest) = match tag {
-        1 => (ExternalKey::Kubernetes { cluster: a, uid: b }, rest),
-        2 => {
+        EXTERNAL_KUBERNETES => (ExternalKey::Kubernetes { cluster: a, uid: b }, rest),
+        EXTERNAL_AWS => {
             let (c, rest) = take_str(rest)?;
             (ExternalKey::Aws { account: a, region: b, resource_id: c }, rest)
         }
-        3 => (ExternalKey::Custom { source: a, id: b }, rest),
+        EXTERNAL_CUSTOM => (ExternalKey::Custom { source: a, id: b }, rest),
         _ => return Err(malformed("external", "unknown source tag")),
     };
     expect_end(rest, "external")?;

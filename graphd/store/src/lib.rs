@@ -10,6 +10,7 @@
 //!   a batch changes inside the same batch.
 //! - [`adjacency`]: every edge in memory, both ways, versioned by batch, for walks.
 //! - [`query`]: get, lookups, related, walk-up, list, health counts, changes.
+//! - [`resync`]: tombstoning what a source no longer reports for its scope.
 //! - [`retention`]: purging old tombstones in the background.
 //! - `conformance` (feature `conformance`): the suite every engine must pass.
 //!
@@ -24,6 +25,7 @@ pub mod keys;
 pub mod mem;
 pub mod names;
 pub mod query;
+pub mod resync;
 pub mod retention;
 pub mod store;
 pub mod write;
@@ -35,6 +37,7 @@ pub use cf::Cf;
 pub use engine::{Engine, EngineError, Snapshot, WriteBatch};
 pub use error::{Result, StoreError};
 pub use mem::MemEngine;
+pub use resync::{KeyScope, Resync};
 pub use retention::{PurgeStats, RetentionTask};
-pub use store::Store;
+pub use store::{ChangeListener, Store};
 pub use write::{Op, Outcome};

@@ -7,7 +7,7 @@ use crate::error::{Result, StoreError};
 use crate::keys::{self, RelId};
 use crate::names::Names;
 use crate::write::{BatchWriter, LinkRules, Op, Outcome};
-use graphd_core::{relation, Relation, Timestamp};
+use graphd_core::{relation, Change, Relation, Timestamp};
 use graphd_rules::RuleSet;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
@@ -37,6 +37,29 @@ pub(crate) struct WriterState {
     pub names: Names,
     /// Link rules applied to every batch, if any.
     pub rules: Option<Arc<LinkRules>>,
+    /// Told of every committed batch's changes, if set.
+    pub listener: Option<ChangeListener>,
+}
+
+/// Called with the changes of each committed batch, in commit order, while the writer is
+/// held: it must return quickly (hand the changes to a channel, say).
+#[derive(Clone)]
+pub struct ChangeListener(Arc<dyn Fn(&[Change]) + Send + Sync>);
+
+impl ChangeListener {
+    pub fn new(notify: impl Fn(&[Change]) + Send + Sync + 'static) -> Self {
+        ChangeListener(Arc::new(notify))
+    }
+
+    fn notify(&self, changes: &[Change]) {
+        (self.0)(changes)
+    }
+}
+
+impl std::fmt::Debug for ChangeListener {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ChangeListener")
+    }
 }
 
 impl<E: Engine> Store<E> {
@@ -51,7 +74,14 @@ impl<E: Engine> Store<E> {
         let store = Store {
             engine,
             names: RwLock::new(Arc::new(names.clone())),
-            writer: Mutex::new(WriterState { next_id, next_seq, batch_seq: FIRST_SEQ, names, rules: None }),
+            writer: Mutex::new(WriterState {
+                next_id,
+                next_seq,
+                batch_seq: FIRST_SEQ,
+                names,
+                rules: None,
+                listener: None,
+            }),
             adjacency: RwLock::new(adjacency),
             visible: RwLock::new(FIRST_SEQ),
         };
@@ -97,6 +127,12 @@ impl<E: Engine> Store<E> {
         Ok(())
     }
 
+    /// From now on, `listener` is told the changes of every committed batch (replacing any
+    /// listener set before).
+    pub fn set_change_listener(&self, listener: ChangeListener) {
+        self.lock_writer().listener = Some(listener);
+    }
+
     /// Applies `ops` as one atomic batch at time `at`, with changes attributed to `source`.
     ///
     /// Either every operation lands or none does: an invalid operation fails the whole batch
@@ -109,9 +145,14 @@ impl<E: Engine> Store<E> {
         drop(adjacency);
         drop(snapshot);
         match built {
-            Ok((batch, changes, outcome)) => {
-                self.commit(&mut writer, batch, &changes)?;
-                Ok(outcome)
+            Ok(built) => {
+                self.commit(&mut writer, built.batch, &built.edge_changes)?;
+                if let Some(listener) = &writer.listener {
+                    if !built.feed.is_empty() {
+                        listener.notify(&built.feed);
+                    }
+                }
+                Ok(built.outcome)
             }
             Err(err) => {
                 self.rollback(&mut writer)?;

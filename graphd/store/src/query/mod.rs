@@ -3,15 +3,18 @@
 //! - [`get`]: items by id, external key, natural name or short id; documents; edges; changes.
 //! - [`related`]: breadth-first walks in one direction, filters applied inside the walk.
 //! - [`walk_up`]: ancestors through up-relations, as a tree.
+//! - [`path`]: the shortest path between two items, edges followed either way.
 //! - [`list`]: items by scope, kind, labels and health, paged; counts by health.
 
 mod get;
 mod list;
+mod path;
 mod related;
 mod walk_up;
 
 pub use get::NameQuery;
 pub use list::{HealthCounts, ListQuery, Page, ScopeFilter};
+pub use path::{Path, PathQuery};
 pub use related::{Direction, Hit, RelatedQuery, RelatedResult, Via};
 pub use walk_up::{UpLink, UpNode, WalkUp};
 

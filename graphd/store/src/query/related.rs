@@ -120,20 +120,7 @@ impl<'a, E: Engine> Reader<'a, E> {
     }
 
     fn filter(&self, query: &RelatedQuery) -> Result<Filter> {
-        let relations = if query.relations.is_empty() {
-            None
-        } else {
-            let ids = query
-                .relations
-                .iter()
-                .map(|name| {
-                    self.names
-                        .relation_id(name)
-                        .ok_or_else(|| StoreError::query("relations", format!("unknown relation {name:?}")))
-                })
-                .collect::<Result<Vec<_>>>()?;
-            Some(ids)
-        };
+        let relations = self.relation_ids(&query.relations)?;
         // A kind no item ever had matches nothing, which is an answer, not an error.
         let kinds = (!query.kinds.is_empty()).then(|| query.kinds.iter().filter_map(|k| self.kind_id(k)).collect());
         Ok(Filter { relations, kinds, include_deleted: query.include_deleted })

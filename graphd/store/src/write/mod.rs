@@ -11,7 +11,7 @@ use crate::engine::{Snapshot, WriteBatch};
 use crate::error::{Result, StoreError};
 use crate::keys::{self, KindId, LookupField, RelId, ScopeTag, Tomb, ANY_KIND};
 use crate::store::WriterState;
-use graphd_core::{ChangeType, EdgeWrite, ExternalKey, ItemId, ItemWrite, Provenance, Timestamp};
+use graphd_core::{Change, ChangeType, EdgeWrite, ExternalKey, ItemId, ItemWrite, Provenance, Timestamp};
 use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap, HashSet};
 
@@ -77,6 +77,16 @@ pub(crate) struct BatchWriter<'a, S> {
     /// With rules: the documents this batch wrote.
     documents: HashMap<ItemId, &'a serde_json::Value>,
     outcome: Outcome,
+    /// The changes this batch records, for the store's change listener (empty without one).
+    feed: Vec<Change>,
+}
+
+/// A built batch: what to write, how the adjacency changes, what it did, and its changes.
+pub(crate) struct Built {
+    pub batch: WriteBatch,
+    pub edge_changes: Vec<EdgeChange>,
+    pub outcome: Outcome,
+    pub feed: Vec<Change>,
 }
 
 impl<'a, S: Snapshot> BatchWriter<'a, S> {
@@ -104,10 +114,11 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
             touched: HashMap::new(),
             documents: HashMap::new(),
             outcome: Outcome::default(),
+            feed: Vec::new(),
         }
     }
 
-    pub(crate) fn run(mut self, ops: &'a [Op]) -> Result<(WriteBatch, Vec<EdgeChange>, Outcome)> {
+    pub(crate) fn run(mut self, ops: &'a [Op]) -> Result<Built> {
         for (index, op) in ops.iter().enumerate() {
             let result = match op {
                 Op::Upsert(item) => self.upsert(item),
@@ -123,7 +134,7 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
         Ok(self.finish())
     }
 
-    fn finish(mut self) -> (WriteBatch, Vec<EdgeChange>, Outcome) {
+    fn finish(mut self) -> Built {
         for (id, record) in self.items.drain() {
             self.batch.put(Cf::Items, keys::item(id).to_vec(), record.encode());
         }
@@ -140,7 +151,7 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
             self.batch.put(Cf::EdgesOut, out_key.to_vec(), value.encode());
             self.batch.put(Cf::EdgesIn, keys::edge(to, rel, from).to_vec(), in_value.encode());
         }
-        (self.batch, changes, self.outcome)
+        Built { batch: self.batch, edge_changes: changes, outcome: self.outcome, feed: self.feed }
     }
 
     // ---- items ------------------------------------------------------------------------------
@@ -260,6 +271,15 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
         self.writer.next_seq += 1;
         let record = ChangeRecord::new(change_type, summary, self.source.to_owned());
         self.batch.put(Cf::Changes, keys::change(id, self.at, seq).to_vec(), record.encode());
+        if self.writer.listener.is_some() {
+            self.feed.push(Change {
+                item: id,
+                at: self.at,
+                change_type,
+                summary: record.summary,
+                source: record.source,
+            });
+        }
     }
 
     fn find(&self, ext_key: &[u8]) -> Result<Option<ExternalEntry>> {
