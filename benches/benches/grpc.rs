@@ -55,6 +55,7 @@ async fn run() {
             sequence: n as u64,
             source: "bench".into(),
             operations: b.iter().map(operation_to).collect(),
+            ..Default::default()
         })
         .collect();
     let channel = tonic::transport::Channel::from_shared(addr.clone()).unwrap().connect().await.unwrap();

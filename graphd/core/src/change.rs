@@ -13,6 +13,38 @@ pub enum ChangeType {
     HealthChanged,
 }
 
+impl ChangeType {
+    pub const ALL: [ChangeType; 5] = [
+        ChangeType::Created,
+        ChangeType::Updated,
+        ChangeType::Deleted,
+        ChangeType::Restored,
+        ChangeType::HealthChanged,
+    ];
+
+    /// The name people and clients use: `Created`, `HealthChanged`, ...
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeType::Created => "Created",
+            ChangeType::Updated => "Updated",
+            ChangeType::Deleted => "Deleted",
+            ChangeType::Restored => "Restored",
+            ChangeType::HealthChanged => "HealthChanged",
+        }
+    }
+
+    /// The type named `name`, as [`ChangeType::as_str`] writes it.
+    pub fn from_name(name: &str) -> Option<ChangeType> {
+        ChangeType::ALL.into_iter().find(|t| t.as_str() == name)
+    }
+}
+
+impl std::fmt::Display for ChangeType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Change {
     pub item: ItemId,

@@ -74,21 +74,16 @@ async fn serve_ingest_query_and_stop() {
             serde_json::json!({"metadata": {"namespace": "apps"}, "spec": {"nodeName": "n1"}}),
         )
     };
-    let good = pb::IngestRequest {
-        sequence: 1,
-        source: "test".into(),
-        operations: vec![
+    let good = batch(
+        1,
+        vec![
             upsert("ns", "Kubernetes::Namespace", "apps", "", serde_json::json!({})),
             upsert("node", "Kubernetes::Node", "n1", "", serde_json::json!({})),
             pod("p1", "web-1"),
             pod("p2", "web-2"),
         ],
-    };
-    let bad = pb::IngestRequest {
-        sequence: 2,
-        source: "test".into(),
-        operations: vec![upsert("x", "Pod", "x", "apps", serde_json::json!({}))],
-    };
+    );
+    let bad = batch(2, vec![upsert("x", "Pod", "x", "apps", serde_json::json!({}))]);
     let acks: Vec<pb::IngestAck> = {
         let stream = tokio_stream::iter(vec![good, bad]);
         let mut responses = ingest.ingest(stream).await.unwrap().into_inner();
@@ -210,6 +205,132 @@ async fn serve_ingest_query_and_stop() {
     let mut rest = String::new();
     std::io::Read::read_to_string(&mut server.stdout, &mut rest).unwrap();
     assert!(rest.contains("store flushed"), "{rest}");
+}
+
+fn pod_on(uid: &str, name: &str, node: &str) -> pb::Operation {
+    let document = serde_json::json!({"metadata": {"namespace": "apps"}, "spec": {"nodeName": node}});
+    upsert(uid, "Kubernetes::Pod", name, "apps", document)
+}
+
+fn batch(sequence: u64, operations: Vec<pb::Operation>) -> pb::IngestRequest {
+    pb::IngestRequest { sequence, source: "test".into(), operations, ..Default::default() }
+}
+
+/// Sends `batches` on one ingest stream and returns the acknowledgements.
+async fn ingest_all(addr: &str, batches: Vec<pb::IngestRequest>) -> Vec<pb::IngestAck> {
+    let mut ingest = IngestServiceClient::connect(addr.to_owned()).await.unwrap();
+    let mut responses = ingest.ingest(tokio_stream::iter(batches)).await.unwrap().into_inner();
+    let mut acks = Vec::new();
+    while let Some(ack) = responses.message().await.unwrap() {
+        acks.push(ack);
+    }
+    acks
+}
+
+async fn id_of(query: &mut QueryServiceClient<tonic::transport::Channel>, uid: &str) -> u64 {
+    let request = pb::GetRequest {
+        by: Some(pb::get_request::By::Key(k8s_key(uid))),
+        include_deleted: true,
+        ..Default::default()
+    };
+    query.get(request).await.unwrap().into_inner().id
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watch_path_changes_and_resync() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = start(dir.path()).expect("graphd serve starts");
+    let setup = batch(
+        1,
+        vec![
+            upsert("ns", "Kubernetes::Namespace", "apps", "", serde_json::json!({})),
+            upsert("n1", "Kubernetes::Node", "n1", "", serde_json::json!({})),
+            upsert("n2", "Kubernetes::Node", "n2", "", serde_json::json!({})),
+            pod_on("p1", "web-1", "n1"),
+            pod_on("p2", "web-2", "n1"),
+            pod_on("p3", "web-3", "n2"),
+        ],
+    );
+    assert!(ingest_all(&server.addr, vec![setup]).await[0].applied);
+    let mut query = QueryServiceClient::connect(server.addr.clone()).await.unwrap();
+    let (n1, n2, p1, p2) = (
+        id_of(&mut query, "n1").await,
+        id_of(&mut query, "n2").await,
+        id_of(&mut query, "p1").await,
+        id_of(&mut query, "p2").await,
+    );
+
+    // Path: from a pod on n1 to the node n2, through the namespace and the other pod.
+    let path = query.path(pb::PathRequest { from: p1, to: n2, ..Default::default() }).await.unwrap().into_inner();
+    let names: Vec<&str> = path.items.iter().map(|i| i.name.as_str()).collect();
+    assert_eq!(names, ["web-1", "apps", "web-3", "n2"], "{path:?}");
+    assert_eq!(path.edges.len(), 3);
+    let no_path = query
+        .path(pb::PathRequest { from: p1, to: n2, relations: vec!["runs-on".into()], ..Default::default() })
+        .await
+        .unwrap_err();
+    assert_eq!(no_path.code(), Code::NotFound, "{}", no_path.message());
+
+    // Watch the node n1 and what is related to it: its pods.
+    let watch = query.watch(pb::WatchRequest { target: Some(pb::watch_request::Target::Item(n1)), depth: 1 });
+    let mut events = watch.await.unwrap().into_inner();
+    let mut scope_watch = QueryServiceClient::connect(server.addr.clone()).await.unwrap();
+    let scope = pb::ScopeFilter { cluster: "c1".into(), ..Default::default() };
+    let mut scope_events = scope_watch
+        .watch(pb::WatchRequest { target: Some(pb::watch_request::Target::Scope(scope)), depth: 0 })
+        .await
+        .unwrap()
+        .into_inner();
+
+    // A change elsewhere is not n1's news; then a resync that no longer reports web-2.
+    let mut busy = pod_on("p3", "web-3", "n2");
+    if let Some(pb::operation::Op::Upsert(w)) = busy.op.as_mut() {
+        w.status = "Evicted".into();
+    }
+    let begin = pb::ResyncScope {
+        scope: Some(pb::resync_scope::Scope::Cluster("c1".into())),
+        kinds: vec!["Kubernetes::Pod".into()],
+    };
+    let acks = ingest_all(
+        &server.addr,
+        vec![
+            batch(2, vec![busy]),
+            pb::IngestRequest { begin_resync: Some(begin.clone()), ..batch(3, vec![pod_on("p1", "web-1", "n1")]) },
+            pb::IngestRequest { end_resync: true, ..batch(4, vec![pod_on("p3", "web-3", "n2")]) },
+            pb::IngestRequest { end_resync: true, ..batch(5, vec![]) },
+        ],
+    )
+    .await;
+    assert!(acks[..3].iter().all(|a| a.applied), "{acks:?}");
+    assert_eq!(acks[2].resync_deleted, 1, "web-2 was not reported: {:?}", acks[2]);
+    assert!(!acks[3].applied && acks[3].error.contains("no resync is open"), "{:?}", acks[3]);
+
+    let event =
+        tokio::time::timeout(std::time::Duration::from_secs(10), events.message()).await.unwrap().unwrap().unwrap();
+    let (change, item) = (event.change.unwrap(), event.item.unwrap());
+    assert_eq!((change.item, change.r#type.as_str(), item.name.as_str()), (p2, "Deleted", "web-2"), "{change:?}");
+    assert!(item.deleted_at > 0);
+    assert!(change.source.contains("resync"), "{change:?}");
+    let first_in_scope = scope_events.message().await.unwrap().unwrap().change.unwrap();
+    assert_eq!(first_in_scope.r#type, "Updated", "web-3's eviction is the scope's first news: {first_in_scope:?}");
+
+    // Changes of n1 and everything one step from it, newest first.
+    let changes =
+        query.changes(pb::ChangesRequest { id: n1, depth: 1, ..Default::default() }).await.unwrap().into_inner();
+    assert_eq!(changes.changes[0].r#type, "Deleted");
+    assert_eq!(changes.changes.iter().filter(|c| c.r#type == "Created").count(), 3, "n1, web-1, web-2");
+    let unknown = query
+        .changes(pb::ChangesRequest { id: n1, types: vec!["Exploded".into()], ..Default::default() })
+        .await
+        .unwrap_err();
+    assert_eq!(unknown.code(), Code::InvalidArgument);
+    assert!(unknown.message().contains("HealthChanged"), "lists the known types: {}", unknown.message());
+
+    // A server with open watches still stops cleanly on SIGTERM.
+    unsafe_sigterm(server.child.id());
+    let status = tokio::task::spawn_blocking(move || server.child.wait().unwrap()).await.unwrap();
+    assert!(status.success(), "{status:?}");
+    assert!(events.message().await.map(|m| m.is_none()).unwrap_or(true), "the watch ended with the server");
 }
 
 async fn reflected_services(addr: &str) -> Vec<String> {

@@ -4,7 +4,7 @@
 //! [`Harness`] that makes fresh engines and reopens them. Each check is its own test.
 
 use crate::engine::{Engine, Snapshot, WriteBatch};
-use crate::query::{Direction, ListQuery, NameQuery, RelatedQuery, ScopeFilter};
+use crate::query::{ChangeFilter, Direction, ListQuery, NameQuery, RelatedQuery, ScopeFilter};
 use crate::{Cf, Op, Store, StoreError};
 use graphd_core::{EdgeWrite, ExternalKey, Health, ItemId, ItemWrite, Kind, Provenance, Scope, Timestamp};
 use std::collections::BTreeSet;
@@ -298,7 +298,7 @@ pub fn unchanged_upserts_write_nothing<H: Harness>(h: &mut H) {
     let id = id_of(&store, &e.pod_a);
     let again = store.apply(&[Op::Upsert(e.pod_a.clone())], Timestamp(T0.0 + 10), "test").unwrap();
     assert_eq!((again.unchanged, again.updated, again.created), (1, 0, 0));
-    assert_eq!(store.read().changes(id, Timestamp::ZERO, 100).unwrap().len(), 1, "only Created");
+    assert_eq!(store.read().changes(&[id], &ChangeFilter::newest(100)).unwrap().len(), 1, "only Created");
 
     let mut sick = e.pod_a.clone();
     sick.health = Health::Unhealthy;
@@ -312,10 +312,21 @@ pub fn unchanged_upserts_write_nothing<H: Harness>(h: &mut H) {
     assert_eq!(item.created_at, T0, "an update keeps the creation time");
     assert_eq!(item.updated_at, Timestamp(T0.0 + 20));
     assert_eq!(reader.document(id).unwrap(), Some(serde_json::json!({"status": {"phase": "Running"}})));
-    let types: Vec<_> = reader.changes(id, Timestamp::ZERO, 100).unwrap().into_iter().map(|c| c.change_type).collect();
+    let types: Vec<_> =
+        reader.changes(&[id], &ChangeFilter::newest(100)).unwrap().into_iter().map(|c| c.change_type).collect();
     use graphd_core::ChangeType::*;
     assert_eq!(types, [HealthChanged, Updated, Created], "newest first");
-    assert_eq!(reader.changes(id, Timestamp(T0.0 + 1), 100).unwrap().len(), 2, "since filters");
+    assert_eq!(
+        reader.changes(&[id], &ChangeFilter { since: Timestamp(T0.0 + 1), ..ChangeFilter::newest(100) }).unwrap().len(),
+        2,
+        "since filters"
+    );
+    let health_only = ChangeFilter { types: vec![HealthChanged], ..ChangeFilter::newest(100) };
+    assert_eq!(reader.changes(&[id], &health_only).unwrap().len(), 1, "types filter");
+    let merged = reader.changes(&[id, id_of(&store, &e.pod_b)], &ChangeFilter::newest(100)).unwrap();
+    assert_eq!(merged.len(), 4, "three of one pod, Created of the other");
+    assert!(merged.windows(2).all(|w| w[0].at >= w[1].at), "newest first across items");
+    assert_eq!(reader.changes(&[id, id_of(&store, &e.pod_b)], &ChangeFilter::newest(2)).unwrap().len(), 2);
 }
 
 // ---- edges and walks ------------------------------------------------------------------------
@@ -480,7 +491,10 @@ pub fn deletes_tombstone_items_and_edges<H: Harness>(h: &mut H) {
     assert!(reader.related(node, &query).unwrap().hits.iter().any(|h| h.id == pod), "unless asked");
     assert!(reader.walk_up(pod, false).is_err(), "a deleted start is not found by default");
     assert_eq!(reader.walk_up(pod, true).unwrap().nodes.len(), 10, "as it was, when asked");
-    assert_eq!(reader.changes(pod, Timestamp::ZERO, 10).unwrap()[0].change_type, graphd_core::ChangeType::Deleted);
+    assert_eq!(
+        reader.changes(&[pod], &ChangeFilter::newest(10)).unwrap()[0].change_type,
+        graphd_core::ChangeType::Deleted
+    );
     let again = store.apply(&[Op::Delete(key(&e.pod_a))], Timestamp(t1.0 + 1), "test").unwrap();
     assert_eq!(again.deleted, 0, "deleting twice changes nothing");
 }
@@ -708,7 +722,7 @@ pub fn purge_removes_only_old_tombstones<H: Harness>(h: &mut H) {
     let reader = store.read();
     assert!(reader.get(pod_a, true).unwrap().is_none(), "pod a is gone for good");
     assert!(reader.get_by_key(&e.pod_a.key, true).unwrap().is_none());
-    assert!(reader.changes(pod_a, Timestamp::ZERO, 10).unwrap().is_empty());
+    assert!(reader.changes(&[pod_a], &ChangeFilter::newest(10)).unwrap().is_empty());
     assert!(reader.find_by_short_id("pod-a", true).unwrap().is_empty());
     assert!(!reader.edges(node, false, true).unwrap().iter().any(|e| e.from == pod_a), "no dangling mirror edge");
     assert!(reader.get(pod_b, true).unwrap().is_some(), "pod b was deleted after the bound");
@@ -822,7 +836,7 @@ pub fn resync_tombstones_only_what_its_scope_did_not_report<H: Harness>(h: &mut 
     for kept in [&e.pod_a, &e.rs, &e.node, &other_cluster] {
         assert!(reader.get_by_key(&kept.key, false).unwrap().is_some(), "{} kept", kept.name);
     }
-    let change = &reader.changes(id_of(&store, &e.pod_b), Timestamp::ZERO, 1).unwrap()[0];
+    let change = &reader.changes(&[id_of(&store, &e.pod_b)], &ChangeFilter::newest(1)).unwrap()[0];
     assert!(change.source.contains("resync"), "the change says why: {change:?}");
     drop(reader);
 

@@ -44,7 +44,9 @@ pub(crate) struct WriterState {
 /// Called with the changes of each committed batch, in commit order, while the writer is
 /// held: it must return quickly (hand the changes to a channel, say).
 #[derive(Clone)]
-pub struct ChangeListener(Arc<dyn Fn(&[Change]) + Send + Sync>);
+pub struct ChangeListener(Arc<NotifyFn>);
+
+type NotifyFn = dyn Fn(&[Change]) + Send + Sync;
 
 impl ChangeListener {
     pub fn new(notify: impl Fn(&[Change]) + Send + Sync + 'static) -> Self {

@@ -5,7 +5,7 @@ use crate::render::{self, item_json};
 use crate::resolve::{parse_kind, resolve, Narrowing};
 use clap::{Args, Subcommand, ValueEnum};
 use graphd_core::{Health, Item, Timestamp};
-use graphd_store::query::{Direction, ListQuery, Reader, RelatedQuery, ScopeFilter};
+use graphd_store::query::{ChangeFilter, Direction, ListQuery, Reader, RelatedQuery, ScopeFilter};
 use graphd_store::Engine;
 use std::path::Path;
 
@@ -286,7 +286,7 @@ fn counts<E: Engine>(reader: &Reader<'_, E>, args: &ScopeArgs) -> anyhow::Result
 
 fn changes<E: Engine>(reader: &Reader<'_, E>, args: &ItemArgs) -> anyhow::Result<String> {
     let item = resolve(reader, &args.item, &Narrowing { include_deleted: true, ..args.narrowing() })?;
-    let changes = reader.changes(item.id, Timestamp::ZERO, 1000)?;
+    let changes = reader.changes(&[item.id], &ChangeFilter::newest(1000))?;
     if args.output == Some(Output::Json) {
         return Ok(serde_json::to_string_pretty(&changes)? + "\n");
     }

@@ -1,9 +1,9 @@
 //! Conversions between the gRPC contract and the domain, in one place. Conversions from
 //! requests name the field that is wrong.
 
-use graphd_core::{EdgeWrite, ExternalKey, Health, Item, ItemWrite, Kind, Provenance, Scope, Timestamp};
+use graphd_core::{Change, EdgeWrite, ExternalKey, Health, Item, ItemWrite, Kind, Provenance, Scope, Timestamp};
 use graphd_proto::v1 as pb;
-use graphd_store::Op;
+use graphd_store::{KeyScope, Op, Resync};
 use std::collections::BTreeMap;
 
 /// A request field that cannot become a domain value.
@@ -190,4 +190,35 @@ pub fn operations_from(request: &pb::IngestRequest) -> Result<Vec<Op>, FieldErro
             }
         })
         .collect()
+}
+
+pub fn change_to(change: &Change) -> pb::Change {
+    pb::Change {
+        item: change.item.0,
+        at: change.at.0,
+        r#type: change.change_type.as_str().to_owned(),
+        summary: change.summary.clone(),
+        source: change.source.clone(),
+    }
+}
+
+pub fn resync_from(scope: &pb::ResyncScope) -> Result<Resync, FieldError> {
+    use pb::resync_scope::Scope as S;
+    let non_empty = |value: &str, field: &str| {
+        if value.is_empty() {
+            Err(bad(format!("begin_resync.{field}"), "empty"))
+        } else {
+            Ok(value.to_owned())
+        }
+    };
+    let key_scope = match &scope.scope {
+        None => return Err(bad("begin_resync.scope", "give a cluster, an AWS account and region, or a custom source")),
+        Some(S::Cluster(cluster)) => KeyScope::Kubernetes { cluster: non_empty(cluster, "cluster")? },
+        Some(S::Aws(aws)) => {
+            KeyScope::Aws { account: non_empty(&aws.account, "aws.account")?, region: aws.region.clone() }
+        }
+        Some(S::CustomSource(source)) => KeyScope::Custom { source: non_empty(source, "custom_source")? },
+    };
+    let kinds = scope.kinds.iter().map(|k| kind_from(k, "begin_resync.kinds")).collect::<Result<_, _>>()?;
+    Ok(Resync { scope: key_scope, kinds })
 }

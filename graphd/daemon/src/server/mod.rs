@@ -5,6 +5,7 @@ pub mod convert;
 mod ingest;
 mod query;
 mod status;
+mod watch;
 
 use crate::GraphStore;
 use graphd_proto::v1::ingest_service_server::IngestServiceServer;
@@ -35,6 +36,13 @@ pub async fn serve(
     let (health_reporter, health) = tonic_health::server::health_reporter();
     health_reporter.set_serving::<QueryServiceServer<query::Queries>>().await;
     health_reporter.set_serving::<IngestServiceServer<ingest::Ingest>>().await;
+    let (stop_watches, stopping) = tokio::sync::watch::channel(false);
+    let feed = watch::Feed::attach(&store, stopping);
+    let shutdown = async move {
+        shutdown.await;
+        // Watches never end by themselves; the server drains calls only once they have.
+        let _ = stop_watches.send(true);
+    };
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(graphd_proto::v1::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
@@ -42,7 +50,7 @@ pub async fn serve(
     tonic::transport::Server::builder()
         .add_service(health)
         .add_service(reflection)
-        .add_service(QueryServiceServer::new(query::Queries::new(Arc::clone(&store))))
+        .add_service(QueryServiceServer::new(query::Queries::new(Arc::clone(&store), feed)))
         .add_service(IngestServiceServer::new(ingest::Ingest::new(store)))
         .serve_with_incoming_shutdown(incoming(listener), shutdown)
         .await?;

@@ -1,26 +1,34 @@
 //! The query service: each call a thin adapter that runs a store query off the async threads.
 
-use super::convert::{health_from, item_to, key_from, kind_from};
+use super::convert::{change_to, health_from, item_to, key_from, kind_from};
 use super::status::{from_field, from_join, from_store};
+use super::watch::{self, EventStream, Feed, Target};
 use crate::GraphStore;
-use graphd_core::ItemId;
+use graphd_core::{ChangeType, ItemId, Timestamp};
 use graphd_proto::v1 as pb;
 use graphd_proto::v1::query_service_server::QueryService;
-use graphd_store::query::{Direction, ListQuery, NameQuery, RelatedQuery, ScopeFilter};
+use graphd_store::query::{
+    ChangeFilter, Direction, ListQuery, NameQuery, PathQuery, RelatedQuery, ScopeFilter, MAX_DEPTH,
+};
 use std::sync::Arc;
 use tonic::{Request, Response, Status};
 
 /// Results a related query may return before it is refused as too broad.
 pub const MAX_RELATED: usize = 100_000;
 
+/// Changes a Changes call returns unless it asks for fewer.
+const DEFAULT_CHANGES: usize = 100;
+const MAX_CHANGES: usize = 10_000;
+
 #[derive(Debug, Clone)]
 pub struct Queries {
     store: Arc<GraphStore>,
+    feed: Feed,
 }
 
 impl Queries {
-    pub fn new(store: Arc<GraphStore>) -> Self {
-        Queries { store }
+    pub fn new(store: Arc<GraphStore>, feed: Feed) -> Self {
+        Queries { store, feed }
     }
 
     /// Runs `query` on a blocking thread: RocksDB calls never block the async runtime.
@@ -42,6 +50,8 @@ fn scope_from(scope: Option<pb::ScopeFilter>) -> ScopeFilter {
 
 #[tonic::async_trait]
 impl QueryService for Queries {
+    type WatchStream = EventStream;
+
     async fn get(&self, request: Request<pb::GetRequest>) -> Result<Response<pb::Item>, Status> {
         let r = request.into_inner();
         self.run(move |store| {
@@ -188,5 +198,93 @@ impl QueryService for Queries {
             Ok(pb::HealthCounts { healthy: c.healthy, warning: c.warning, unhealthy: c.unhealthy, unknown: c.unknown })
         })
         .await
+    }
+
+    async fn path(&self, request: Request<pb::PathRequest>) -> Result<Response<pb::PathResponse>, Status> {
+        let r = request.into_inner();
+        self.run(move |store| {
+            let max_depth = if r.max_depth == 0 { MAX_DEPTH } else { r.max_depth };
+            let query = PathQuery { max_depth, relations: r.relations.clone(), include_deleted: r.include_deleted };
+            let reader = store.read();
+            let path = reader.path(ItemId(r.from), ItemId(r.to), &query).map_err(from_store)?.ok_or_else(|| {
+                Status::not_found(format!("no path from item {} to item {} within {max_depth} steps", r.from, r.to))
+            })?;
+            let mut items = Vec::with_capacity(path.items.len());
+            for id in &path.items {
+                let item = reader.get(*id, true).map_err(from_store)?;
+                items.extend(item.as_ref().map(|i| item_to(i, None)));
+            }
+            let names = reader.names();
+            let edges = path
+                .edges
+                .iter()
+                .map(|v| pb::Edge { from: v.from.0, relation: names.relation_name(v.relation).to_owned(), to: v.to.0 })
+                .collect();
+            Ok(pb::PathResponse { items, edges })
+        })
+        .await
+    }
+
+    async fn changes(&self, request: Request<pb::ChangesRequest>) -> Result<Response<pb::ChangesResponse>, Status> {
+        let r = request.into_inner();
+        self.run(move |store| {
+            let limit = match r.limit as usize {
+                0 => DEFAULT_CHANGES,
+                n if n > MAX_CHANGES => return Err(Status::invalid_argument(format!("limit: at most {MAX_CHANGES}"))),
+                n => n,
+            };
+            let types = r
+                .types
+                .iter()
+                .map(|t| {
+                    ChangeType::from_name(t).ok_or_else(|| {
+                        let known: Vec<_> = ChangeType::ALL.iter().map(|t| t.as_str()).collect();
+                        Status::invalid_argument(format!(
+                            "types: unknown change type {t:?}; known: {}",
+                            known.join(", ")
+                        ))
+                    })
+                })
+                .collect::<Result<_, _>>()?;
+            let reader = store.read();
+            let start = ItemId(r.id);
+            if reader.get(start, true).map_err(from_store)?.is_none() {
+                return Err(Status::not_found(format!("no item with id {}", r.id)));
+            }
+            let mut ids = vec![start];
+            if r.depth > 0 {
+                let query = RelatedQuery {
+                    include_deleted: true,
+                    limit: MAX_RELATED,
+                    ..RelatedQuery::new(Direction::Both, r.depth)
+                };
+                ids.extend(reader.related(start, &query).map_err(from_store)?.hits.iter().map(|h| h.id));
+            }
+            let filter = ChangeFilter { since: Timestamp(r.since), types, limit };
+            let changes = reader.changes(&ids, &filter).map_err(from_store)?;
+            Ok(pb::ChangesResponse { changes: changes.iter().map(change_to).collect() })
+        })
+        .await
+    }
+
+    async fn watch(&self, request: Request<pb::WatchRequest>) -> Result<Response<EventStream>, Status> {
+        let r = request.into_inner();
+        let target = match r.target {
+            None => return Err(Status::invalid_argument("target: give an item or a scope")),
+            Some(pb::watch_request::Target::Scope(scope)) => Target::Scope(scope_from(Some(scope))),
+            Some(pb::watch_request::Target::Item(id)) => {
+                if r.depth > MAX_DEPTH {
+                    return Err(Status::invalid_argument(format!("depth: must be 0..={MAX_DEPTH}, got {}", r.depth)));
+                }
+                let root = ItemId(id);
+                self.run(move |store| match store.read().get(root, false).map_err(from_store)? {
+                    Some(_) => Ok(()),
+                    None => Err(Status::not_found(format!("no item with id {id}"))),
+                })
+                .await?;
+                Target::Subgraph { root, depth: r.depth }
+            }
+        };
+        Ok(Response::new(watch::start(Arc::clone(&self.store), &self.feed, target)))
     }
 }

@@ -6,7 +6,7 @@ use crate::codec::{ChangeRecord, EdgeValue, ExternalEntry};
 use crate::engine::{Engine, Snapshot};
 use crate::error::{Result, StoreError};
 use crate::keys::{self, LookupField, ANY_KIND};
-use graphd_core::{Change, Edge, ExternalKey, Item, ItemId, Kind, Timestamp};
+use graphd_core::{Change, ChangeType, Edge, ExternalKey, Item, ItemId, Kind, Timestamp};
 
 /// A natural key as a person gives it: kind and name, narrowed by namespace and cluster.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,6 +16,24 @@ pub struct NameQuery {
     /// `None` matches any namespace; `Some("")` only cluster-scoped items.
     pub namespace: Option<String>,
     pub cluster: Option<String>,
+}
+
+/// Which changes to return.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangeFilter {
+    /// Only at or after this time.
+    pub since: Timestamp,
+    /// Only these types (all when empty).
+    pub types: Vec<ChangeType>,
+    /// At most this many.
+    pub limit: usize,
+}
+
+impl ChangeFilter {
+    /// The newest `limit` changes of any type.
+    pub fn newest(limit: usize) -> Self {
+        ChangeFilter { since: Timestamp::ZERO, types: Vec::new(), limit }
+    }
 }
 
 impl<'a, E: Engine> Reader<'a, E> {
@@ -112,29 +130,43 @@ impl<'a, E: Engine> Reader<'a, E> {
         Ok(edges)
     }
 
-    /// Changes of `id` at or after `since`, newest first, at most `limit`.
-    pub fn changes(&self, id: ItemId, since: Timestamp, limit: usize) -> Result<Vec<Change>> {
-        let mut raw = Vec::new();
-        self.snapshot.scan_prefix(Cf::Changes, &keys::change_prefix(id), &mut |key, value| {
-            raw.push((key.to_vec(), value.to_vec()));
-            raw.len() < limit
-        })?;
-        let mut out = Vec::with_capacity(raw.len());
-        for (key, value) in raw {
-            let (item, at, _seq) = keys::decode_change(&key)?;
-            if at < since {
-                break;
-            }
-            let record = ChangeRecord::decode(&value)?;
-            out.push(Change {
-                item,
-                at,
-                change_type: record.change_type(),
-                summary: record.summary,
-                source: record.source,
-            });
+    /// Changes of the items `ids` that pass `filter`, newest first across all of them.
+    pub fn changes(&self, ids: &[ItemId], filter: &ChangeFilter) -> Result<Vec<Change>> {
+        let mut out = Vec::new();
+        for &id in ids {
+            // Each item's own newest `limit` are all that can make the merged newest `limit`.
+            self.changes_of(id, filter, &mut out)?;
         }
+        out.sort_by_key(|c| std::cmp::Reverse(c.at));
+        out.truncate(filter.limit);
         Ok(out)
+    }
+
+    fn changes_of(&self, id: ItemId, filter: &ChangeFilter, out: &mut Vec<Change>) -> Result<()> {
+        let mut taken = 0;
+        let mut failure = None;
+        self.snapshot.scan_prefix(Cf::Changes, &keys::change_prefix(id), &mut |key, value| {
+            let decoded = keys::decode_change(key)
+                .map_err(StoreError::from)
+                .and_then(|(item, at, _seq)| Ok((item, at, ChangeRecord::decode(value)?)));
+            match decoded {
+                Err(e) => {
+                    failure = Some(e);
+                    false
+                }
+                // Newest first: everything after this is older still.
+                Ok((_, at, _)) if at < filter.since => false,
+                Ok((item, at, record)) => {
+                    let change_type = record.change_type();
+                    if filter.types.is_empty() || filter.types.contains(&change_type) {
+                        out.push(Change { item, at, change_type, summary: record.summary, source: record.source });
+                        taken += 1;
+                    }
+                    taken < filter.limit
+                }
+            }
+        })?;
+        failure.map_or(Ok(()), Err)
     }
 
     fn lookup_ids(&self, prefix: &[u8]) -> Result<Vec<ItemId>> {

@@ -22,6 +22,16 @@ pub struct ScopeFilter {
     pub namespace: Option<String>,
 }
 
+impl ScopeFilter {
+    /// Whether `item` lies in this scope.
+    pub fn matches(&self, item: &Item) -> bool {
+        same(&self.cluster, &item.scope.cluster)
+            && same(&self.account, &item.scope.account)
+            && same(&self.region, &item.scope.region)
+            && same(&self.namespace, &item.namespace)
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ListQuery {
     pub scope: ScopeFilter,

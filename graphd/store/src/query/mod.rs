@@ -12,10 +12,10 @@ mod path;
 mod related;
 mod walk_up;
 
-pub use get::NameQuery;
+pub use get::{ChangeFilter, NameQuery};
 pub use list::{HealthCounts, ListQuery, Page, ScopeFilter};
 pub use path::{Path, PathQuery};
-pub use related::{Direction, Hit, RelatedQuery, RelatedResult, Via};
+pub use related::{Direction, Hit, RelatedQuery, RelatedResult, Via, MAX_DEPTH};
 pub use walk_up::{UpLink, UpNode, WalkUp};
 
 use crate::codec::ItemRecord;
