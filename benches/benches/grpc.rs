@@ -5,6 +5,7 @@
 //! `GRAPHD_BENCH_FLEET=m cargo bench -p graphd-benches --bench grpc`
 
 use graphd::server::convert::operation_to;
+use graphd::server::Limits;
 use graphd_benches::stats::micros;
 use graphd_benches::{bench_size, open, starts};
 use graphd_core::Timestamp;
@@ -45,9 +46,10 @@ async fn run() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = format!("http://{}", listener.local_addr().unwrap());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(graphd::server::serve(Arc::clone(&store), listener, async {
-        let _ = stopped.await;
-    }));
+    let server =
+        tokio::spawn(graphd::server::serve(Arc::clone(&store), listener, Limits::default(), Arc::default(), async {
+            let _ = stopped.await;
+        }));
     let requests: Vec<pb::IngestRequest> = batches
         .iter()
         .enumerate()

@@ -1,5 +1,6 @@
 //! The graphd daemon and its command line.
 //!
+//! - [`config`]: `graphd.yaml`, the settings of `graphd serve`.
 //! - [`open`]: the store on RocksDB in a data dir ([`GraphStore`]).
 //! - [`sample`]: loading a generated fleet, with progress.
 //! - [`import`]: `kubectl get -o json|yaml` output into the store, linked by the rules.
@@ -11,6 +12,7 @@
 //! Storage and query logic live in `graphd-store`; this crate wires it to RocksDB and people.
 
 pub mod cli;
+pub mod config;
 pub mod import;
 pub mod open;
 pub mod render;

@@ -16,10 +16,16 @@ struct Server {
 }
 
 fn start(data_dir: &std::path::Path) -> Result<Server, String> {
+    start_with(data_dir, &[])
+}
+
+/// `graphd serve` on a free port, with `extra` arguments.
+fn start_with(data_dir: &std::path::Path, extra: &[&str]) -> Result<Server, String> {
     let mut child = Command::new(env!("CARGO_BIN_EXE_graphd"))
         .arg("--data-dir")
         .arg(data_dir)
         .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -331,6 +337,84 @@ async fn watch_path_changes_and_resync() {
     let status = tokio::task::spawn_blocking(move || server.child.wait().unwrap()).await.unwrap();
     assert!(status.success(), "{status:?}");
     assert!(events.message().await.map(|m| m.is_none()).unwrap_or(true), "the watch ended with the server");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn config_limits_and_metrics() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("graphd.yaml");
+    std::fs::write(&config, "metrics_listen: 127.0.0.1:0\nlimits:\n  max_message_bytes: 4096\n  max_related: 1\n")
+        .unwrap();
+    let mut server =
+        start_with(&dir.path().join("data"), &["--config", config.to_str().unwrap()]).expect("graphd serve starts");
+    let mut line = String::new();
+    server.stdout.read_line(&mut line).unwrap();
+    let metrics_addr = line
+        .trim()
+        .strip_prefix("metrics on http://")
+        .and_then(|a| a.strip_suffix("/metrics"))
+        .unwrap_or_else(|| panic!("{line}"))
+        .to_owned();
+
+    // A batch over the message limit is refused as a whole; the store stays empty.
+    let big = pod_on("big", "big", "n1");
+    let mut big_batch = batch(1, vec![big]);
+    if let Some(pb::operation::Op::Upsert(w)) = big_batch.operations[0].op.as_mut() {
+        w.labels.insert("padding".into(), "x".repeat(8192));
+    }
+    let mut ingest = IngestServiceClient::connect(server.addr.clone()).await.unwrap();
+    let refused = match ingest.ingest(tokio_stream::iter(vec![big_batch])).await {
+        Err(status) => status,
+        Ok(response) => response.into_inner().message().await.expect_err("an oversized batch is refused"),
+    };
+    assert_eq!(refused.code(), Code::OutOfRange, "{refused:?}");
+    let mut query = QueryServiceClient::connect(server.addr.clone()).await.unwrap();
+    let counts = query.count_by_health(pb::HealthCountsRequest::default()).await.unwrap().into_inner();
+    assert_eq!(counts.unknown + counts.healthy + counts.warning + counts.unhealthy, 0, "nothing landed");
+
+    // The configured related limit holds.
+    let small = vec![
+        upsert("n1", "Kubernetes::Node", "n1", "", serde_json::json!({})),
+        pod_on("p1", "web-1", "n1"),
+        pod_on("p2", "web-2", "n1"),
+    ];
+    assert!(ingest_all(&server.addr, vec![batch(2, small)]).await[0].applied);
+    let n1 = id_of(&mut query, "n1").await;
+    let wide = pb::RelatedRequest { id: n1, direction: pb::Direction::Incoming as i32, depth: 1, ..Default::default() };
+    assert_eq!(query.related(wide).await.unwrap_err().code(), Code::ResourceExhausted);
+
+    // Metrics: what was ingested and asked, and how big the store is.
+    let text = http_get(&metrics_addr, "/metrics");
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    for expected in [
+        "graphd_ingest_batches_total{outcome=\"applied\"} 1",
+        "graphd_ingest_items_total{outcome=\"created\"} 3",
+        "graphd_query_seconds_count{method=\"related\"} 1",
+        "graphd_store_bytes ",
+    ] {
+        assert!(text.contains(expected), "{expected} missing from:\n{text}");
+    }
+    unsafe_sigterm(server.child.id());
+    assert!(tokio::task::spawn_blocking(move || server.child.wait().unwrap()).await.unwrap().success());
+}
+
+#[test]
+fn config_errors_name_file_and_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("graphd.yaml");
+    std::fs::write(&config, "retention:\n  keep_deleted: forever\n").unwrap();
+    let error = start_with(dir.path(), &["--config", config.to_str().unwrap()]).expect_err("refuses to start");
+    assert!(error.contains("graphd.yaml: retention.keep_deleted:"), "{error}");
+}
+
+/// A plain HTTP/1.1 GET, the way Prometheus scrapes.
+fn http_get(addr: &str, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").unwrap();
+    let mut text = String::new();
+    stream.read_to_string(&mut text).unwrap();
+    text
 }
 
 async fn reflected_services(addr: &str) -> Vec<String> {

@@ -56,8 +56,38 @@ impl RocksEngine {
         Ok(RocksEngine { db, path, write_options })
     }
 
+    /// Opens the database in `path` for reading only, as it is now: works while another
+    /// process holds it open for writing (every write through this engine fails).
+    pub fn open_read_only(path: impl AsRef<Path>, options: &RocksOptions) -> Result<Self, OpenError> {
+        let path = path.as_ref().to_path_buf();
+        let (db_options, descriptors) = options::build(options);
+        let db = DB::open_cf_descriptors_read_only(&db_options, &path, descriptors, false)
+            .map_err(|source| OpenError::Rocks { path: path.clone(), source })?;
+        Ok(RocksEngine { db, path, write_options: WriteOptions::default() })
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Bytes the database holds: SST files and memtables, over every column family.
+    pub fn size_bytes(&self) -> u64 {
+        Cf::ALL
+            .iter()
+            .map(|&cf| {
+                self.int_property(cf, "rocksdb.total-sst-files-size")
+                    + self.int_property(cf, "rocksdb.size-all-mem-tables")
+            })
+            .sum()
+    }
+
+    /// RocksDB's estimate of the keys in `cf`: cheap to ask, close after compaction.
+    pub fn estimated_keys(&self, cf: Cf) -> u64 {
+        self.int_property(cf, "rocksdb.estimate-num-keys")
+    }
+
+    fn int_property(&self, cf: Cf, name: &str) -> u64 {
+        self.db.property_int_value_cf(self.cf(cf), name).ok().flatten().unwrap_or(0)
     }
 
     fn cf(&self, cf: Cf) -> &ColumnFamily {

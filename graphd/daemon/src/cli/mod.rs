@@ -25,9 +25,9 @@ use std::process::ExitCode;
     about = "A relationship graph of infrastructure: Kubernetes, AWS and custom items with typed edges."
 )]
 pub struct Cli {
-    /// Where the store lives (RocksDB).
-    #[arg(long, global = true, env = "GRAPHD_DATA_DIR", default_value = "graphd-data")]
-    pub data_dir: PathBuf,
+    /// Where the store lives (RocksDB) [default: graphd-data, or the config's data_dir].
+    #[arg(long, global = true, env = "GRAPHD_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -61,12 +61,13 @@ pub enum Output {
 pub fn main() -> ExitCode {
     init_tracing();
     let cli = Cli::parse();
+    let data_dir = cli.data_dir.clone().unwrap_or_else(|| PathBuf::from(crate::config::DEFAULT_DATA_DIR));
     let result = match cli.command {
-        Command::Demo(args) => demo::run(&cli.data_dir, &args),
-        Command::Generate(args) => generate::run(&cli.data_dir, &args),
-        Command::Import(args) => import::run(&cli.data_dir, &args),
-        Command::Serve(args) => serve::run(&cli.data_dir, &args),
-        Command::Query(command) => query::run(&cli.data_dir, &command),
+        Command::Demo(args) => demo::run(&data_dir, &args),
+        Command::Generate(args) => generate::run(&data_dir, &args),
+        Command::Import(args) => import::run(&data_dir, &args),
+        Command::Serve(args) => serve::run(cli.data_dir.as_deref(), &args),
+        Command::Query(command) => query::run(&data_dir, &command),
         Command::Rules(command) => rules::run(&command),
     };
     match result {

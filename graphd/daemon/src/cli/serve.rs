@@ -1,6 +1,11 @@
-//! `graphd serve`: the gRPC service over the store in the data dir, linking by the rules,
-//! purging old tombstones, until SIGINT or SIGTERM.
+//! `graphd serve`: the gRPC service over the store, linking by the rules, purging old
+//! tombstones, with Prometheus metrics beside it, until SIGINT or SIGTERM.
+//!
+//! Settings come from `--config graphd.yaml` (see [`crate::config`]); the flags here override
+//! the file.
 
+use crate::config::{parse_duration, Config};
+use crate::server::Metrics;
 use clap::Args;
 use graphd_store::RetentionTask;
 use std::io::Write;
@@ -11,44 +16,82 @@ use std::time::Duration;
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Address to listen on; port 0 picks a free one (printed on start).
-    #[arg(long, default_value = "127.0.0.1:7439")]
-    pub listen: SocketAddr,
-    /// More rule files, on top of the built-in ones.
+    /// The config file (YAML); without one, the defaults and the flags below.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Address to listen on for gRPC; port 0 picks a free one (printed on start).
+    #[arg(long)]
+    pub listen: Option<SocketAddr>,
+    /// Address for Prometheus `/metrics`; port 0 picks a free one (printed on start).
+    #[arg(long)]
+    pub metrics_listen: Option<SocketAddr>,
+    /// More rule files, on top of the built-in ones and those of the config.
     #[arg(long = "rules")]
     pub rules: Vec<PathBuf>,
     /// How long deleted items and edges stay queryable: 90s, 30m, 12h, 7d.
-    #[arg(long, default_value = "7d", value_parser = parse_duration)]
-    pub keep_deleted: Duration,
+    #[arg(long, value_parser = parse_duration)]
+    pub keep_deleted: Option<Duration>,
 }
 
-/// `N` followed by s, m, h or d.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let (number, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len()));
-    let n: u64 = number.parse().map_err(|_| format!("{text:?}: expected a number and a unit, as in 7d"))?;
-    let seconds = match unit {
-        "s" => 1,
-        "m" => 60,
-        "h" => 3_600,
-        "d" => 86_400,
-        _ => return Err(format!("{text:?}: the unit is s, m, h or d")),
-    };
-    Ok(Duration::from_secs(n * seconds))
+impl ServeArgs {
+    /// The config file's settings, overridden by the flags given.
+    fn config(&self, data_dir: Option<&Path>) -> anyhow::Result<Config> {
+        let mut config = match &self.config {
+            Some(path) => Config::load(path)?,
+            None => Config::default(),
+        };
+        if let Some(dir) = data_dir {
+            config.data_dir = dir.to_path_buf();
+        }
+        config.listen = self.listen.unwrap_or(config.listen);
+        config.metrics_listen = self.metrics_listen.or(config.metrics_listen);
+        config.rules.extend(self.rules.iter().cloned());
+        config.retention.keep_deleted = self.keep_deleted.unwrap_or(config.retention.keep_deleted);
+        Ok(config)
+    }
 }
 
-pub fn run(data_dir: &Path, args: &ServeArgs) -> anyhow::Result<()> {
-    let rules = super::rules::load_with_builtin(&args.rules)?;
-    let store = Arc::new(crate::open_store(data_dir)?);
+pub fn run(data_dir: Option<&Path>, args: &ServeArgs) -> anyhow::Result<()> {
+    let config = args.config(data_dir)?;
+    let rules = super::rules::load_with_builtin(&config.rules)?;
+    let store = Arc::new(crate::open_store(&config.data_dir)?);
     store.set_rules(rules)?;
-    let retention = RetentionTask::spawn(Arc::clone(&store), args.keep_deleted, Duration::from_secs(3_600));
+    let retention =
+        RetentionTask::spawn(Arc::clone(&store), config.retention.keep_deleted, config.retention.purge_every);
+    let metrics = Arc::new(Metrics::default());
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async {
-        let listener = tokio::net::TcpListener::bind(args.listen).await?;
+        let (stop, stopping) = tokio::sync::watch::channel(false);
+        let stopped = move || {
+            let mut stopping = stopping.clone();
+            async move {
+                let _ = stopping.wait_for(|stop| *stop).await;
+            }
+        };
+        let listener = tokio::net::TcpListener::bind(config.listen).await?;
         let addr = listener.local_addr()?;
-        tracing::info!(%addr, data_dir = %data_dir.display(), "serving");
+        tracing::info!(%addr, data_dir = %config.data_dir.display(), "serving");
         println!("graphd listening on {addr}");
+        let metrics_server = match config.metrics_listen {
+            None => None,
+            Some(metrics_addr) => {
+                let listener = tokio::net::TcpListener::bind(metrics_addr).await?;
+                println!("metrics on http://{}/metrics", listener.local_addr()?);
+                let serving =
+                    crate::server::serve_metrics(Arc::clone(&metrics), Arc::clone(&store), listener, stopped());
+                Some(tokio::spawn(serving))
+            }
+        };
         std::io::stdout().flush()?;
-        crate::server::serve(Arc::clone(&store), listener, shutdown_signal()).await
+        tokio::spawn(async move {
+            shutdown_signal().await;
+            let _ = stop.send(true);
+        });
+        crate::server::serve(Arc::clone(&store), listener, config.limits, metrics, stopped()).await?;
+        if let Some(serving) = metrics_server {
+            serving.await??;
+        }
+        anyhow::Ok(())
     })?;
     drop(retention);
     store.flush()?;
@@ -64,18 +107,4 @@ async fn shutdown_signal() {
         _ = async { match terminate.as_mut() { Some(s) => { s.recv().await; } None => std::future::pending().await } } => {}
     }
     tracing::info!("shutting down");
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations_read_like_people_write_them() {
-        assert_eq!(parse_duration("90s").unwrap(), Duration::from_secs(90));
-        assert_eq!(parse_duration("7d").unwrap(), Duration::from_secs(7 * 86_400));
-        assert!(parse_duration("7").unwrap_err().contains("unit"));
-        assert!(parse_duration("d").unwrap_err().contains("number"));
-        assert!(parse_duration("3w").is_err());
-    }
 }

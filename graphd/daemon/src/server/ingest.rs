@@ -4,6 +4,7 @@
 
 use super::convert::{operations_from, resync_from};
 use super::status::from_join;
+use super::Metrics;
 use crate::GraphStore;
 use graphd_core::{ExternalKey, Timestamp};
 use graphd_proto::v1 as pb;
@@ -18,11 +19,12 @@ use tonic::{Request, Response, Status, Streaming};
 #[derive(Debug, Clone)]
 pub struct Ingest {
     store: Arc<GraphStore>,
+    metrics: Arc<Metrics>,
 }
 
 impl Ingest {
-    pub fn new(store: Arc<GraphStore>) -> Self {
-        Ingest { store }
+    pub fn new(store: Arc<GraphStore>, metrics: Arc<Metrics>) -> Self {
+        Ingest { store, metrics }
     }
 }
 
@@ -35,6 +37,7 @@ impl IngestService for Ingest {
     async fn ingest(&self, request: Request<Streaming<pb::IngestRequest>>) -> Result<Response<AckStream>, Status> {
         let mut incoming = request.into_inner();
         let store = Arc::clone(&self.store);
+        let metrics = Arc::clone(&self.metrics);
         // Bounded: a client that stops reading its acks stops being read.
         let (tx, rx) = tokio::sync::mpsc::channel(16);
         tokio::spawn(async move {
@@ -45,6 +48,10 @@ impl IngestService for Ingest {
                     Err(status) => Err(status),
                     Ok(batch) => apply(&store, batch, &mut open).await,
                 };
+                match &ack {
+                    Ok(ack) if ack.applied => metrics.batch_applied(ack),
+                    _ => metrics.batch_rejected(),
+                }
                 if tx.send(ack).await.is_err() {
                     break;
                 }

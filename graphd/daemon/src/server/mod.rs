@@ -3,6 +3,7 @@
 
 pub mod convert;
 mod ingest;
+mod metrics;
 mod query;
 mod status;
 mod watch;
@@ -14,7 +15,23 @@ use std::future::Future;
 use std::sync::Arc;
 use tokio::net::TcpListener;
 
-pub use query::MAX_RELATED;
+pub use metrics::{serve_metrics, Metrics};
+
+/// What one call may cost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// Results a related walk may return before it is refused as too broad.
+    pub max_related: usize,
+    /// The largest gRPC message accepted, in bytes (an ingest batch, mostly).
+    pub max_message_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { max_related: 100_000, max_message_bytes: 16 << 20 }
+    }
+}
 
 /// Accepted connections with Nagle's algorithm off: a small answer goes out at once instead of
 /// waiting for the client's delayed ACK (≈40 ms per round trip otherwise).
@@ -31,6 +48,8 @@ fn incoming(listener: TcpListener) -> impl tokio_stream::Stream<Item = std::io::
 pub async fn serve(
     store: Arc<GraphStore>,
     listener: TcpListener,
+    limits: Limits,
+    metrics: Arc<Metrics>,
     shutdown: impl Future<Output = ()> + Send,
 ) -> anyhow::Result<()> {
     let (health_reporter, health) = tonic_health::server::health_reporter();
@@ -50,8 +69,15 @@ pub async fn serve(
     tonic::transport::Server::builder()
         .add_service(health)
         .add_service(reflection)
-        .add_service(QueryServiceServer::new(query::Queries::new(Arc::clone(&store), feed)))
-        .add_service(IngestServiceServer::new(ingest::Ingest::new(store)))
+        .add_service(
+            QueryServiceServer::new(query::Queries::new(Arc::clone(&store), feed, limits, Arc::clone(&metrics)))
+                .max_decoding_message_size(limits.max_message_bytes)
+                .max_encoding_message_size(limits.max_message_bytes),
+        )
+        .add_service(
+            IngestServiceServer::new(ingest::Ingest::new(store, metrics))
+                .max_decoding_message_size(limits.max_message_bytes),
+        )
         .serve_with_incoming_shutdown(incoming(listener), shutdown)
         .await?;
     Ok(())

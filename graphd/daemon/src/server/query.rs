@@ -3,6 +3,7 @@
 use super::convert::{change_to, health_from, item_to, key_from, kind_from};
 use super::status::{from_field, from_join, from_store};
 use super::watch::{self, EventStream, Feed, Target};
+use super::{Limits, Metrics};
 use crate::GraphStore;
 use graphd_core::{ChangeType, ItemId, Timestamp};
 use graphd_proto::v1 as pb;
@@ -11,10 +12,8 @@ use graphd_store::query::{
     ChangeFilter, Direction, ListQuery, NameQuery, PathQuery, RelatedQuery, ScopeFilter, MAX_DEPTH,
 };
 use std::sync::Arc;
+use std::time::Instant;
 use tonic::{Request, Response, Status};
-
-/// Results a related query may return before it is refused as too broad.
-pub const MAX_RELATED: usize = 100_000;
 
 /// Changes a Changes call returns unless it asks for fewer.
 const DEFAULT_CHANGES: usize = 100;
@@ -24,21 +23,27 @@ const MAX_CHANGES: usize = 10_000;
 pub struct Queries {
     store: Arc<GraphStore>,
     feed: Feed,
+    limits: Limits,
+    metrics: Arc<Metrics>,
 }
 
 impl Queries {
-    pub fn new(store: Arc<GraphStore>, feed: Feed) -> Self {
-        Queries { store, feed }
+    pub fn new(store: Arc<GraphStore>, feed: Feed, limits: Limits, metrics: Arc<Metrics>) -> Self {
+        Queries { store, feed, limits, metrics }
     }
 
-    /// Runs `query` on a blocking thread: RocksDB calls never block the async runtime.
+    /// Runs `query` on a blocking thread (RocksDB calls never block the async runtime) and
+    /// records how long `method` took.
     async fn run<T: Send + 'static>(
         &self,
+        method: &'static str,
         query: impl FnOnce(&GraphStore) -> Result<T, Status> + Send + 'static,
     ) -> Result<Response<T>, Status> {
+        let started = Instant::now();
         let store = Arc::clone(&self.store);
-        let answer = tokio::task::spawn_blocking(move || query(&store)).await.map_err(from_join)??;
-        Ok(Response::new(answer))
+        let answer = tokio::task::spawn_blocking(move || query(&store)).await.map_err(from_join)?;
+        self.metrics.query_answered(method, started.elapsed());
+        Ok(Response::new(answer?))
     }
 }
 
@@ -54,7 +59,7 @@ impl QueryService for Queries {
 
     async fn get(&self, request: Request<pb::GetRequest>) -> Result<Response<pb::Item>, Status> {
         let r = request.into_inner();
-        self.run(move |store| {
+        self.run("get", move |store| {
             let reader = store.read();
             let item = match &r.by {
                 Some(pb::get_request::By::Id(id)) => reader
@@ -78,7 +83,7 @@ impl QueryService for Queries {
 
     async fn lookup(&self, request: Request<pb::LookupRequest>) -> Result<Response<pb::Items>, Status> {
         let r = request.into_inner();
-        self.run(move |store| {
+        self.run("lookup", move |store| {
             let reader = store.read();
             let items = if r.kind.is_empty() {
                 if r.short_id.is_empty() {
@@ -101,7 +106,8 @@ impl QueryService for Queries {
 
     async fn related(&self, request: Request<pb::RelatedRequest>) -> Result<Response<pb::RelatedResponse>, Status> {
         let r = request.into_inner();
-        self.run(move |store| {
+        let max_related = self.limits.max_related;
+        self.run("related", move |store| {
             let direction = match pb::Direction::try_from(r.direction) {
                 Ok(pb::Direction::Outgoing) => Direction::Outgoing,
                 Ok(pb::Direction::Incoming) => Direction::Incoming,
@@ -109,8 +115,8 @@ impl QueryService for Queries {
                 _ => return Err(Status::invalid_argument("direction: OUTGOING, INCOMING or BOTH")),
             };
             let limit = match r.limit as usize {
-                0 => MAX_RELATED,
-                n if n > MAX_RELATED => return Err(Status::invalid_argument(format!("limit: at most {MAX_RELATED}"))),
+                0 => max_related,
+                n if n > max_related => return Err(Status::invalid_argument(format!("limit: at most {max_related}"))),
                 n => n,
             };
             let kinds = r.kinds.iter().map(|k| kind_from(k, "kinds")).collect::<Result<_, _>>().map_err(from_field)?;
@@ -142,7 +148,7 @@ impl QueryService for Queries {
 
     async fn walk_up(&self, request: Request<pb::WalkUpRequest>) -> Result<Response<pb::WalkUpResponse>, Status> {
         let r = request.into_inner();
-        self.run(move |store| {
+        self.run("walk_up", move |store| {
             let reader = store.read();
             let up = reader.walk_up(ItemId(r.id), r.include_deleted).map_err(from_store)?;
             let start = reader.get(ItemId(r.id), true).map_err(from_store)?;
@@ -168,7 +174,7 @@ impl QueryService for Queries {
 
     async fn list(&self, request: Request<pb::ListRequest>) -> Result<Response<pb::ListResponse>, Status> {
         let r = request.into_inner();
-        self.run(move |store| {
+        self.run("list", move |store| {
             let query = ListQuery {
                 scope: scope_from(r.scope.clone()),
                 kind: (!r.kind.is_empty()).then(|| kind_from(&r.kind, "kind")).transpose().map_err(from_field)?,
@@ -192,7 +198,7 @@ impl QueryService for Queries {
         request: Request<pb::HealthCountsRequest>,
     ) -> Result<Response<pb::HealthCounts>, Status> {
         let r = request.into_inner();
-        self.run(move |store| {
+        self.run("count_by_health", move |store| {
             let kind = (!r.kind.is_empty()).then(|| kind_from(&r.kind, "kind")).transpose().map_err(from_field)?;
             let c = store.read().health_counts(&scope_from(r.scope.clone()), kind.as_ref()).map_err(from_store)?;
             Ok(pb::HealthCounts { healthy: c.healthy, warning: c.warning, unhealthy: c.unhealthy, unknown: c.unknown })
@@ -202,7 +208,7 @@ impl QueryService for Queries {
 
     async fn path(&self, request: Request<pb::PathRequest>) -> Result<Response<pb::PathResponse>, Status> {
         let r = request.into_inner();
-        self.run(move |store| {
+        self.run("path", move |store| {
             let max_depth = if r.max_depth == 0 { MAX_DEPTH } else { r.max_depth };
             let query = PathQuery { max_depth, relations: r.relations.clone(), include_deleted: r.include_deleted };
             let reader = store.read();
@@ -227,7 +233,8 @@ impl QueryService for Queries {
 
     async fn changes(&self, request: Request<pb::ChangesRequest>) -> Result<Response<pb::ChangesResponse>, Status> {
         let r = request.into_inner();
-        self.run(move |store| {
+        let max_related = self.limits.max_related;
+        self.run("changes", move |store| {
             let limit = match r.limit as usize {
                 0 => DEFAULT_CHANGES,
                 n if n > MAX_CHANGES => return Err(Status::invalid_argument(format!("limit: at most {MAX_CHANGES}"))),
@@ -255,7 +262,7 @@ impl QueryService for Queries {
             if r.depth > 0 {
                 let query = RelatedQuery {
                     include_deleted: true,
-                    limit: MAX_RELATED,
+                    limit: max_related,
                     ..RelatedQuery::new(Direction::Both, r.depth)
                 };
                 ids.extend(reader.related(start, &query).map_err(from_store)?.hits.iter().map(|h| h.id));
@@ -277,7 +284,7 @@ impl QueryService for Queries {
                     return Err(Status::invalid_argument(format!("depth: must be 0..={MAX_DEPTH}, got {}", r.depth)));
                 }
                 let root = ItemId(id);
-                self.run(move |store| match store.read().get(root, false).map_err(from_store)? {
+                self.run("watch", move |store| match store.read().get(root, false).map_err(from_store)? {
                     Some(_) => Ok(()),
                     None => Err(Status::not_found(format!("no item with id {id}"))),
                 })

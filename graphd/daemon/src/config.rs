@@ -1,0 +1,176 @@
+//! `graphd.yaml`: what `graphd serve` runs with. Every field has a default, so an empty file
+//! (or none) is a working configuration; an unknown or malformed field is an error that names
+//! it. Relative paths are taken from the folder of the config file.
+//!
+//! ```yaml
+//! data_dir: graphd-data            # the RocksDB store
+//! listen: 127.0.0.1:7439           # gRPC
+//! metrics_listen: 127.0.0.1:9439   # Prometheus /metrics; omit to serve none
+//! rules: [rules/team.yaml]         # on top of the built-in rules
+//! retention:
+//!   keep_deleted: 7d               # tombstones older than this are purged
+//!   purge_every: 1h
+//! limits:
+//!   max_related: 100000            # a related walk returning more is RESOURCE_EXHAUSTED
+//!   max_message_bytes: 16777216    # largest gRPC message accepted
+//! ```
+
+use crate::server::Limits;
+use anyhow::Context;
+use serde::{Deserialize, Deserializer};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    pub listen: SocketAddr,
+    pub metrics_listen: Option<SocketAddr>,
+    pub rules: Vec<PathBuf>,
+    pub retention: Retention,
+    pub limits: Limits,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            data_dir: PathBuf::from(DEFAULT_DATA_DIR),
+            listen: SocketAddr::from(([127, 0, 0, 1], 7439)),
+            metrics_listen: None,
+            rules: Vec::new(),
+            retention: Retention::default(),
+            limits: Limits::default(),
+        }
+    }
+}
+
+/// Where the store lives when neither `--data-dir` nor a config says.
+pub const DEFAULT_DATA_DIR: &str = "graphd-data";
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Retention {
+    #[serde(deserialize_with = "duration")]
+    pub keep_deleted: Duration,
+    #[serde(deserialize_with = "duration")]
+    pub purge_every: Duration,
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Retention { keep_deleted: Duration::from_secs(7 * 86_400), purge_every: Duration::from_secs(3_600) }
+    }
+}
+
+impl Config {
+    /// Reads `path`; errors name the file and the field (`retention.keep_deleted`).
+    pub fn load(path: &Path) -> anyhow::Result<Config> {
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let mut config = Config::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        config.data_dir = base.join(&config.data_dir);
+        config.rules = config.rules.iter().map(|r| base.join(r)).collect();
+        Ok(config)
+    }
+
+    /// Parses YAML text; an empty text is the default configuration.
+    pub fn parse(text: &str) -> Result<Config, String> {
+        if text.trim().is_empty() {
+            return Ok(Config::default());
+        }
+        let deserializer = serde_yaml::Deserializer::from_str(text);
+        serde_path_to_error::deserialize(deserializer).map_err(|e| {
+            let field = e.path().to_string();
+            let inner = e.into_inner().to_string();
+            if field == "." {
+                return inner;
+            }
+            // serde_yaml starts its message with the enclosing mapping (`retention: …`); the
+            // full path of the field says it better.
+            let message = match inner.split_once(": ") {
+                Some((prefix, rest)) if !prefix.contains(' ') && field.starts_with(prefix) => rest,
+                _ => inner.as_str(),
+            };
+            format!("{field}: {message}")
+        })
+    }
+}
+
+/// `N` followed by s, m, h or d.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let (number, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len()));
+    let n: u64 = number.parse().map_err(|_| format!("{text:?}: expected a number and a unit, as in 7d"))?;
+    let seconds = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3_600,
+        "d" => 86_400,
+        _ => return Err(format!("{text:?}: the unit is s, m, h or d")),
+    };
+    Ok(Duration::from_secs(n * seconds))
+}
+
+fn duration<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    parse_duration(&text).map_err(serde::de::Error::custom)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_like_people_write_them() {
+        assert_eq!(parse_duration("90s").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse_duration("7d").unwrap(), Duration::from_secs(7 * 86_400));
+        assert!(parse_duration("7").unwrap_err().contains("unit"));
+        assert!(parse_duration("d").unwrap_err().contains("number"));
+        assert!(parse_duration("3w").is_err());
+    }
+
+    #[test]
+    fn an_empty_file_is_the_default() {
+        assert_eq!(Config::parse("").unwrap(), Config::default());
+        assert_eq!(Config::parse("# nothing yet\n").unwrap(), Config::default());
+    }
+
+    #[test]
+    fn every_field_is_read() {
+        let text = "data_dir: /var/lib/graphd\nlisten: 0.0.0.0:7000\nmetrics_listen: 0.0.0.0:9000\n\
+                    rules: [a.yaml]\nretention: {keep_deleted: 30d, purge_every: 10m}\n\
+                    limits: {max_related: 50, max_message_bytes: 1024}\n";
+        let config = Config::parse(text).unwrap();
+        assert_eq!(config.data_dir, PathBuf::from("/var/lib/graphd"));
+        assert_eq!(config.listen.port(), 7000);
+        assert_eq!(config.metrics_listen.map(|a| a.port()), Some(9000));
+        assert_eq!(config.retention.keep_deleted, Duration::from_secs(30 * 86_400));
+        assert_eq!(config.retention.purge_every, Duration::from_secs(600));
+        assert_eq!((config.limits.max_related, config.limits.max_message_bytes), (50, 1024));
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let bad_duration = Config::parse("retention:\n  keep_deleted: 7x\n").unwrap_err();
+        assert!(bad_duration.starts_with("retention.keep_deleted: "), "{bad_duration}");
+        assert!(bad_duration.contains("the unit is s, m, h or d"), "{bad_duration}");
+        let unknown = Config::parse("limits:\n  max_relate: 5\n").unwrap_err();
+        assert!(unknown.starts_with("limits.max_relate: unknown field `max_relate`"), "{unknown}");
+        assert!(unknown.contains("max_related"), "suggests the known fields: {unknown}");
+        let bad_addr = Config::parse("listen: localhost\n").unwrap_err();
+        assert!(bad_addr.starts_with("listen: "), "{bad_addr}");
+    }
+
+    #[test]
+    fn relative_paths_are_taken_from_the_config_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("graphd.yaml");
+        std::fs::write(&path, "data_dir: data\nrules: [rules/mine.yaml]\n").unwrap();
+        let config = Config::load(&path).unwrap();
+        assert_eq!(config.data_dir, dir.path().join("data"));
+        assert_eq!(config.rules, vec![dir.path().join("rules/mine.yaml")]);
+        let missing = Config::load(&dir.path().join("nope.yaml")).unwrap_err();
+        assert!(format!("{missing:#}").contains("nope.yaml"), "{missing:#}");
+    }
+}

@@ -1,0 +1,134 @@
+//! Prometheus metrics: ingest counters, query latency, store size; served as `/metrics` on
+//! their own listener (beside the gRPC one), in the OpenMetrics text format.
+
+use crate::GraphStore;
+use axum::extract::State;
+use axum::http::header::CONTENT_TYPE;
+use axum::response::IntoResponse;
+use graphd_store::Cf;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct Outcome {
+    outcome: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct Method {
+    method: &'static str,
+}
+
+/// Every metric graphd exports, registered once.
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Registry,
+    ingest_batches: Family<Outcome, Counter>,
+    ingest_items: Family<Outcome, Counter>,
+    ingest_edges: Family<Outcome, Counter>,
+    query_seconds: Family<Method, Histogram>,
+    store_bytes: Gauge,
+    store_items: Gauge,
+    store_edges: Gauge,
+}
+
+fn latency_histogram() -> Histogram {
+    // 20 µs to about 5 s.
+    Histogram::new(exponential_buckets(0.000_02, 2.0, 18))
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("graphd");
+        let ingest_batches = Family::default();
+        registry.register("ingest_batches", "Ingest batches by outcome (applied, rejected)", ingest_batches.clone());
+        let ingest_items = Family::default();
+        registry.register(
+            "ingest_items",
+            "Items written by ingest, by outcome (created, updated, unchanged, deleted, resync_deleted)",
+            ingest_items.clone(),
+        );
+        let ingest_edges = Family::default();
+        registry.register("ingest_edges", "Edges added and removed by ingest", ingest_edges.clone());
+        let query_seconds = Family::new_with_constructor(latency_histogram as fn() -> Histogram);
+        registry.register("query_seconds", "Time to answer a query, by method", query_seconds.clone());
+        let store_bytes = Gauge::default();
+        registry.register("store_bytes", "Bytes of the store on disk and in memtables", store_bytes.clone());
+        let store_items = Gauge::default();
+        registry.register("store_items", "Items in the store, live and tombstoned (estimate)", store_items.clone());
+        let store_edges = Gauge::default();
+        registry.register("store_edges", "Edges in the store, live and tombstoned (estimate)", store_edges.clone());
+        Metrics {
+            registry,
+            ingest_batches,
+            ingest_items,
+            ingest_edges,
+            query_seconds,
+            store_bytes,
+            store_items,
+            store_edges,
+        }
+    }
+}
+
+impl Metrics {
+    pub fn query_answered(&self, method: &'static str, took: Duration) {
+        self.query_seconds.get_or_create(&Method { method }).observe(took.as_secs_f64());
+    }
+
+    pub fn batch_rejected(&self) {
+        self.ingest_batches.get_or_create(&Outcome { outcome: "rejected" }).inc();
+    }
+
+    pub fn batch_applied(&self, ack: &graphd_proto::v1::IngestAck) {
+        self.ingest_batches.get_or_create(&Outcome { outcome: "applied" }).inc();
+        for (outcome, n) in [
+            ("created", ack.created),
+            ("updated", ack.updated),
+            ("unchanged", ack.unchanged),
+            ("deleted", ack.deleted),
+            ("resync_deleted", ack.resync_deleted),
+        ] {
+            self.ingest_items.get_or_create(&Outcome { outcome }).inc_by(u64::from(n));
+        }
+        self.ingest_edges.get_or_create(&Outcome { outcome: "added" }).inc_by(u64::from(ack.edges_added));
+        self.ingest_edges.get_or_create(&Outcome { outcome: "removed" }).inc_by(u64::from(ack.edges_removed));
+    }
+
+    /// The exposition text, with the store's size read now.
+    pub fn render(&self, store: &GraphStore) -> String {
+        let engine = store.engine();
+        let gauge = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+        self.store_bytes.set(gauge(engine.size_bytes()));
+        self.store_items.set(gauge(engine.estimated_keys(Cf::Items)));
+        self.store_edges.set(gauge(engine.estimated_keys(Cf::EdgesOut)));
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, &self.registry).expect("writing to a String cannot fail");
+        text
+    }
+}
+
+/// Serves `GET /metrics` on `listener` until `shutdown` completes.
+pub async fn serve_metrics(
+    metrics: Arc<Metrics>,
+    store: Arc<GraphStore>,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let app = axum::Router::new().route("/metrics", axum::routing::get(scrape)).with_state((metrics, store));
+    axum::serve(listener, app).with_graceful_shutdown(shutdown).await?;
+    Ok(())
+}
+
+async fn scrape(State((metrics, store)): State<(Arc<Metrics>, Arc<GraphStore>)>) -> impl IntoResponse {
+    let text = tokio::task::spawn_blocking(move || metrics.render(&store)).await.unwrap_or_default();
+    ([(CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], text)
+}
