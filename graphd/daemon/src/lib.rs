@@ -4,8 +4,7 @@
 //! - [`open`]: the store on RocksDB in a data dir ([`GraphStore`]).
 //! - [`sample`]: loading a generated fleet, with progress.
 //! - [`import`]: `kubectl get -o json|yaml` output into the store, linked by the rules.
-//! - [`resolve`]: naming items as people type them (`pod/ns/name`, `i-0abc`, `id:42`).
-//! - [`render`]: tree, table and JSON output.
+//! - [`render`]: tree, table and JSON output of the API's answers.
 //! - [`server`]: the gRPC service (queries, ingest, health, reflection).
 //! - [`cli`]: the subcommands.
 //!
@@ -16,7 +15,6 @@ pub mod config;
 pub mod import;
 pub mod open;
 pub mod render;
-pub mod resolve;
 pub mod sample;
 pub mod server;
 

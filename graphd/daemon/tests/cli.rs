@@ -142,3 +142,59 @@ fn rules_validate_reports_every_error_with_file_rule_and_field() {
     }
     assert!(err.contains("3 error(s)"), "{err}");
 }
+
+#[test]
+fn query_a_server_by_addr_and_its_data_dir_beside_it() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    ok(graphd(&data, &["demo", "--size", "1"]));
+    let mut server = Command::new(env!("CARGO_BIN_EXE_graphd"))
+        .arg("--data-dir")
+        .arg(&data)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("start graphd serve");
+    let mut first = String::new();
+    BufReader::new(server.stdout.take().unwrap()).read_line(&mut first).unwrap();
+    let addr = first.trim().strip_prefix("graphd listening on ").unwrap_or_else(|| panic!("{first}")).to_owned();
+
+    let remote = |args: &[&str]| {
+        let mut all = vec!["query", "--addr", &addr];
+        all.extend_from_slice(args);
+        graphd(&dir.path().join("unused"), &all)
+    };
+    let pods = ok(remote(&["list", "--cluster", "cluster-0000", "--kind", "pod", "--limit", "1", "-o", "json"]));
+    let pods: serde_json::Value = serde_json::from_str(&pods).unwrap();
+    let pod = format!(
+        "pod/{}/{}",
+        pods["items"][0]["namespace"].as_str().unwrap(),
+        pods["items"][0]["name"].as_str().unwrap()
+    );
+    let tree = ok(remote(&["walk-up", &pod, "--cluster", "cluster-0000"]));
+    assert!(tree.contains("[runs-on →]") && tree.contains("AWS::Account"), "{tree}");
+
+    // The data dir can be read while the server holds it, and says the same.
+    let beside = ok(graphd(&data, &["query", "walk-up", &pod, "--cluster", "cluster-0000"]));
+    assert_eq!(beside, tree);
+
+    let account = ok(remote(&["list", "--kind", "account", "-o", "json"]));
+    let account: serde_json::Value = serde_json::from_str(&account).unwrap();
+    let account_id = format!("id:{}", account["items"][0]["id"]);
+    let path = ok(remote(&["path", &pod, &account_id, "--cluster", "cluster-0000"]));
+    let lines: Vec<&str> = path.lines().collect();
+    assert!(lines[0].starts_with("Kubernetes::Pod") && lines.last().unwrap().starts_with("AWS::Account"), "{path}");
+    assert!(path.contains("runs-on ↑") || path.contains("runs-on ↓"), "{path}");
+
+    let changes = ok(remote(&["changes", &pod, "--cluster", "cluster-0000", "--depth", "1", "--type", "Created"]));
+    assert!(changes.starts_with("AGE") && changes.lines().count() > 2, "the pod and its neighbours: {changes}");
+    assert!(changes.lines().skip(1).all(|l| l.contains("Created")), "{changes}");
+    let unknown = fails(remote(&["changes", &pod, "--cluster", "cluster-0000", "--type", "Exploded"]));
+    assert!(unknown.contains("unknown change type \"Exploded\""), "{unknown}");
+
+    server.kill().unwrap();
+    server.wait().unwrap();
+    let gone = fails(remote(&["get", "id:1"]));
+    assert!(gone.contains(&format!("cannot reach graphd at {addr}")), "{gone}");
+}

@@ -4,7 +4,7 @@
 //! - `generate`: load a fleet of a named size; optionally write it as CSV.
 //! - `import`: kubectl output, linked by rules.
 //! - `serve`: the gRPC service.
-//! - `query`: get, related, walk-up, list, counts, changes.
+//! - `query`: get, related, walk-up, list, counts, path, changes; of a data dir or a server.
 //! - `rules validate`: check link-rule files, every error at once.
 
 mod demo;
@@ -42,9 +42,8 @@ pub enum Command {
     Import(import::ImportArgs),
     /// Serve the store over gRPC (queries, ingest, health, reflection) until SIGINT/SIGTERM.
     Serve(serve::ServeArgs),
-    /// Ask the store.
-    #[command(subcommand)]
-    Query(query::QueryCommand),
+    /// Ask a running server (--addr) or the store in the data dir.
+    Query(query::QueryArgs),
     /// Work with link-rule files.
     #[command(subcommand)]
     Rules(rules::RulesCommand),
@@ -67,7 +66,7 @@ pub fn main() -> ExitCode {
         Command::Generate(args) => generate::run(&data_dir, &args),
         Command::Import(args) => import::run(&data_dir, &args),
         Command::Serve(args) => serve::run(cli.data_dir.as_deref(), &args),
-        Command::Query(command) => query::run(&data_dir, &command),
+        Command::Query(args) => query::run(&data_dir, &args),
         Command::Rules(command) => rules::run(&command),
     };
     match result {

@@ -1,13 +1,27 @@
-//! `graphd query …`: read the store in a data dir.
+//! `graphd query …`: ask a running server (`--addr`) or read a data dir directly.
+//!
+//! Either way the questions go through the gRPC API: a data dir is opened read-only (so this
+//! works while a server holds it) and served inside this process, over an in-memory pipe.
 
 use super::Output;
-use crate::render::{self, item_json};
-use crate::resolve::{parse_kind, resolve, Narrowing};
+use crate::config::parse_duration;
+use crate::render::{self, health_word, item_json, item_row, ITEM_COLUMNS};
 use clap::{Args, Subcommand, ValueEnum};
-use graphd_core::{Health, Item, Timestamp};
-use graphd_store::query::{ChangeFilter, Direction, ListQuery, Reader, RelatedQuery, ScopeFilter};
-use graphd_store::Engine;
+use graphd_client::reference::parse_kind;
+use graphd_client::{pb, Client, Narrowing};
+use graphd_core::Timestamp;
 use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Debug, Args)]
+pub struct QueryArgs {
+    /// A running graphd to ask (`host:port`); without it, the store in --data-dir.
+    #[arg(long, global = true, env = "GRAPHD_ADDR")]
+    pub addr: Option<String>,
+    #[command(subcommand)]
+    pub command: QueryCommand,
+}
 
 #[derive(Debug, Subcommand)]
 pub enum QueryCommand {
@@ -21,14 +35,24 @@ pub enum QueryCommand {
     List(ListArgs),
     /// Live items per health in a scope.
     Counts(ScopeArgs),
-    /// What happened to one item, newest first.
-    Changes(ItemArgs),
+    /// The shortest path between two items, edges followed either way.
+    Path(PathArgs),
+    /// What happened to one item (and, with --depth, to what is around it), newest first.
+    Changes(ChangesArgs),
 }
 
 #[derive(Debug, Args)]
 pub struct ItemArgs {
     /// `pod/NAMESPACE/NAME`, `Kubernetes::Pod/NAMESPACE/NAME`, `node/NAME`, `i-0abc123`, or `id:42`.
     pub item: String,
+    #[command(flatten)]
+    pub narrowing: NarrowingArgs,
+    #[arg(short, long, value_enum)]
+    pub output: Option<Output>,
+}
+
+#[derive(Debug, Args)]
+pub struct NarrowingArgs {
     #[arg(long)]
     pub cluster: Option<String>,
     #[arg(long)]
@@ -38,11 +62,9 @@ pub struct ItemArgs {
     /// Include tombstoned items and edges.
     #[arg(long)]
     pub include_deleted: bool,
-    #[arg(short, long, value_enum)]
-    pub output: Option<Output>,
 }
 
-impl ItemArgs {
+impl NarrowingArgs {
     fn narrowing(&self) -> Narrowing {
         Narrowing {
             cluster: self.cluster.clone(),
@@ -74,8 +96,9 @@ pub struct RelatedArgs {
     /// Enter only items of these kinds (repeatable).
     #[arg(long = "kind")]
     pub kinds: Vec<String>,
+    /// Refuse walks that would return more items than this.
     #[arg(long, default_value_t = 1000)]
-    pub limit: usize,
+    pub limit: u32,
 }
 
 #[derive(Debug, Args)]
@@ -93,13 +116,18 @@ pub struct ScopeArgs {
 }
 
 impl ScopeArgs {
-    fn filter(&self) -> ScopeFilter {
-        ScopeFilter {
-            cluster: self.cluster.clone(),
-            namespace: self.namespace.clone(),
-            account: self.account.clone(),
-            region: self.region.clone(),
+    fn filter(&self) -> pb::ScopeFilter {
+        let text = |v: &Option<String>| v.clone().unwrap_or_default();
+        pb::ScopeFilter {
+            cluster: text(&self.cluster),
+            namespace: text(&self.namespace),
+            account: text(&self.account),
+            region: text(&self.region),
         }
+    }
+
+    fn kind(&self) -> anyhow::Result<String> {
+        Ok(self.kind.as_deref().map(parse_kind).transpose()?.unwrap_or_default())
     }
 }
 
@@ -110,12 +138,13 @@ pub struct ListArgs {
     /// `key=value`, repeatable; all must match.
     #[arg(long = "label")]
     pub labels: Vec<String>,
+    /// Healthy, Warning, Unhealthy or Unknown.
     #[arg(long)]
     pub health: Option<String>,
     #[arg(long)]
     pub include_deleted: bool,
     #[arg(long, default_value_t = 100)]
-    pub limit: usize,
+    pub limit: u32,
     /// The cursor printed at the end of the previous page.
     #[arg(long)]
     pub cursor: Option<String>,
@@ -123,112 +152,171 @@ pub struct ListArgs {
     pub output: Option<Output>,
 }
 
-pub fn run(data_dir: &Path, command: &QueryCommand) -> anyhow::Result<()> {
+#[derive(Debug, Args)]
+pub struct PathArgs {
+    /// Where the path starts (named as for `get`).
+    pub from: String,
+    /// Where it ends.
+    pub to: String,
+    #[command(flatten)]
+    pub narrowing: NarrowingArgs,
+    /// Follow only these relations (repeatable).
+    #[arg(long = "relation")]
+    pub relations: Vec<String>,
+    /// At most this many edges (0: the server's maximum).
+    #[arg(long, default_value_t = 0)]
+    pub max_depth: u32,
+    #[arg(short, long, value_enum)]
+    pub output: Option<Output>,
+}
+
+#[derive(Debug, Args)]
+pub struct ChangesArgs {
+    #[command(flatten)]
+    pub item: ItemArgs,
+    /// Also the changes of every item within this many steps, either way.
+    #[arg(long, default_value_t = 0)]
+    pub depth: u32,
+    /// Only changes newer than this: 90s, 30m, 2h, 7d.
+    #[arg(long, value_parser = parse_duration)]
+    pub since: Option<Duration>,
+    /// Only these types (repeatable): Created, Updated, Deleted, Restored, HealthChanged.
+    #[arg(long = "type")]
+    pub types: Vec<String>,
+    #[arg(long, default_value_t = 100)]
+    pub limit: u32,
+}
+
+pub fn run(data_dir: &Path, args: &QueryArgs) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    runtime.block_on(async {
+        let mut client = match &args.addr {
+            Some(addr) => Client::connect(addr).await?,
+            None => local_client(data_dir).await?,
+        };
+        let text = answer(&mut client, &args.command, Timestamp::now()).await?;
+        print!("{text}");
+        Ok(())
+    })
+}
+
+/// A client of the store in `data_dir`, opened read-only and served in this process.
+async fn local_client(data_dir: &Path) -> anyhow::Result<Client> {
     if !data_dir.join("CURRENT").exists() {
         anyhow::bail!("no store in {}: load one with `graphd demo` or `graphd generate`", data_dir.display());
     }
-    let store = crate::open_store(data_dir)?;
-    let reader = store.read();
-    let now = Timestamp::now();
-    let text = match command {
-        QueryCommand::Get(args) => get(&reader, args)?,
-        QueryCommand::Related(args) => related(&reader, args, now)?,
-        QueryCommand::WalkUp(args) => walk_up(&reader, args, now)?,
-        QueryCommand::List(args) => list(&reader, args, now)?,
-        QueryCommand::Counts(args) => counts(&reader, args)?,
-        QueryCommand::Changes(args) => changes(&reader, args)?,
+    let store = Arc::new(crate::open::open_store_read_only(data_dir)?);
+    Ok(Client::from_channel(crate::server::in_process_channel(store).await?))
+}
+
+async fn answer(client: &mut Client, command: &QueryCommand, now: Timestamp) -> anyhow::Result<String> {
+    match command {
+        QueryCommand::Get(args) => get(client, args).await,
+        QueryCommand::Related(args) => related(client, args, now).await,
+        QueryCommand::WalkUp(args) => walk_up(client, args, now).await,
+        QueryCommand::List(args) => list(client, args, now).await,
+        QueryCommand::Counts(args) => counts(client, args).await,
+        QueryCommand::Path(args) => path(client, args, now).await,
+        QueryCommand::Changes(args) => changes(client, args, now).await,
+    }
+}
+
+fn json_text(value: &serde_json::Value) -> anyhow::Result<String> {
+    Ok(serde_json::to_string_pretty(value)? + "\n")
+}
+
+async fn get(client: &mut Client, args: &ItemArgs) -> anyhow::Result<String> {
+    let narrowing = args.narrowing.narrowing();
+    let found = client.find(&args.item, &narrowing).await?;
+    let request = pb::GetRequest {
+        by: Some(pb::get_request::By::Id(found.id)),
+        include_deleted: narrowing.include_deleted,
+        with_document: true,
     };
-    print!("{text}");
-    Ok(())
+    json_text(&item_json(&client.get_by(request).await?))
 }
 
-fn get<E: Engine>(reader: &Reader<'_, E>, args: &ItemArgs) -> anyhow::Result<String> {
-    let item = resolve(reader, &args.item, &args.narrowing())?;
-    let mut json = item_json(&item);
-    json["document"] = reader.document(item.id)?.unwrap_or(serde_json::Value::Null);
-    Ok(serde_json::to_string_pretty(&json)? + "\n")
-}
-
-fn related<E: Engine>(reader: &Reader<'_, E>, args: &RelatedArgs, now: Timestamp) -> anyhow::Result<String> {
-    let item = resolve(reader, &args.item.item, &args.item.narrowing())?;
+async fn related(client: &mut Client, args: &RelatedArgs, now: Timestamp) -> anyhow::Result<String> {
+    let narrowing = args.item.narrowing.narrowing();
+    let start = client.find(&args.item.item, &narrowing).await?;
     let direction = match args.direction {
-        DirectionArg::Outgoing => Direction::Outgoing,
-        DirectionArg::Incoming => Direction::Incoming,
-        DirectionArg::Both => Direction::Both,
+        DirectionArg::Outgoing => pb::Direction::Outgoing,
+        DirectionArg::Incoming => pb::Direction::Incoming,
+        DirectionArg::Both => pb::Direction::Both,
     };
-    let query = RelatedQuery {
-        direction,
+    let request = pb::RelatedRequest {
+        id: start.id,
+        direction: direction as i32,
         depth: args.depth,
         relations: args.relations.clone(),
-        kinds: args.kinds.iter().map(|k| parse_kind(k)).collect::<anyhow::Result<_>>()?,
-        include_deleted: args.item.include_deleted,
+        kinds: args.kinds.iter().map(|k| parse_kind(k)).collect::<Result<_, _>>()?,
+        include_deleted: narrowing.include_deleted,
         limit: args.limit,
     };
-    let result = reader.related(item.id, &query)?;
+    let hits = client.related(request).await?;
     match args.item.output.unwrap_or(Output::Tree) {
-        Output::Tree => render::related_tree(reader, &item, &result, now),
+        Output::Tree => Ok(render::related_tree(&start, &hits, now)),
         Output::Table => {
-            let mut rows = Vec::new();
-            for hit in &result.hits {
-                if let Some(found) = reader.get(hit.id, true)? {
-                    let relation = reader.names().relation_name(hit.via.relation).to_owned();
-                    let dir = if hit.outgoing { "out" } else { "in" };
-                    rows.push(row(&found, now, &[hit.depth.to_string(), format!("{dir}:{relation}")]));
-                }
-            }
-            Ok(render::table(&["KIND", "NAMESPACE", "NAME", "HEALTH", "STATUS", "AGE", "DEPTH", "VIA"], &rows))
+            let rows: Vec<_> = hits
+                .iter()
+                .filter_map(|hit| {
+                    let (item, via) = (hit.item.as_ref()?, hit.via.as_ref()?);
+                    let direction = if hit.outgoing { "out" } else { "in" };
+                    Some(item_row(item, now, &[hit.depth.to_string(), format!("{direction}:{}", via.relation)]))
+                })
+                .collect();
+            Ok(render::table(&[&ITEM_COLUMNS[..], &["DEPTH", "VIA"]].concat(), &rows))
         }
         Output::Json => {
-            let mut hits = Vec::new();
-            for hit in &result.hits {
-                let relation = reader.names().relation_name(hit.via.relation).to_owned();
-                hits.push(serde_json::json!({
-                    "item": reader.get(hit.id, true)?.as_ref().map(item_json),
-                    "depth": hit.depth,
-                    "direction": if hit.outgoing { "outgoing" } else { "incoming" },
-                    "via": {"from": hit.via.from.0, "relation": relation, "to": hit.via.to.0},
-                }));
-            }
-            let json = serde_json::json!({"start": item_json(&item), "related": hits, "truncated": result.truncated});
-            Ok(serde_json::to_string_pretty(&json)? + "\n")
+            let hits: Vec<_> = hits
+                .iter()
+                .map(|hit| {
+                    let via = hit.via.clone().unwrap_or_default();
+                    serde_json::json!({
+                        "item": hit.item.as_ref().map(item_json),
+                        "depth": hit.depth,
+                        "direction": if hit.outgoing { "outgoing" } else { "incoming" },
+                        "via": {"from": via.from, "relation": via.relation, "to": via.to},
+                    })
+                })
+                .collect();
+            json_text(&serde_json::json!({"start": item_json(&start), "related": hits}))
         }
     }
 }
 
-fn walk_up<E: Engine>(reader: &Reader<'_, E>, args: &ItemArgs, now: Timestamp) -> anyhow::Result<String> {
-    let item = resolve(reader, &args.item, &args.narrowing())?;
-    let up = reader.walk_up(item.id, args.include_deleted)?;
+async fn walk_up(client: &mut Client, args: &ItemArgs, now: Timestamp) -> anyhow::Result<String> {
+    let narrowing = args.narrowing.narrowing();
+    let start = client.find(&args.item, &narrowing).await?;
+    let up =
+        client.walk_up_with(pb::WalkUpRequest { id: start.id, include_deleted: narrowing.include_deleted }).await?;
     match args.output.unwrap_or(Output::Tree) {
-        Output::Tree => render::walk_up_tree(reader, &item, &up, now),
+        Output::Tree => Ok(render::walk_up_tree(&up, now)),
         Output::Table => {
-            let mut rows = Vec::new();
-            for node in &up.nodes {
-                if let Some(found) = reader.get(node.id, true)? {
-                    rows.push(row(&found, now, &[node.depth.to_string()]));
-                }
-            }
-            Ok(render::table(&["KIND", "NAMESPACE", "NAME", "HEALTH", "STATUS", "AGE", "DEPTH"], &rows))
+            let rows: Vec<_> = up
+                .ancestors
+                .iter()
+                .filter_map(|a| Some(item_row(a.item.as_ref()?, now, &[a.depth.to_string()])))
+                .collect();
+            Ok(render::table(&[&ITEM_COLUMNS[..], &["DEPTH"]].concat(), &rows))
         }
         Output::Json => {
-            let mut nodes = Vec::new();
-            for node in &up.nodes {
-                nodes.push(serde_json::json!({"item": reader.get(node.id, true)?.as_ref().map(item_json), "depth": node.depth}));
-            }
+            let ancestors: Vec<_> = up
+                .ancestors
+                .iter()
+                .map(|a| serde_json::json!({"item": a.item.as_ref().map(item_json), "depth": a.depth}))
+                .collect();
             let links: Vec<_> = up
                 .links
                 .iter()
-                .map(|l| {
-                    let relation = reader.names().relation_name(l.relation).to_owned();
-                    serde_json::json!({"child": l.child.0, "relation": relation, "parent": l.parent.0})
-                })
+                .map(|l| serde_json::json!({"child": l.child, "relation": l.relation, "parent": l.parent}))
                 .collect();
-            let json = serde_json::json!({"start": item_json(&item), "ancestors": nodes, "links": links});
-            Ok(serde_json::to_string_pretty(&json)? + "\n")
+            json_text(&serde_json::json!({"start": item_json(&start), "ancestors": ancestors, "links": links}))
         }
     }
 }
 
-fn list<E: Engine>(reader: &Reader<'_, E>, args: &ListArgs, now: Timestamp) -> anyhow::Result<String> {
+async fn list(client: &mut Client, args: &ListArgs, now: Timestamp) -> anyhow::Result<String> {
     let labels = args
         .labels
         .iter()
@@ -241,29 +329,31 @@ fn list<E: Engine>(reader: &Reader<'_, E>, args: &ListArgs, now: Timestamp) -> a
     let health = match &args.health {
         None => None,
         Some(word) => Some(
-            Health::parse(word)
+            pb::Health::from_str_name(&format!("HEALTH_{}", word.to_ascii_uppercase()))
                 .ok_or_else(|| anyhow::anyhow!("--health {word:?}: expected Healthy, Warning, Unhealthy or Unknown"))?,
         ),
     };
-    let query = ListQuery {
-        scope: args.scope.filter(),
-        kind: args.scope.kind.as_deref().map(parse_kind).transpose()?,
+    let request = pb::ListRequest {
+        scope: Some(args.scope.filter()),
+        kind: args.scope.kind()?,
         labels,
-        health,
+        has_health: health.is_some(),
+        health: health.unwrap_or(pb::Health::Unknown) as i32,
         include_deleted: args.include_deleted,
         limit: args.limit,
-        cursor: args.cursor.clone(),
+        cursor: args.cursor.clone().unwrap_or_default(),
     };
-    let page = reader.list(&query)?;
+    let page = client.list(request).await?;
+    let next_cursor = (!page.next_cursor.is_empty()).then_some(page.next_cursor);
     match args.output.unwrap_or(Output::Table) {
         Output::Json => {
-            let json = serde_json::json!({"items": page.items.iter().map(item_json).collect::<Vec<_>>(), "next_cursor": page.next_cursor});
-            Ok(serde_json::to_string_pretty(&json)? + "\n")
+            let items: Vec<_> = page.items.iter().map(item_json).collect();
+            json_text(&serde_json::json!({"items": items, "next_cursor": next_cursor}))
         }
         Output::Tree | Output::Table => {
-            let rows: Vec<_> = page.items.iter().map(|i| row(i, now, &[i.id.to_string()])).collect();
-            let mut out = render::table(&["KIND", "NAMESPACE", "NAME", "HEALTH", "STATUS", "AGE", "ID"], &rows);
-            if let Some(cursor) = page.next_cursor {
+            let rows: Vec<_> = page.items.iter().map(|i| item_row(i, now, &[i.id.to_string()])).collect();
+            let mut out = render::table(&[&ITEM_COLUMNS[..], &["ID"]].concat(), &rows);
+            if let Some(cursor) = next_cursor {
                 out.push_str(&format!("more: --cursor {cursor}\n"));
             }
             Ok(out)
@@ -271,42 +361,74 @@ fn list<E: Engine>(reader: &Reader<'_, E>, args: &ListArgs, now: Timestamp) -> a
     }
 }
 
-fn counts<E: Engine>(reader: &Reader<'_, E>, args: &ScopeArgs) -> anyhow::Result<String> {
-    let kind = args.kind.as_deref().map(parse_kind).transpose()?;
-    let c = reader.health_counts(&args.filter(), kind.as_ref())?;
-    let rows = vec![vec![
-        c.healthy.to_string(),
-        c.warning.to_string(),
-        c.unhealthy.to_string(),
-        c.unknown.to_string(),
-        c.total().to_string(),
-    ]];
+async fn counts(client: &mut Client, args: &ScopeArgs) -> anyhow::Result<String> {
+    let request = pb::HealthCountsRequest { scope: Some(args.filter()), kind: args.kind()? };
+    let c = client.count_by_health(request).await?;
+    let total = c.healthy + c.warning + c.unhealthy + c.unknown;
+    let rows = vec![[c.healthy, c.warning, c.unhealthy, c.unknown, total].map(|n| n.to_string()).to_vec()];
     Ok(render::table(&["HEALTHY", "WARNING", "UNHEALTHY", "UNKNOWN", "TOTAL"], &rows))
 }
 
-fn changes<E: Engine>(reader: &Reader<'_, E>, args: &ItemArgs) -> anyhow::Result<String> {
-    let item = resolve(reader, &args.item, &Narrowing { include_deleted: true, ..args.narrowing() })?;
-    let changes = reader.changes(&[item.id], &ChangeFilter::newest(1000))?;
+async fn path(client: &mut Client, args: &PathArgs, now: Timestamp) -> anyhow::Result<String> {
+    let narrowing = args.narrowing.narrowing();
+    let from = client.find(&args.from, &narrowing).await?;
+    let to = client.find(&args.to, &narrowing).await?;
+    let request = pb::PathRequest {
+        from: from.id,
+        to: to.id,
+        relations: args.relations.clone(),
+        max_depth: args.max_depth,
+        include_deleted: narrowing.include_deleted,
+    };
+    let path = client.path(request).await?;
     if args.output == Some(Output::Json) {
-        return Ok(serde_json::to_string_pretty(&changes)? + "\n");
+        let items: Vec<_> = path.items.iter().map(item_json).collect();
+        let edges: Vec<_> = path
+            .edges
+            .iter()
+            .map(|e| serde_json::json!({"from": e.from, "relation": e.relation, "to": e.to}))
+            .collect();
+        return json_text(&serde_json::json!({"items": items, "edges": edges}));
     }
-    let now = Timestamp::now();
-    let rows: Vec<_> = changes
-        .iter()
-        .map(|c| vec![render::age(c.at, now), format!("{:?}", c.change_type), c.summary.clone(), c.source.clone()])
-        .collect();
-    Ok(render::table(&["AGE", "TYPE", "SUMMARY", "SOURCE"], &rows))
+    // One item per line; between two, the edge and which way it points.
+    let mut out = String::new();
+    for (i, item) in path.items.iter().enumerate() {
+        if let Some(edge) = i.checked_sub(1).and_then(|e| path.edges.get(e)) {
+            let arrow = if edge.to == item.id {
+                format!("│ {} ↓", edge.relation)
+            } else {
+                format!("│ {} ↑", edge.relation)
+            };
+            out.push_str(&format!("  {arrow}\n"));
+        }
+        let place =
+            if item.namespace.is_empty() { item.name.clone() } else { format!("{}/{}", item.namespace, item.name) };
+        let age = render::age(Timestamp(item.created_at), now);
+        out.push_str(&format!("{} {place}  {}  {age}  id:{}\n", item.kind, health_word(item), item.id));
+    }
+    Ok(out)
 }
 
-fn row(item: &Item, now: Timestamp, extra: &[String]) -> Vec<String> {
-    let mut cells = vec![
-        item.kind.to_string(),
-        item.namespace.clone().unwrap_or_default(),
-        item.name.clone(),
-        if item.is_deleted() { "Deleted".into() } else { item.health.to_string() },
-        item.status.clone(),
-        render::age(item.created_at, now),
-    ];
-    cells.extend_from_slice(extra);
-    cells
+async fn changes(client: &mut Client, args: &ChangesArgs, now: Timestamp) -> anyhow::Result<String> {
+    let narrowing = Narrowing { include_deleted: true, ..args.item.narrowing.narrowing() };
+    let item = client.find(&args.item.item, &narrowing).await?;
+    let since = args.since.map_or(0, |ago| now.0.saturating_sub(ago.as_millis() as u64));
+    let request =
+        pb::ChangesRequest { id: item.id, depth: args.depth, since, types: args.types.clone(), limit: args.limit };
+    let changes = client.changes(request).await?;
+    if args.item.output == Some(Output::Json) {
+        let json: Vec<_> = changes
+            .iter()
+            .map(|c| serde_json::json!({"item": c.item, "at": c.at, "type": c.r#type, "summary": c.summary, "source": c.source}))
+            .collect();
+        return json_text(&serde_json::Value::Array(json));
+    }
+    let rows: Vec<_> = changes
+        .iter()
+        .map(|c| {
+            let at = render::age(Timestamp(c.at), now);
+            vec![at, c.r#type.clone(), c.summary.clone(), c.source.clone(), c.item.to_string()]
+        })
+        .collect();
+    Ok(render::table(&["AGE", "TYPE", "SUMMARY", "SOURCE", "ITEM"], &rows))
 }

@@ -1,129 +1,87 @@
 //! Trees like kube-lineage's: one line per item with kind, namespace/name, relation, health,
 //! status and age; an item reached twice is printed once and then referred to.
 
-use super::age;
-use graphd_core::{Item, ItemId, Orientation, Timestamp};
-use graphd_store::query::{Reader, RelatedResult, WalkUp};
-use graphd_store::Engine;
+use super::{age, health_word};
+use graphd_client::pb;
+use graphd_core::Timestamp;
 use std::collections::{HashMap, HashSet};
 
-/// One line of a tree: the item and how it hangs from its tree parent.
-struct Line {
-    item: Item,
-    relation: String,
-}
-
-fn describe(line: &Line, now: Timestamp) -> String {
-    let item = &line.item;
-    let name = match &item.namespace {
-        Some(ns) => format!("{ns}/{}", item.name),
-        None => item.name.clone(),
-    };
+fn describe(item: &pb::Item, relation: &str, now: Timestamp) -> String {
+    let name = if item.namespace.is_empty() { item.name.clone() } else { format!("{}/{}", item.namespace, item.name) };
     let mut parts = vec![format!("{} {name}", item.kind)];
-    if !line.relation.is_empty() {
-        parts.push(format!("[{}]", line.relation));
+    if !relation.is_empty() {
+        parts.push(format!("[{relation}]"));
     }
-    parts.push(item.health.to_string());
+    parts.push(health_word(item).to_owned());
     if !item.status.is_empty() {
         parts.push(item.status.clone());
     }
-    parts.push(age(item.created_at, now));
-    if let Some(deleted) = item.deleted_at {
-        parts.push(format!("(deleted {} ago)", age(deleted, now)));
+    parts.push(age(Timestamp(item.created_at), now));
+    if item.deleted_at != 0 {
+        parts.push(format!("(deleted {} ago)", age(Timestamp(item.deleted_at), now)));
     }
     parts.push(format!("id:{}", item.id));
     parts.join("  ")
 }
 
-/// Prints `root` and, below it, `children(id)` recursively with box-drawing branches.
-fn draw(
-    out: &mut String,
-    id: ItemId,
-    lines: &HashMap<ItemId, Line>,
-    children: &HashMap<ItemId, Vec<(ItemId, String)>>,
-    prefix: &str,
-    shown: &mut HashSet<ItemId>,
-    now: Timestamp,
-) {
-    let Some(kids) = children.get(&id) else {
-        return;
-    };
-    for (i, (kid, relation)) in kids.iter().enumerate() {
-        let last = i + 1 == kids.len();
-        let (branch, next) = if last { ("└── ", "    ") } else { ("├── ", "│   ") };
-        let Some(line) = lines.get(kid) else { continue };
-        let line = Line { item: line.item.clone(), relation: relation.clone() };
-        if !shown.insert(*kid) {
-            out.push_str(&format!(
-                "{prefix}{branch}{} {} [{}] (see above)\n",
-                line.item.kind, line.item.name, relation
-            ));
-            continue;
+/// The items of a tree and, for each, the items drawn below it with the relation word.
+struct Tree<'a> {
+    items: HashMap<u64, &'a pb::Item>,
+    children: HashMap<u64, Vec<(u64, String)>>,
+}
+
+impl Tree<'_> {
+    fn draw(&self, root: &pb::Item, now: Timestamp) -> String {
+        let mut out = describe(root, "", now) + "\n";
+        let mut shown = HashSet::from([root.id]);
+        self.draw_below(&mut out, root.id, "", &mut shown, now);
+        out
+    }
+
+    fn draw_below(&self, out: &mut String, id: u64, prefix: &str, shown: &mut HashSet<u64>, now: Timestamp) {
+        let Some(kids) = self.children.get(&id) else {
+            return;
+        };
+        for (i, (kid, relation)) in kids.iter().enumerate() {
+            let (branch, next) = if i + 1 == kids.len() { ("└── ", "    ") } else { ("├── ", "│   ") };
+            let Some(item) = self.items.get(kid) else { continue };
+            if !shown.insert(*kid) {
+                out.push_str(&format!("{prefix}{branch}{} {} [{relation}] (see above)\n", item.kind, item.name));
+                continue;
+            }
+            out.push_str(&format!("{prefix}{branch}{}\n", describe(item, relation, now)));
+            self.draw_below(out, *kid, &format!("{prefix}{next}"), shown, now);
         }
-        out.push_str(&format!("{prefix}{branch}{}\n", describe(&line, now)));
-        draw(out, *kid, lines, children, &format!("{prefix}{next}"), shown, now);
     }
 }
 
-fn relation_word<E: Engine>(reader: &Reader<'_, E>, rel: u16, towards_parent: bool) -> String {
-    let Some(relation) = reader.names().relation(rel) else {
-        return format!("relation#{rel}");
+/// The walk-up from `up.start` as a tree: each item's parents below it, the arrow showing
+/// which way the stored edge points.
+pub fn walk_up_tree(up: &pb::WalkUpResponse, now: Timestamp) -> String {
+    let Some(start) = &up.start else {
+        return String::new();
     };
-    match (relation.orientation(), towards_parent) {
-        (Orientation::Down, true) => format!("← {}", relation.name()),
-        (_, true) => format!("{} →", relation.name()),
-        (_, false) => relation.name().to_owned(),
-    }
-}
-
-/// The walk-up of `root` as a tree: each item's parents below it.
-pub fn walk_up_tree<E: Engine>(
-    reader: &Reader<'_, E>,
-    root: &Item,
-    up: &WalkUp,
-    now: Timestamp,
-) -> anyhow::Result<String> {
-    let mut lines = HashMap::new();
-    for node in &up.nodes {
-        if let Some(item) = reader.get(node.id, true)? {
-            lines.insert(node.id, Line { item, relation: String::new() });
-        }
-    }
-    let mut children: HashMap<ItemId, Vec<(ItemId, String)>> = HashMap::new();
+    let items = up.ancestors.iter().filter_map(|a| a.item.as_ref()).map(|i| (i.id, i)).collect();
+    let mut children: HashMap<u64, Vec<(u64, String)>> = HashMap::new();
     for link in &up.links {
-        children.entry(link.child).or_default().push((link.parent, relation_word(reader, link.relation, true)));
+        let word = if link.points_down { format!("← {}", link.relation) } else { format!("{} →", link.relation) };
+        children.entry(link.child).or_default().push((link.parent, word));
     }
-    let mut out = describe(&Line { item: root.clone(), relation: String::new() }, now) + "\n";
-    let mut shown = HashSet::from([root.id]);
-    draw(&mut out, root.id, &lines, &children, "", &mut shown, now);
-    Ok(out)
+    Tree { items, children }.draw(start, now)
 }
 
 /// Related items as a tree: each hit below the item it was reached from.
-pub fn related_tree<E: Engine>(
-    reader: &Reader<'_, E>,
-    root: &Item,
-    related: &RelatedResult,
-    now: Timestamp,
-) -> anyhow::Result<String> {
-    let mut lines = HashMap::new();
-    let mut children: HashMap<ItemId, Vec<(ItemId, String)>> = HashMap::new();
-    for hit in &related.hits {
-        if let Some(item) = reader.get(hit.id, true)? {
-            lines.insert(hit.id, Line { item, relation: String::new() });
-        }
+pub fn related_tree(root: &pb::Item, hits: &[pb::RelatedHit], now: Timestamp) -> String {
+    let items = hits.iter().filter_map(|h| h.item.as_ref()).map(|i| (i.id, i)).collect();
+    let mut children: HashMap<u64, Vec<(u64, String)>> = HashMap::new();
+    for hit in hits {
+        let (Some(item), Some(via)) = (&hit.item, &hit.via) else { continue };
         let (near, word) = if hit.outgoing {
-            (hit.via.from, format!("{} →", relation_word(reader, hit.via.relation, false)))
+            (via.from, format!("{} →", via.relation))
         } else {
-            (hit.via.to, format!("← {}", relation_word(reader, hit.via.relation, false)))
+            (via.to, format!("← {}", via.relation))
         };
-        children.entry(near).or_default().push((hit.id, word));
+        children.entry(near).or_default().push((item.id, word));
     }
-    let mut out = describe(&Line { item: root.clone(), relation: String::new() }, now) + "\n";
-    let mut shown = HashSet::from([root.id]);
-    draw(&mut out, root.id, &lines, &children, "", &mut shown, now);
-    if related.truncated {
-        out.push_str("… more items: the limit cut the walk short (raise --limit)\n");
-    }
-    Ok(out)
+    Tree { items, children }.draw(root, now)
 }

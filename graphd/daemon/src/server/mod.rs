@@ -52,21 +52,50 @@ pub async fn serve(
     metrics: Arc<Metrics>,
     shutdown: impl Future<Output = ()> + Send,
 ) -> anyhow::Result<()> {
-    let (health_reporter, health) = tonic_health::server::health_reporter();
-    health_reporter.set_serving::<QueryServiceServer<query::Queries>>().await;
-    health_reporter.set_serving::<IngestServiceServer<ingest::Ingest>>().await;
     let (stop_watches, stopping) = tokio::sync::watch::channel(false);
-    let feed = watch::Feed::attach(&store, stopping);
     let shutdown = async move {
         shutdown.await;
         // Watches never end by themselves; the server drains calls only once they have.
         let _ = stop_watches.send(true);
     };
+    routes(store, limits, metrics, stopping).await?.serve_with_incoming_shutdown(incoming(listener), shutdown).await?;
+    Ok(())
+}
+
+/// A channel to a server inside this process, over an in-memory pipe: the command line reads
+/// a data dir through exactly the code that answers remote clients. The server ends when the
+/// channel is dropped.
+pub async fn in_process_channel(store: Arc<GraphStore>) -> anyhow::Result<tonic::transport::Channel> {
+    let (client_io, server_io) = tokio::io::duplex(1 << 20);
+    let (_, stopping) = tokio::sync::watch::channel(false);
+    let routes = routes(store, Limits::default(), Arc::default(), stopping).await?;
+    tokio::spawn(routes.serve_with_incoming(tokio_stream::once(Ok::<_, std::io::Error>(server_io))));
+    let mut client_io = Some(client_io);
+    let channel = tonic::transport::Endpoint::from_static("http://in-process")
+        .connect_with_connector(tower::service_fn(move |_: tonic::transport::Uri| {
+            let io = client_io.take().map(hyper_util::rt::TokioIo::new);
+            async move { io.ok_or_else(|| std::io::Error::other("the in-process connection was already made")) }
+        }))
+        .await?;
+    Ok(channel)
+}
+
+/// Every service graphd answers: queries, ingest, health checking, reflection.
+async fn routes(
+    store: Arc<GraphStore>,
+    limits: Limits,
+    metrics: Arc<Metrics>,
+    stopping: tokio::sync::watch::Receiver<bool>,
+) -> anyhow::Result<tonic::transport::server::Router> {
+    let (health_reporter, health) = tonic_health::server::health_reporter();
+    health_reporter.set_serving::<QueryServiceServer<query::Queries>>().await;
+    health_reporter.set_serving::<IngestServiceServer<ingest::Ingest>>().await;
+    let feed = watch::Feed::attach(&store, stopping);
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(graphd_proto::v1::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1()?;
-    tonic::transport::Server::builder()
+    let router = tonic::transport::Server::builder()
         .add_service(health)
         .add_service(reflection)
         .add_service(
@@ -77,8 +106,6 @@ pub async fn serve(
         .add_service(
             IngestServiceServer::new(ingest::Ingest::new(store, metrics))
                 .max_decoding_message_size(limits.max_message_bytes),
-        )
-        .serve_with_incoming_shutdown(incoming(listener), shutdown)
-        .await?;
-    Ok(())
+        );
+    Ok(router)
 }

@@ -5,7 +5,7 @@ use super::status::{from_field, from_join, from_store};
 use super::watch::{self, EventStream, Feed, Target};
 use super::{Limits, Metrics};
 use crate::GraphStore;
-use graphd_core::{ChangeType, ItemId, Timestamp};
+use graphd_core::{ChangeType, ItemId, Orientation, Timestamp};
 use graphd_proto::v1 as pb;
 use graphd_proto::v1::query_service_server::QueryService;
 use graphd_store::query::{
@@ -161,10 +161,11 @@ impl QueryService for Queries {
             let links = up
                 .links
                 .iter()
-                .map(|l| pb::Edge {
-                    from: l.child.0,
+                .map(|l| pb::UpLink {
+                    child: l.child.0,
                     relation: names.relation_name(l.relation).to_owned(),
-                    to: l.parent.0,
+                    parent: l.parent.0,
+                    points_down: names.relation(l.relation).is_some_and(|r| r.orientation() == Orientation::Down),
                 })
                 .collect();
             Ok(pb::WalkUpResponse { start: start.as_ref().map(|i| item_to(i, None)), ancestors, links })
