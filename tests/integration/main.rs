@@ -2,6 +2,7 @@
 
 mod concurrency;
 mod durability;
+mod fleet_grpc;
 mod fleet_store;
 mod linking;
 mod order;

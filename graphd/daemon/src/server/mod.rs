@@ -91,13 +91,17 @@ async fn routes(
     health_reporter.set_serving::<QueryServiceServer<query::Queries>>().await;
     health_reporter.set_serving::<IngestServiceServer<ingest::Ingest>>().await;
     let feed = watch::Feed::attach(&store, stopping);
-    let reflection = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(graphd_proto::v1::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .build_v1()?;
+    // Both versions of reflection: grpcurl asks v1 first; Postman, Python's grpcio-reflection
+    // and older tools only know v1alpha.
+    let reflection = || {
+        tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(graphd_proto::v1::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+    };
     let router = tonic::transport::Server::builder()
         .add_service(health)
-        .add_service(reflection)
+        .add_service(reflection().build_v1()?)
+        .add_service(reflection().build_v1alpha()?)
         .add_service(
             QueryServiceServer::new(query::Queries::new(Arc::clone(&store), feed, limits, Arc::clone(&metrics)))
                 .max_decoding_message_size(limits.max_message_bytes)
