@@ -62,9 +62,12 @@ pub struct Narrowing {
 }
 
 impl Narrowing {
+    /// Whether `item` lies in the narrowed scope. An item without a cluster (an AWS resource)
+    /// is not excluded by `--cluster`, nor a Kubernetes object by `--account`: one narrowing
+    /// serves both ends of a path from a Pod to its account.
     fn admits(&self, item: &pb::Item) -> bool {
         let scope = item.scope.clone().unwrap_or_default();
-        let same = |want: &Option<String>, have: &str| want.as_deref().is_none_or(|w| w == have);
+        let same = |want: &Option<String>, have: &str| have.is_empty() || want.as_deref().is_none_or(|w| w == have);
         same(&self.cluster, &scope.cluster) && same(&self.account, &scope.account) && same(&self.region, &scope.region)
     }
 
@@ -145,5 +148,17 @@ mod tests {
         assert_eq!(parse_kind("AWS::EC2::Instance").unwrap(), "AWS::EC2::Instance");
         let err = parse_kind("gizmo").unwrap_err().to_string();
         assert!(err.contains("unknown kind \"gizmo\"") && err.contains("pod"), "{err}");
+    }
+
+    #[test]
+    fn narrowing_leaves_items_without_that_scope_alone() {
+        let in_scope = |cluster: &str, account: &str| pb::Item {
+            scope: Some(pb::Scope { cluster: cluster.into(), account: account.into(), ..Default::default() }),
+            ..Default::default()
+        };
+        let prod = Narrowing { cluster: Some("prod".into()), ..Default::default() };
+        assert!(prod.admits(&in_scope("prod", "")));
+        assert!(!prod.admits(&in_scope("dev", "")));
+        assert!(prod.admits(&in_scope("", "100000000000")), "an AWS account has no cluster");
     }
 }

@@ -137,6 +137,14 @@ mod tests {
     }
 
     #[test]
+    fn the_shipped_example_is_the_default_but_for_metrics() {
+        let shipped = Config::parse(include_str!("../../../deploy/graphd.yaml")).unwrap();
+        let metrics_listen = Some(SocketAddr::from(([127, 0, 0, 1], 9439)));
+        let data_dir = PathBuf::from("../graphd-data");
+        assert_eq!(shipped, Config { metrics_listen, data_dir, ..Config::default() });
+    }
+
+    #[test]
     fn every_field_is_read() {
         let text = "data_dir: /var/lib/graphd\nlisten: 0.0.0.0:7000\nmetrics_listen: 0.0.0.0:9000\n\
                     rules: [a.yaml]\nretention: {keep_deleted: 30d, purge_every: 10m}\n\
