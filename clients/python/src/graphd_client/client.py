@@ -225,7 +225,7 @@ class Graphd:
 
     def watch_item(self, id: int, *, depth: int = 1) -> "Watch":
         """Changes to ``id`` and everything related to it within ``depth`` steps, as they
-        happen."""
+        happen. Returns once graphd is watching: every change committed after that arrives."""
         return Watch(self.query.Watch(pb.WatchRequest(item=id, depth=depth)))
 
     def watch_scope(
@@ -248,6 +248,11 @@ class Watch:
 
     def __init__(self, call: Any) -> None:
         self._call = call  # a grpc.Call that is also an iterator of events
+        # graphd answers with headers once it is subscribed: after this, no change is missed.
+        try:
+            call.initial_metadata()
+        except grpc.RpcError as error:
+            raise _error(error) from None
 
     def __iter__(self) -> Iterator[pb.WatchEvent]:
         return _stream(cast(Iterable[pb.WatchEvent], self._call))
