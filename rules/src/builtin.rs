@@ -1,4 +1,5 @@
-//! The rule sets shipped with graphd, compiled into the binary from `rules/builtin/*.yaml`.
+//! The rule sets shipped with graphd, compiled into the binary from `rules/builtin/*.yaml`:
+//! link rules, and the health rules of `health.yaml`.
 
 use crate::load::{load, RuleErrors};
 use crate::model::RuleSet;
@@ -9,6 +10,7 @@ pub const FILES: &[(&str, &str)] = &[
     ("builtin/gitops.yaml", include_str!("../builtin/gitops.yaml")),
     ("builtin/aws.yaml", include_str!("../builtin/aws.yaml")),
     ("builtin/cross-domain.yaml", include_str!("../builtin/cross-domain.yaml")),
+    ("builtin/health.yaml", include_str!("../builtin/health.yaml")),
 ];
 
 /// The built-in rules, validated.

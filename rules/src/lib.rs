@@ -1,11 +1,14 @@
-//! graphd's link-rule language.
+//! graphd's rule language: link rules (which items reference which) and health rules (how an
+//! item is doing).
 //!
 //! - [`path`]: field paths over JSON documents (`spec.volumes[].persistentVolumeClaim.claimName`).
 //! - [`selector`]: Kubernetes label selectors, with the rule deciding what empty means.
 //! - [`model`]: compiled rules and rule sets.
-//! - [`load`]: parsing versioned YAML (`version: 1`) and validating it, reporting every error
+//! - [`load`](mod@load): parsing versioned YAML (`version: 1`) and validating it, reporting every error
 //!   with its file, rule and field.
 //! - [`eval`]: from one item to the references its rules plan.
+//! - [`health`]: health rules, and [`RuleSet::assess`]: from one item's document to its health,
+//!   status word and readiness.
 //! - [`builtin`]: the rule sets shipped with graphd.
 //!
 //! This crate is pure: it never touches storage or the network, so evaluating rules costs
@@ -13,11 +16,13 @@
 
 pub mod builtin;
 pub mod eval;
+pub mod health;
 pub mod load;
 pub mod model;
 pub mod path;
 pub mod selector;
 
 pub use eval::{Lookup, PlannedRef, Source};
+pub use health::{Assessment, HealthRule};
 pub use load::{load, RuleError, RuleErrors};
 pub use model::{KindPattern, LookIn, MatchField, Rule, RuleSet, Target, WhenEmpty};

@@ -1,6 +1,8 @@
 //! Loading rule files in two steps: parse the versioned YAML, then validate into a
 //! [`RuleSet`]. Every error is reported at once, each naming the file, the rule and the field.
+//! Link rules (`rules:`) are validated here, health rules (`health:`) in [`crate::health`].
 
+use crate::health;
 use crate::model::{Capture, KindPattern, LookIn, MatchField, Rule, RuleSet, Target, WhenEmpty};
 use crate::path::FieldPath;
 use graphd_core::{relation, Kind, Orientation, Relation};
@@ -94,6 +96,7 @@ pub fn load(files: &[(String, String)]) -> Result<RuleSet, RuleErrors> {
     let mut errors = Vec::new();
     let mut set = RuleSet::default();
     let mut raw_rules = Vec::new();
+    let mut raw_health = Vec::new();
     for (file, text) in files {
         let err = |rule: Option<String>, field: Option<&str>, message: String| RuleError {
             file: file.clone(),
@@ -120,11 +123,11 @@ pub fn load(files: &[(String, String)]) -> Result<RuleSet, RuleErrors> {
         if let Some(map) = doc.as_mapping() {
             for key in map.keys() {
                 let key = key.as_str().unwrap_or("?");
-                if !["version", "relations", "rules"].contains(&key) {
+                if !["version", "relations", "rules", "health"].contains(&key) {
                     errors.push(err(
                         None,
                         Some(key),
-                        "unknown top-level field; expected version, relations, rules".into(),
+                        "unknown top-level field; expected version, relations, rules, health".into(),
                     ));
                 }
             }
@@ -152,6 +155,13 @@ pub fn load(files: &[(String, String)]) -> Result<RuleSet, RuleErrors> {
                 Ok(rule) => raw_rules.push((file.clone(), rule)),
             }
         }
+        match doc.get("health") {
+            None => {}
+            Some(serde_yaml::Value::Sequence(list)) => {
+                raw_health.extend(list.iter().enumerate().map(|(i, raw)| (file.clone(), i, raw.clone())));
+            }
+            Some(_) => errors.push(err(None, Some("health"), "expected a list of health rules".into())),
+        }
     }
     let known: HashSet<String> = relation::BUILTIN
         .iter()
@@ -173,6 +183,23 @@ pub fn load(files: &[(String, String)]) -> Result<RuleSet, RuleErrors> {
             Err(mut errs) => errors.append(&mut errs),
         }
     }
+    for (file, i, raw) in raw_health {
+        let name = health::load::display_name(i, &raw);
+        if raw.get("name").is_some() && !names.insert(name.clone()) {
+            errors.push(RuleError {
+                file: file.clone(),
+                rule: Some(name),
+                field: Some("name".into()),
+                message: "another rule has this name".into(),
+            });
+        }
+        match health::load::compile(&file, i, &raw) {
+            Ok(rule) => set.health.push(rule),
+            Err(mut errs) => errors.append(&mut errs),
+        }
+    }
+    // A stable sort: equal ranks keep load order.
+    set.health.sort_by_key(|rule| (!rule.overrides, std::cmp::Reverse(rule.applies.rank())));
     if errors.is_empty() {
         Ok(set)
     } else {
@@ -425,5 +452,9 @@ rules:
     fn every_builtin_file_loads() {
         let set = crate::builtin::rules().unwrap_or_else(|e| panic!("{e}"));
         assert!(set.rules.len() >= 30, "{} rules", set.rules.len());
+        let health: Vec<&str> = set.health.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(health.first(), Some(&"k8s-terminating-health"), "Terminating is tried first");
+        assert_eq!(health.last(), Some(&"conditions-health"), "the generic rule is tried last");
+        assert_eq!(health.len(), 16, "{health:?}");
     }
 }

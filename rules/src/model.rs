@@ -1,5 +1,6 @@
 //! Compiled rules: what a validated rule file becomes.
 
+use crate::health::HealthRule;
 use crate::path::FieldPath;
 use graphd_core::{Kind, Relation};
 use std::collections::BTreeMap;
@@ -114,4 +115,7 @@ pub struct RuleSet {
     pub rules: Vec<Rule>,
     /// Relations the files declare beyond the built-in ones.
     pub relations: Vec<Relation>,
+    /// Health rules in the order [`RuleSet::assess`] tries them: `override` first, then by
+    /// how specific their kind is, then in load order.
+    pub health: Vec<HealthRule>,
 }

@@ -107,6 +107,36 @@ impl FieldPath {
         out
     }
 
+    /// Whether `test` holds for some value the path reaches in `doc` (never `null`). Walks the
+    /// document without collecting anything: health rules run it on every ingested object.
+    pub fn any<'d>(&self, doc: &'d Value, mut test: impl FnMut(&'d Value) -> bool) -> bool {
+        fn walk<'d>(segments: &[Segment], value: &'d Value, test: &mut dyn FnMut(&'d Value) -> bool) -> bool {
+            let Some((segment, rest)) = segments.split_first() else {
+                return !value.is_null() && test(value);
+            };
+            match (segment, value) {
+                (Segment::Key(key), Value::Object(map)) => map.get(key).is_some_and(|v| walk(rest, v, test)),
+                (Segment::Each, Value::Array(items)) => items.iter().any(|v| walk(rest, v, test)),
+                (Segment::Where(field, wanted), Value::Array(items)) => items
+                    .iter()
+                    .filter(|item| item.get(field).and_then(Value::as_str) == Some(wanted.as_str()))
+                    .any(|v| walk(rest, v, test)),
+                _ => false,
+            }
+        }
+        walk(&self.segments, doc, &mut test)
+    }
+
+    /// The first value the path reaches in `doc`, in document order.
+    pub fn first<'d>(&self, doc: &'d Value) -> Option<&'d Value> {
+        let mut found = None;
+        self.any(doc, |v| {
+            found = Some(v);
+            true
+        });
+        found
+    }
+
     /// Every value the path reaches in `doc`.
     pub fn values<'d>(&self, doc: &'d Value) -> Vec<&'d Value> {
         let mut current = vec![doc];

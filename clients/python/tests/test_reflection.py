@@ -21,7 +21,7 @@ def test_reflection_describes_every_method(server_addr: str) -> None:
                     assert pool.FindMessageTypeByName(message.full_name).fields, message.full_name
                 resolved.append(method.name)
         assert sorted(resolved) == sorted(
-            ["Get", "Lookup", "Related", "WalkUp", "List", "CountByHealth", "Path", "Changes", "Watch", "Ingest"]
+            ["Get", "Lookup", "Related", "WalkUp", "List", "CountByHealth", "Path", "Changes", "Watch", "Scrapers", "Ingest"]
         )
 
         # Call CountByHealth with messages built from the reflected descriptors alone.

@@ -144,6 +144,11 @@ impl Client {
         Ok(self.query.watch(request).await?.into_inner())
     }
 
+    /// The scrapers the server runs and how each is doing.
+    pub async fn scrapers(&mut self) -> Result<Vec<pb::ScraperStatus>> {
+        Ok(self.query.scrapers(pb::ScrapersRequest {}).await?.into_inner().scrapers)
+    }
+
     /// Sends `batches` on one ingest stream and returns their acknowledgements, in order.
     pub async fn ingest(&mut self, batches: Vec<pb::IngestRequest>) -> Result<Vec<pb::IngestAck>> {
         let mut acks = self.ingest.ingest(tokio_stream::iter(batches)).await?.into_inner();

@@ -13,6 +13,10 @@
 //! limits:
 //!   max_related: 100000            # a related walk returning more is RESOURCE_EXHAUSTED
 //!   max_message_bytes: 16777216    # largest gRPC message accepted
+//! scrapers:
+//!   kubernetes:                    # one entry per cluster
+//!     - name: prod-eu              # the cluster's name in graphd
+//!       context: prod-eu-admin     # of $KUBECONFIG or ~/.kube/config (or `kubeconfig: PATH`)
 //! ```
 
 use crate::server::Limits;
@@ -31,6 +35,14 @@ pub struct Config {
     pub rules: Vec<PathBuf>,
     pub retention: Retention,
     pub limits: Limits,
+    pub scrapers: Scrapers,
+}
+
+/// The scrapers `graphd serve` runs and `graphd scrape --once` runs once.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Scrapers {
+    pub kubernetes: Vec<graphd_scrape_kubernetes::KubernetesSource>,
 }
 
 impl Default for Config {
@@ -42,6 +54,7 @@ impl Default for Config {
             rules: Vec::new(),
             retention: Retention::default(),
             limits: Limits::default(),
+            scrapers: Scrapers::default(),
         }
     }
 }
@@ -72,6 +85,9 @@ impl Config {
         let base = path.parent().unwrap_or(Path::new("."));
         config.data_dir = base.join(&config.data_dir);
         config.rules = config.rules.iter().map(|r| base.join(r)).collect();
+        for cluster in &mut config.scrapers.kubernetes {
+            cluster.kubeconfig = cluster.kubeconfig.as_ref().map(|k| base.join(k));
+        }
         Ok(config)
     }
 

@@ -42,30 +42,65 @@ pub fn parse_objects(text: &str) -> anyhow::Result<Vec<Value>> {
     Ok(objects)
 }
 
+/// The key of an object in `cluster`: its uid, or for objects without one (hand-written
+/// manifests) its kind, namespace and name.
+pub fn object_key(cluster: &str, object: &Value) -> Result<ExternalKey, String> {
+    let kind_word = object.get("kind").and_then(Value::as_str).ok_or("no kind")?;
+    let meta = object.get("metadata").ok_or("no metadata")?;
+    let name = meta.get("name").and_then(Value::as_str).filter(|n| !n.is_empty()).ok_or("no metadata.name")?;
+    let uid = match meta.get("uid").and_then(Value::as_str) {
+        Some(uid) if !uid.is_empty() => uid.to_owned(),
+        _ => format!("{kind_word}/{}/{name}", meta.get("namespace").and_then(Value::as_str).unwrap_or_default()),
+    };
+    Ok(ExternalKey::kubernetes(cluster, uid))
+}
+
 /// The item an object becomes in `cluster`, or why it cannot be one.
 pub fn to_item(cluster: &str, object: &Value) -> Result<ItemWrite, String> {
+    let key = object_key(cluster, object)?;
     let kind_word = object.get("kind").and_then(Value::as_str).ok_or("no kind")?;
     let kind = Kind::new(format!("Kubernetes::{kind_word}")).map_err(|e| e.to_string())?;
     let meta = object.get("metadata").ok_or("no metadata")?;
-    let name = meta.get("name").and_then(Value::as_str).filter(|n| !n.is_empty()).ok_or("no metadata.name")?;
+    let name = meta.get("name").and_then(Value::as_str).ok_or("no metadata.name")?;
     let namespace = meta.get("namespace").and_then(Value::as_str).map(str::to_owned);
-    // Objects without a uid (hand-written manifests) are keyed by kind, namespace and name.
-    let uid = match meta.get("uid").and_then(Value::as_str) {
-        Some(uid) if !uid.is_empty() => uid.to_owned(),
-        _ => format!("{kind_word}/{}/{name}", namespace.as_deref().unwrap_or_default()),
-    };
     let labels: BTreeMap<String, String> = meta
         .get("labels")
         .and_then(Value::as_object)
         .map(|m| m.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned()))).collect())
         .unwrap_or_default();
-    let mut item = ItemWrite::new(ExternalKey::kubernetes(cluster, uid), kind, name);
+    let mut item = ItemWrite::new(key, kind, name);
     item.namespace = namespace;
     item.scope = Scope { cluster: Some(cluster.to_owned()), ..Scope::default() };
     item.labels = labels;
     item.health = Health::Unknown;
     item.document = scrub(kind_word, object.clone());
     Ok(item)
+}
+
+/// The item of the cluster itself, the root of walk-up for its objects.
+pub fn cluster_item(cluster: &str) -> ItemWrite {
+    let key = ExternalKey::kubernetes(cluster, format!("cluster/{cluster}"));
+    let mut item = ItemWrite::new(key, Kind::new("Kubernetes::Cluster").expect("a valid kind"), cluster);
+    item.scope.cluster = Some(cluster.to_owned());
+    item
+}
+
+/// The operations that store one object of `cluster`: its item, and for a cluster-scoped
+/// object the cluster's `contains` edge to it. `source` is recorded as the edge's provenance.
+pub fn object_ops(cluster: &str, object: &Value, source: &str) -> Result<Vec<Op>, String> {
+    let item = to_item(cluster, object)?;
+    let top_level = item.namespace.is_none();
+    let key = item.key.clone();
+    let mut ops = vec![Op::Upsert(item)];
+    if top_level {
+        ops.push(Op::Link(EdgeWrite {
+            from: cluster_item(cluster).key,
+            relation: "contains".into(),
+            to: key,
+            provenance: Provenance::Scraper(source.into()),
+        }));
+    }
+    Ok(ops)
 }
 
 /// Drops what must never be stored (Secret values, including the copy kubectl keeps in an
@@ -104,28 +139,13 @@ pub fn import<E: Engine>(
     mut progress: impl FnMut(usize, usize),
 ) -> anyhow::Result<ImportReport> {
     let mut report = ImportReport { objects: objects.len(), ..ImportReport::default() };
-    let cluster_key = ExternalKey::kubernetes(cluster, format!("cluster/{cluster}"));
-    let mut cluster_item = ItemWrite::new(cluster_key.clone(), Kind::new("Kubernetes::Cluster")?, cluster);
-    cluster_item.scope.cluster = Some(cluster.to_owned());
-    add(&mut report.outcome, store.apply(&[Op::Upsert(cluster_item)], Timestamp::now(), "import")?);
+    add(&mut report.outcome, store.apply(&[Op::Upsert(cluster_item(cluster))], Timestamp::now(), "import")?);
     for (n, chunk) in objects.chunks(IMPORT_BATCH).enumerate() {
         let mut ops = Vec::new();
         for object in chunk {
-            match to_item(cluster, object) {
+            match object_ops(cluster, object, "import") {
                 Err(reason) => report.skipped.push((describe(object), reason)),
-                Ok(item) => {
-                    let top_level = item.namespace.is_none() && item.kind.as_str() != "Kubernetes::Cluster";
-                    let key = item.key.clone();
-                    ops.push(Op::Upsert(item));
-                    if top_level {
-                        ops.push(Op::Link(EdgeWrite {
-                            from: cluster_key.clone(),
-                            relation: "contains".into(),
-                            to: key,
-                            provenance: Provenance::Scraper("import".into()),
-                        }));
-                    }
-                }
+                Ok(object_ops) => ops.extend(object_ops),
             }
         }
         add(&mut report.outcome, store.apply(&ops, Timestamp::now(), "import")?);

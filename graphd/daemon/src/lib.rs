@@ -4,6 +4,7 @@
 //! - [`open`]: the store on RocksDB in a data dir ([`GraphStore`]).
 //! - [`sample`]: loading a generated fleet, with progress.
 //! - [`import`]: `kubectl get -o json|yaml` output into the store, linked by the rules.
+//! - [`scrape`]: the scrapers of a configuration, writing into the store.
 //! - [`render`]: tree, table and JSON output of the API's answers.
 //! - [`server`]: the gRPC service (queries, ingest, health, reflection).
 //! - [`cli`]: the subcommands.
@@ -16,6 +17,7 @@ pub mod import;
 pub mod open;
 pub mod render;
 pub mod sample;
+pub mod scrape;
 pub mod server;
 
 pub use open::{open_store, GraphStore};

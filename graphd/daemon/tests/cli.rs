@@ -130,7 +130,7 @@ fn rules_validate_reports_every_error_with_file_rule_and_field() {
     .unwrap();
     let data = dir.path().join("unused");
     let out = ok(graphd(&data, &["rules", "validate", good.to_str().unwrap()]));
-    assert!(out.starts_with("ok: 1 rules in 1 file(s)"), "{out}");
+    assert!(out.starts_with("ok: 1 link rules and 0 health rules in 1 file(s)"), "{out}");
     let err = fails(graphd(&data, &["rules", "validate", good.to_str().unwrap(), bad.to_str().unwrap()]));
     let bad_name = bad.display().to_string();
     for expected in [

@@ -58,12 +58,26 @@ impl RocksEngine {
 
     /// Opens the database in `path` for reading only, as it is now: works while another
     /// process holds it open for writing (every write through this engine fails).
+    ///
+    /// The writer keeps compacting meanwhile, deleting table files. Every table file is opened
+    /// at once (an unlinked file stays readable while it is open), and an open that lost the
+    /// race between reading the manifest and opening a file it names is tried again.
     pub fn open_read_only(path: impl AsRef<Path>, options: &RocksOptions) -> Result<Self, OpenError> {
+        const ATTEMPTS: u32 = 20;
         let path = path.as_ref().to_path_buf();
-        let (db_options, descriptors) = options::build(options);
-        let db = DB::open_cf_descriptors_read_only(&db_options, &path, descriptors, false)
-            .map_err(|source| OpenError::Rocks { path: path.clone(), source })?;
-        Ok(RocksEngine { db, path, write_options: WriteOptions::default() })
+        let mut attempt = 1;
+        loop {
+            let (mut db_options, descriptors) = options::build(options);
+            db_options.set_max_open_files(-1);
+            match DB::open_cf_descriptors_read_only(&db_options, &path, descriptors, false) {
+                Ok(db) => return Ok(RocksEngine { db, path, write_options: WriteOptions::default() }),
+                Err(source) if attempt < ATTEMPTS && lost_a_file_to_the_writer(&source) => {
+                    attempt += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(25));
+                }
+                Err(source) => return Err(OpenError::Rocks { path, source }),
+            }
+        }
     }
 
     pub fn path(&self) -> &Path {
@@ -93,6 +107,12 @@ impl RocksEngine {
     fn cf(&self, cf: Cf) -> &ColumnFamily {
         self.db.cf_handle(cf.name()).expect("every column family is created on open")
     }
+}
+
+/// Whether a read-only open failed because a file it had seen was deleted by the process
+/// writing the database (a flush or compaction finished between two of its reads).
+fn lost_a_file_to_the_writer(err: &rocksdb::Error) -> bool {
+    err.to_string().contains("No such file or directory")
 }
 
 fn op_key(op: &WriteOp) -> (Cf, &[u8]) {
@@ -241,6 +261,47 @@ mod tests {
         let err = RocksEngine::open(dir.path(), &RocksOptions::default()).unwrap_err();
         assert!(matches!(err, OpenError::Locked { .. }), "{err}");
         assert!(err.to_string().contains("in use by another graphd process"));
+    }
+
+    #[test]
+    fn a_read_only_open_works_while_the_writer_compacts() {
+        let dir = tempfile::tempdir().unwrap();
+        let writer = RocksEngine::open(dir.path(), &RocksOptions::default()).unwrap();
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                // Every flush adds a table file; every fourth starts a compaction that deletes
+                // the files it merged.
+                for round in 0u32.. {
+                    if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        break;
+                    }
+                    let mut batch = WriteBatch::new();
+                    for i in 0..200u32 {
+                        batch.put(Cf::Items, [round.to_be_bytes(), i.to_be_bytes()].concat(), vec![7; 64]);
+                    }
+                    writer.write(batch).unwrap();
+                    writer.flush().unwrap();
+                    std::thread::sleep(std::time::Duration::from_millis(2));
+                }
+            });
+            let mut seen = 0;
+            for _ in 0..40 {
+                let reader = RocksEngine::open_read_only(dir.path(), &RocksOptions::default()).unwrap();
+                let mut count = 0;
+                reader
+                    .snapshot()
+                    .scan(Cf::Items, b"", None, &mut |_, _| {
+                        count += 1;
+                        true
+                    })
+                    .unwrap();
+                assert!(count >= seen, "a later open saw fewer keys: {count} < {seen}");
+                seen = count;
+            }
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+            assert!(seen > 0, "the reader never saw the writer's keys");
+        });
     }
 
     #[test]

@@ -3,7 +3,8 @@
 //! - `demo`: generate a sample fleet into a data dir (once) and show a real graph.
 //! - `generate`: load a fleet of a named size; optionally write it as CSV.
 //! - `import`: kubectl output, linked by rules.
-//! - `serve`: the gRPC service.
+//! - `scrape`: run the configured scrapers, once or until stopped.
+//! - `serve`: the gRPC service, and the configured scrapers.
 //! - `query`: get, related, walk-up, list, counts, path, changes; of a data dir or a server.
 //! - `rules validate`: check link-rule files, every error at once.
 
@@ -12,6 +13,7 @@ mod generate;
 mod import;
 mod query;
 mod rules;
+mod scrape;
 mod serve;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -40,6 +42,8 @@ pub enum Command {
     Generate(generate::GenerateArgs),
     /// Import `kubectl get -o json|yaml` output, linked by the built-in rules and any given.
     Import(import::ImportArgs),
+    /// Run the scrapers of a config file into the store: once (--once) or until SIGINT/SIGTERM.
+    Scrape(scrape::ScrapeArgs),
     /// Serve the store over gRPC (queries, ingest, health, reflection) until SIGINT/SIGTERM.
     Serve(serve::ServeArgs),
     /// Ask a running server (--addr) or the store in the data dir.
@@ -65,6 +69,7 @@ pub fn main() -> ExitCode {
         Command::Demo(args) => demo::run(&data_dir, &args),
         Command::Generate(args) => generate::run(&data_dir, &args),
         Command::Import(args) => import::run(&data_dir, &args),
+        Command::Scrape(args) => scrape::run(cli.data_dir.as_deref(), &args),
         Command::Serve(args) => serve::run(cli.data_dir.as_deref(), &args),
         Command::Query(args) => query::run(&data_dir, &args),
         Command::Rules(command) => rules::run(&command),

@@ -39,6 +39,15 @@ pub enum QueryCommand {
     Path(PathArgs),
     /// What happened to one item (and, with --depth, to what is around it), newest first.
     Changes(ChangesArgs),
+    /// The scrapers a server runs: per cluster, resources, objects, errors, last full sync.
+    Scrapers(OutputArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct OutputArgs {
+    /// table (the default) or json.
+    #[arg(short, long, value_enum)]
+    pub output: Option<Output>,
 }
 
 #[derive(Debug, Args)]
@@ -218,7 +227,46 @@ async fn answer(client: &mut Client, command: &QueryCommand, now: Timestamp) -> 
         QueryCommand::Counts(args) => counts(client, args).await,
         QueryCommand::Path(args) => path(client, args, now).await,
         QueryCommand::Changes(args) => changes(client, args, now).await,
+        QueryCommand::Scrapers(args) => scrapers(client, args, now).await,
     }
+}
+
+async fn scrapers(client: &mut Client, args: &OutputArgs, now: Timestamp) -> anyhow::Result<String> {
+    let scrapers = client.scrapers().await?;
+    if args.output == Some(Output::Json) {
+        let rows: Vec<_> = scrapers
+            .iter()
+            .map(|s| {
+                serde_json::json!({
+                    "scraper": s.scraper, "name": s.name, "resources": s.resources, "syncing": s.syncing,
+                    "listings": s.listings, "objects": s.objects, "errors": s.errors,
+                    "last_error": s.last_error, "last_sync_at": s.last_sync_at,
+                })
+            })
+            .collect();
+        return json_text(&serde_json::json!({ "scrapers": rows }));
+    }
+    if scrapers.is_empty() {
+        return Ok("no scrapers run here: they run in `graphd serve` (ask it with --addr) or `graphd scrape`\n".into());
+    }
+    let rows: Vec<Vec<String>> = scrapers
+        .iter()
+        .map(|s| {
+            let last_sync =
+                if s.last_sync_at == 0 { "never".into() } else { render::age(Timestamp(s.last_sync_at), now) };
+            let error = if s.last_error.is_empty() { "-".to_owned() } else { s.last_error.clone() };
+            vec![
+                s.scraper.clone(),
+                s.name.clone(),
+                format!("{}/{}", s.resources - s.syncing, s.resources),
+                s.objects.to_string(),
+                s.errors.to_string(),
+                last_sync,
+                error,
+            ]
+        })
+        .collect();
+    Ok(render::table(&["SCRAPER", "NAME", "LISTED", "OBJECTS", "ERRORS", "LAST SYNC", "LAST ERROR"], &rows))
 }
 
 fn json_text(value: &serde_json::Value) -> anyhow::Result<String> {

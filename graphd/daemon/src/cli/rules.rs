@@ -32,7 +32,14 @@ pub fn load_with_builtin(paths: &[PathBuf]) -> anyhow::Result<graphd_rules::Rule
 
 fn validate(paths: &[PathBuf]) -> anyhow::Result<()> {
     let set = load_with_builtin(paths)?;
-    let builtin = graphd_rules::builtin::rules()?.rules.len();
-    println!("ok: {} rules in {} file(s), besides {builtin} built-in rules", set.rules.len() - builtin, paths.len());
+    let builtin = graphd_rules::builtin::rules()?;
+    println!(
+        "ok: {} link rules and {} health rules in {} file(s), besides {} and {} built-in",
+        set.rules.len() - builtin.rules.len(),
+        set.health.len() - builtin.health.len(),
+        paths.len(),
+        builtin.rules.len(),
+        builtin.health.len()
+    );
     Ok(())
 }

@@ -1,12 +1,15 @@
 //! `graphd serve`: the gRPC service over the store, linking by the rules, purging old
-//! tombstones, with Prometheus metrics beside it, until SIGINT or SIGTERM.
+//! tombstones, running the configured scrapers, with Prometheus metrics beside it, until
+//! SIGINT or SIGTERM.
 //!
 //! Settings come from `--config graphd.yaml` (see [`crate::config`]); the flags here override
 //! the file.
 
 use crate::config::{parse_duration, Config};
+use crate::scrape::Scrapers;
 use crate::server::Metrics;
 use clap::Args;
+use graphd_scrape_kubernetes::Mode;
 use graphd_store::RetentionTask;
 use std::io::Write;
 use std::net::SocketAddr;
@@ -82,6 +85,12 @@ pub fn run(data_dir: Option<&Path>, args: &ServeArgs) -> anyhow::Result<()> {
                 Some(tokio::spawn(serving))
             }
         };
+        let scrapers = (!config.scrapers.kubernetes.is_empty())
+            .then(|| Scrapers::start(Arc::clone(&store), &config.scrapers.kubernetes, Mode::Watch));
+        if let Some(scrapers) = &scrapers {
+            metrics.set_scrapers(Arc::clone(&scrapers.statuses));
+            println!("scraping {} cluster(s)", scrapers.statuses.len());
+        }
         std::io::stdout().flush()?;
         tokio::spawn(async move {
             shutdown_signal().await;
@@ -90,6 +99,9 @@ pub fn run(data_dir: Option<&Path>, args: &ServeArgs) -> anyhow::Result<()> {
         crate::server::serve(Arc::clone(&store), listener, config.limits, metrics, stopped()).await?;
         if let Some(serving) = metrics_server {
             serving.await??;
+        }
+        if let Some(scrapers) = scrapers {
+            scrapers.stop().await?;
         }
         anyhow::Ok(())
     })?;
@@ -100,7 +112,7 @@ pub fn run(data_dir: Option<&Path>, args: &ServeArgs) -> anyhow::Result<()> {
 }
 
 /// Completes on SIGINT or SIGTERM.
-async fn shutdown_signal() {
+pub(super) async fn shutdown_signal() {
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}

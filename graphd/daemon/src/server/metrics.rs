@@ -1,6 +1,8 @@
-//! Prometheus metrics: ingest counters, query latency, store size; served as `/metrics` on
-//! their own listener (beside the gRPC one), in the OpenMetrics text format.
+//! Prometheus metrics: ingest counters, query latency, store size, each scraper's progress;
+//! served as `/metrics` on their own listener (beside the gRPC one), in the OpenMetrics text
+//! format. The scrapers' statuses are kept here too, for the `Scrapers` query.
 
+use crate::scrape::ScraperStatuses;
 use crate::GraphStore;
 use axum::extract::State;
 use axum::http::header::CONTENT_TYPE;
@@ -13,7 +15,8 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::net::TcpListener;
 
@@ -27,6 +30,23 @@ struct Method {
     method: &'static str,
 }
 
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct Scraper {
+    scraper: &'static str,
+    cluster: String,
+}
+
+/// Each scraper's progress, read from its status whenever metrics are rendered.
+#[derive(Debug, Default)]
+struct ScraperMetrics {
+    objects: Family<Scraper, Counter>,
+    errors: Family<Scraper, Counter>,
+    listings: Family<Scraper, Counter>,
+    resources: Family<Scraper, Gauge>,
+    syncing: Family<Scraper, Gauge>,
+    last_sync: Family<Scraper, Gauge>,
+}
+
 /// Every metric graphd exports, registered once.
 #[derive(Debug)]
 pub struct Metrics {
@@ -38,6 +58,8 @@ pub struct Metrics {
     store_bytes: Gauge,
     store_items: Gauge,
     store_edges: Gauge,
+    scraper: ScraperMetrics,
+    scrapers: Mutex<ScraperStatuses>,
 }
 
 fn latency_histogram() -> Histogram {
@@ -66,6 +88,17 @@ impl Default for Metrics {
         registry.register("store_items", "Items in the store, live and tombstoned (estimate)", store_items.clone());
         let store_edges = Gauge::default();
         registry.register("store_edges", "Edges in the store, live and tombstoned (estimate)", store_edges.clone());
+        let scraper = ScraperMetrics::default();
+        registry.register("scraper_objects", "Objects a scraper received", scraper.objects.clone());
+        registry.register("scraper_errors", "Errors a scraper met (each retried)", scraper.errors.clone());
+        registry.register("scraper_listings", "Full listings a scraper completed", scraper.listings.clone());
+        registry.register("scraper_resources", "Resource types a scraper scrapes", scraper.resources.clone());
+        registry.register("scraper_syncing", "Resource types not listed fully yet", scraper.syncing.clone());
+        registry.register(
+            "scraper_last_sync_timestamp_seconds",
+            "When every resource of a scraper was last listed fully",
+            scraper.last_sync.clone(),
+        );
         Metrics {
             registry,
             ingest_batches,
@@ -75,6 +108,8 @@ impl Default for Metrics {
             store_bytes,
             store_items,
             store_edges,
+            scraper,
+            scrapers: Mutex::default(),
         }
     }
 }
@@ -103,13 +138,33 @@ impl Metrics {
         self.ingest_edges.get_or_create(&Outcome { outcome: "removed" }).inc_by(u64::from(ack.edges_removed));
     }
 
-    /// The exposition text, with the store's size read now.
+    /// The scrapers this process runs, for their metrics and the `Scrapers` query.
+    pub fn set_scrapers(&self, statuses: ScraperStatuses) {
+        *self.scrapers.lock().unwrap_or_else(|p| p.into_inner()) = statuses;
+    }
+
+    pub fn scrapers(&self) -> ScraperStatuses {
+        Arc::clone(&self.scrapers.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// The exposition text, with the store's size and the scrapers' progress read now.
     pub fn render(&self, store: &GraphStore) -> String {
         let engine = store.engine();
         let gauge = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
         self.store_bytes.set(gauge(engine.size_bytes()));
         self.store_items.set(gauge(engine.estimated_keys(Cf::Items)));
         self.store_edges.set(gauge(engine.estimated_keys(Cf::EdgesOut)));
+        for (name, status) in self.scrapers().iter() {
+            let s = status.snapshot();
+            let labels = Scraper { scraper: "kubernetes", cluster: name.clone() };
+            let m = &self.scraper;
+            m.objects.get_or_create(&labels).inner().store(s.objects, Ordering::Relaxed);
+            m.errors.get_or_create(&labels).inner().store(s.errors, Ordering::Relaxed);
+            m.listings.get_or_create(&labels).inner().store(s.listings, Ordering::Relaxed);
+            m.resources.get_or_create(&labels).set(gauge(s.resources as u64));
+            m.syncing.get_or_create(&labels).set(gauge(s.syncing as u64));
+            m.last_sync.get_or_create(&labels).set(gauge(s.last_sync_ms.unwrap_or(0) / 1_000));
+        }
         let mut text = String::new();
         prometheus_client::encoding::text::encode(&mut text, &self.registry).expect("writing to a String cannot fail");
         text

@@ -295,4 +295,27 @@ impl QueryService for Queries {
         };
         Ok(Response::new(watch::start(Arc::clone(&self.store), &self.feed, target)))
     }
+
+    async fn scrapers(&self, _: Request<pb::ScrapersRequest>) -> Result<Response<pb::ScrapersResponse>, Status> {
+        let scrapers = self
+            .metrics
+            .scrapers()
+            .iter()
+            .map(|(name, status)| {
+                let s = status.snapshot();
+                pb::ScraperStatus {
+                    scraper: "kubernetes".into(),
+                    name: name.clone(),
+                    resources: s.resources as u32,
+                    syncing: s.syncing as u32,
+                    listings: s.listings,
+                    objects: s.objects,
+                    errors: s.errors,
+                    last_error: s.last_error.unwrap_or_default(),
+                    last_sync_at: s.last_sync_ms.unwrap_or(0),
+                }
+            })
+            .collect();
+        Ok(Response::new(pb::ScrapersResponse { scrapers }))
+    }
 }

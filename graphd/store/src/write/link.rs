@@ -16,8 +16,8 @@ use crate::codec::{EdgeValue, ItemRecord};
 use crate::engine::Snapshot;
 use crate::error::{Result, StoreError};
 use crate::keys::{self, KindId, LookupField, RelId, ScopeTag, ANY_KIND};
-use graphd_core::{ItemId, Provenance};
-use graphd_rules::{LookIn, Lookup, MatchField, RuleSet, Source, Target};
+use graphd_core::{ItemId, Provenance, Timestamp};
+use graphd_rules::{Assessment, LookIn, Lookup, MatchField, RuleSet, Source, Target};
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
@@ -47,6 +47,11 @@ impl LinkRules {
         let wanted = wanted_signatures(&rules);
         let reverse_by_rule = rules.rules.iter().map(|r| (r.name.clone(), r.reverse)).collect();
         LinkRules { rules, wanted, reverse_by_rule }
+    }
+
+    /// Health, status and readiness of a document of `kind` by the health rules, at `at`.
+    pub(crate) fn assess(&self, kind: &str, document: &serde_json::Value, at: Timestamp) -> Option<Assessment> {
+        self.rules.assess(kind, document, at)
     }
 }
 

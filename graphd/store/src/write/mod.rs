@@ -11,7 +11,7 @@ use crate::engine::{Snapshot, WriteBatch};
 use crate::error::{Result, StoreError};
 use crate::keys::{self, KindId, LookupField, RelId, ScopeTag, Tomb, ANY_KIND};
 use crate::store::WriterState;
-use graphd_core::{Change, ChangeType, EdgeWrite, ExternalKey, ItemId, ItemWrite, Provenance, Timestamp};
+use graphd_core::{Change, ChangeType, EdgeWrite, ExternalKey, Health, ItemId, ItemWrite, Provenance, Timestamp};
 use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap, HashSet};
 
@@ -165,7 +165,8 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
         let Some(entry) = self.find(&ext_key)? else {
             let id = ItemId(self.writer.next_id);
             self.writer.next_id += 1;
-            let record = record_from(write, ext_key.clone(), kind, hash, self.at);
+            let mut record = record_from(write, ext_key.clone(), kind, hash, self.at);
+            self.assess(write, &mut record);
             for (cf, key) in index_keys(id, &record) {
                 self.batch.put(cf, key, Vec::new());
             }
@@ -197,6 +198,7 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
             return Ok(());
         }
         let mut record = record_from(write, ext_key.clone(), kind, hash, self.at);
+        self.assess(write, &mut record);
         record.created_at = old.created_at;
         self.remember(id, Some(&old), write);
         let (old_index, new_index) = (index_keys(id, &old), index_keys(id, &record));
@@ -246,6 +248,20 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
         }
         self.outcome.deleted += 1;
         Ok(())
+    }
+
+    /// An item written without health or status gets them, and its readiness, from the health
+    /// rules of the rule set, if one applies to its kind.
+    fn assess(&self, write: &ItemWrite, record: &mut ItemRecord) {
+        if write.health != Health::Unknown || !write.status.is_empty() {
+            return;
+        }
+        let Some(rules) = &self.writer.rules else { return };
+        if let Some(assessment) = rules.assess(write.kind.as_str(), &write.document, self.at) {
+            record.health = health_to_u8(assessment.health);
+            record.status = assessment.status;
+            record.ready = assessment.ready;
+        }
     }
 
     /// With rules, notes what linking after the batch needs: the record before the batch (the

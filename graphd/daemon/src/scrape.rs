@@ -1,0 +1,197 @@
+//! Scraped objects into the store: each object becomes its item (linked by the rules) as it
+//! arrives, in batches; each completed listing of a kind is a resync of that kind in its
+//! cluster, so what the cluster no longer has is tombstoned; a listing that never completed
+//! (a failed or interrupted scrape) tombstones nothing.
+
+use crate::import::{cluster_item, object_key, object_ops};
+use graphd_core::{ExternalKey, Kind, Timestamp};
+use graphd_scrape_kubernetes::{run_cluster, ClusterStatus, Event, KubernetesSource, Mode};
+use graphd_store::{Engine, KeyScope, Op, Outcome, Resync, Store};
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio::task::{JoinHandle, JoinSet};
+
+/// Operations per atomic batch.
+const BATCH: usize = 1_000;
+/// A partial batch is written when no event came for this long.
+const IDLE_FLUSH: Duration = Duration::from_millis(50);
+
+/// What scraping wrote.
+#[derive(Debug, Default, Clone)]
+pub struct SinkReport {
+    pub objects: u64,
+    pub deleted: u64,
+    pub listings: u64,
+    /// Items tombstoned because a listing no longer reported them.
+    pub gone_at_resync: u64,
+    pub outcome: Outcome,
+    /// (object, reason) of the most recent malformed objects, counted in `skipped`.
+    pub skipped: u64,
+    pub last_skipped: Option<(String, String)>,
+}
+
+/// Turns [`Event`]s into store writes.
+#[derive(Debug)]
+pub struct Sink<'a, E: Engine> {
+    store: &'a Store<E>,
+    pending: Vec<Op>,
+    /// Keys reported by each open listing, by (cluster, kind): keys only, not objects.
+    listings: HashMap<(Arc<str>, String), HashSet<ExternalKey>>,
+    clusters: HashSet<Arc<str>>,
+    pub report: SinkReport,
+}
+
+impl<'a, E: Engine> Sink<'a, E> {
+    pub fn new(store: &'a Store<E>) -> Self {
+        Sink {
+            store,
+            pending: Vec::new(),
+            listings: HashMap::new(),
+            clusters: HashSet::new(),
+            report: SinkReport::default(),
+        }
+    }
+
+    pub fn handle(&mut self, event: Event) -> anyhow::Result<()> {
+        match event {
+            Event::ListBegin { cluster, kind } => {
+                self.listings.insert((cluster, kind), HashSet::new());
+            }
+            Event::Object { cluster, object } => {
+                self.ensure_cluster(&cluster);
+                self.report.objects += 1;
+                match object_ops(&cluster, &object, &format!("kubernetes/{cluster}")) {
+                    Err(reason) => self.skip(&object, reason),
+                    Ok(ops) => {
+                        let kind = object.get("kind").and_then(|k| k.as_str()).unwrap_or_default();
+                        if let (Some(seen), Some(Op::Upsert(item))) =
+                            (self.listings.get_mut(&(Arc::clone(&cluster), kind.to_owned())), ops.first())
+                        {
+                            seen.insert(item.key.clone());
+                        }
+                        self.pending.extend(ops);
+                    }
+                }
+            }
+            Event::Deleted { cluster, object } => {
+                self.report.deleted += 1;
+                match object_key(&cluster, &object) {
+                    Err(reason) => self.skip(&object, reason),
+                    Ok(key) => self.pending.push(Op::Delete(key)),
+                }
+            }
+            Event::ListEnd { cluster, kind } => {
+                self.flush()?;
+                self.report.listings += 1;
+                if let Some(reported) = self.listings.remove(&(Arc::clone(&cluster), kind.clone())) {
+                    let resync = Resync {
+                        scope: KeyScope::Kubernetes { cluster: cluster.to_string() },
+                        kinds: vec![Kind::new(format!("Kubernetes::{kind}"))?],
+                    };
+                    let source = format!("kubernetes/{cluster}");
+                    let outcome = self.store.resync(&resync, &reported, Timestamp::now(), &source)?;
+                    self.report.gone_at_resync += outcome.deleted as u64;
+                    add(&mut self.report.outcome, outcome);
+                }
+            }
+        }
+        if self.pending.len() >= BATCH {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Writes what is pending as one atomic batch.
+    pub fn flush(&mut self) -> anyhow::Result<()> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let ops = std::mem::take(&mut self.pending);
+        let outcome = self.store.apply(&ops, Timestamp::now(), "kubernetes")?;
+        add(&mut self.report.outcome, outcome);
+        Ok(())
+    }
+
+    fn ensure_cluster(&mut self, cluster: &Arc<str>) {
+        if self.clusters.insert(Arc::clone(cluster)) {
+            self.pending.push(Op::Upsert(cluster_item(cluster)));
+        }
+    }
+
+    fn skip(&mut self, object: &serde_json::Value, reason: String) {
+        let kind = object.get("kind").and_then(|k| k.as_str()).unwrap_or("?");
+        let name = object.pointer("/metadata/name").and_then(|n| n.as_str()).unwrap_or("?");
+        tracing::warn!(kind, name, %reason, "skipping a malformed object");
+        self.report.skipped += 1;
+        self.report.last_skipped = Some((format!("{kind} {name}"), reason));
+    }
+}
+
+fn add(total: &mut Outcome, more: Outcome) {
+    total.created += more.created;
+    total.updated += more.updated;
+    total.unchanged += more.unchanged;
+    total.deleted += more.deleted;
+    total.edges_added += more.edges_added;
+    total.edges_removed += more.edges_removed;
+}
+
+/// Applies events from `events` to `store` until every sender is gone, writing a partial
+/// batch whenever the events pause. Store writes block: this wants a multi-threaded runtime.
+pub async fn drain<E: Engine>(store: Arc<Store<E>>, mut events: mpsc::Receiver<Event>) -> anyhow::Result<SinkReport> {
+    let mut sink = Sink::new(&store);
+    loop {
+        match tokio::time::timeout(IDLE_FLUSH, events.recv()).await {
+            Ok(Some(event)) => tokio::task::block_in_place(|| sink.handle(event))?,
+            Ok(None) => break,
+            Err(_idle) => tokio::task::block_in_place(|| sink.flush())?,
+        }
+    }
+    tokio::task::block_in_place(|| sink.flush())?;
+    Ok(sink.report)
+}
+
+/// Events in flight between the scrapers and the store, at most: what bounds memory when the
+/// store is slower than the clusters.
+const CHANNEL: usize = 4_096;
+
+/// Each scraped cluster's name and status, in configuration order.
+pub type ScraperStatuses = Arc<Vec<(String, Arc<ClusterStatus>)>>;
+
+/// The scrapers of a configuration, running into one store.
+#[derive(Debug)]
+pub struct Scrapers {
+    pub statuses: ScraperStatuses,
+    clusters: JoinSet<()>,
+    sink: JoinHandle<anyhow::Result<SinkReport>>,
+}
+
+impl Scrapers {
+    /// Starts every cluster of `sources` in `mode`, writing into `store`.
+    pub fn start<E: Engine + 'static>(store: Arc<Store<E>>, sources: &[KubernetesSource], mode: Mode) -> Scrapers {
+        let (events, received) = mpsc::channel(CHANNEL);
+        let mut clusters = JoinSet::new();
+        let mut statuses = Vec::new();
+        for source in sources {
+            let status = Arc::new(ClusterStatus::default());
+            statuses.push((source.name.clone(), Arc::clone(&status)));
+            clusters.spawn(run_cluster(source.clone(), mode, events.clone(), status));
+        }
+        let sink = tokio::spawn(drain(store, received));
+        Scrapers { statuses: Arc::new(statuses), clusters, sink }
+    }
+
+    /// Waits for every cluster to finish (a [`Mode::Once`] scrape), then for the last writes.
+    pub async fn finish(mut self) -> anyhow::Result<SinkReport> {
+        while self.clusters.join_next().await.is_some() {}
+        self.sink.await?
+    }
+
+    /// Stops every cluster where it is, then waits for the writes of what was received.
+    pub async fn stop(mut self) -> anyhow::Result<SinkReport> {
+        self.clusters.shutdown().await;
+        self.sink.await?
+    }
+}

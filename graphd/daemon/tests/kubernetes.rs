@@ -1,0 +1,244 @@
+//! The Kubernetes scraper against a local API server that speaks the real list/watch protocol,
+//! loaded with real objects: kube-rs connects to it through an ordinary kubeconfig.
+
+use graphd::scrape::Scrapers;
+use graphd::GraphStore;
+use graphd_kube_testserver::TestApiServer;
+use graphd_scrape_kubernetes::{KubernetesSource, Mode};
+use graphd_store::query::ListQuery;
+use serde_json::{json, Value};
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+fn fixture(name: &str) -> Value {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/k8s").join(name);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("fixture {}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap()
+}
+
+/// A kubeconfig for `server` in `dir`, and the source that scrapes it as `cluster`.
+fn source_for(server: &TestApiServer, cluster: &str, dir: &Path) -> KubernetesSource {
+    let path: PathBuf = dir.join(format!("{cluster}.kubeconfig"));
+    std::fs::write(&path, server.kubeconfig(cluster)).unwrap();
+    KubernetesSource {
+        kubeconfig: Some(path),
+        context: Some(cluster.to_owned()),
+        rediscover_secs: 1,
+        page_size: 50,
+        ..KubernetesSource::new(cluster)
+    }
+}
+
+fn open(dir: &Path) -> Arc<GraphStore> {
+    // The scrapers' logs, shown for a failing test (RUST_LOG=debug for more).
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_test_writer().try_init();
+    let store = graphd::open_store(dir).unwrap();
+    store.set_rules(graphd_rules::builtin::rules().unwrap()).unwrap();
+    Arc::new(store)
+}
+
+type Node = (String, String, String);
+
+/// The live graph of `cluster`, by kind, namespace and name: comparable across stores.
+fn graph_of(store: &GraphStore, cluster: &str) -> (BTreeSet<Node>, BTreeSet<(Node, String, Node)>) {
+    let reader = store.read();
+    let scope = graphd_store::query::ScopeFilter { cluster: Some(cluster.to_owned()), ..Default::default() };
+    let items = reader.list(&ListQuery { scope, limit: usize::MAX, ..Default::default() }).unwrap().items;
+    let node = |item: &graphd_core::Item| {
+        (item.kind.to_string(), item.namespace.clone().unwrap_or_default(), item.name.clone())
+    };
+    let nodes: BTreeSet<Node> = items.iter().map(node).collect();
+    assert_eq!(nodes.len(), items.len(), "no item twice");
+    let mut edges = BTreeSet::new();
+    for item in &items {
+        for edge in reader.edges(item.id, true, false).unwrap() {
+            let to = reader.get(edge.to, false).unwrap().expect("a live edge ends at a live item");
+            edges.insert((node(item), edge.relation.clone(), node(&to)));
+        }
+    }
+    (nodes, edges)
+}
+
+/// Waits until `check` holds, for at most `limit`; returns how long it took.
+async fn eventually(limit: Duration, what: &str, mut check: impl FnMut() -> bool) -> Duration {
+    let started = Instant::now();
+    while !check() {
+        assert!(started.elapsed() < limit, "{what}: not within {limit:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    started.elapsed()
+}
+
+fn pod(name: &str, node: &str, image: &str) -> Value {
+    json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": name, "namespace": "default", "uid": format!("uid-{name}")},
+        "spec": {"nodeName": node, "containers": [{"name": "app", "image": image}]},
+        "status": {"phase": "Running"}
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_listing_gives_the_graph_of_an_import_of_the_same_objects() {
+    let list = fixture("k3s-troubleshoot-real-snapshot.json");
+    let server = TestApiServer::start().await;
+    server.set_page_size_cap(40);
+    server.load_list(&list);
+    let dir = tempfile::tempdir().unwrap();
+
+    let scraped = open(&dir.path().join("scraped"));
+    let source = source_for(&server, "k3s", dir.path());
+    let report = Scrapers::start(Arc::clone(&scraped), &[source], Mode::Once).finish().await.unwrap();
+    assert_eq!(report.skipped, 0);
+    assert!(server.requests().iter().any(|r| r.contains("continue=")), "listings were paged");
+
+    let imported = open(&dir.path().join("imported"));
+    let objects = graphd::import::parse_objects(&list.to_string()).unwrap();
+    graphd::import::import(&imported, "k3s", &objects, |_, _| {}).unwrap();
+
+    let (scraped_nodes, scraped_edges) = graph_of(&scraped, "k3s");
+    let (imported_nodes, imported_edges) = graph_of(&imported, "k3s");
+    assert_eq!(scraped_nodes, imported_nodes);
+    assert_eq!(scraped_edges, imported_edges);
+    assert!(scraped_edges.len() > 500, "a real graph: {} edges", scraped_edges.len());
+
+    // Health from the rules: the fixture's crash-looping backend and its Deployment.
+    let named = |kind: &str, name: &str| {
+        let query = graphd_store::query::NameQuery {
+            kind: graphd_core::Kind::new(kind).unwrap(),
+            name: name.to_owned(),
+            namespace: None,
+            cluster: Some("k3s".into()),
+        };
+        scraped.read().find_by_name(&query, false).unwrap().remove(0)
+    };
+    let deployment = named("Kubernetes::Deployment", "backend-api");
+    assert_eq!((deployment.health, deployment.ready), (graphd_core::Health::Unhealthy, false));
+    let coredns = named("Kubernetes::Deployment", "coredns");
+    assert_eq!((coredns.health, coredns.ready), (graphd_core::Health::Healthy, true));
+    let node = scraped.read().list(&ListQuery {
+        kind: Some(graphd_core::Kind::new("Kubernetes::Node").unwrap()),
+        limit: 10,
+        ..Default::default()
+    });
+    assert!(node.unwrap().items.iter().all(|n| n.health == graphd_core::Health::Healthy));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watching_follows_changes_through_expiry_and_dropped_connections() {
+    let server = TestApiServer::start().await;
+    server.load_list(&fixture("k3s-troubleshoot-real-snapshot.json"));
+    let secret_value = "c3VwZXItc2VjcmV0LXZhbHVlLTQyNDI0Mg=="; // "super-secret-value-424242"
+    server.apply(json!({
+        "apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": "db-password", "namespace": "default", "uid": "uid-secret"},
+        "data": {"password": secret_value}, "stringData": {"plain": "super-secret-plain-424242"}
+    }));
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let store = open(&data);
+    let scrapers = Scrapers::start(Arc::clone(&store), &[source_for(&server, "k3s", dir.path())], Mode::Watch);
+    let statuses = Arc::clone(&scrapers.statuses);
+    let synced = || statuses[0].1.snapshot().last_sync_ms.is_some();
+    eventually(Duration::from_secs(30), "first sync", synced).await;
+
+    // (namespace, name) of every live pod.
+    let pods = |store: &GraphStore| -> BTreeSet<(String, String)> {
+        let query = ListQuery {
+            kind: Some(graphd_core::Kind::new("Kubernetes::Pod").unwrap()),
+            limit: usize::MAX,
+            ..Default::default()
+        };
+        let items = store.read().list(&query).unwrap().items;
+        items.into_iter().map(|i| (i.namespace.unwrap_or_default(), i.name)).collect()
+    };
+    let web = |name: &str| ("default".to_owned(), name.to_owned());
+    // The status says listed when the objects are on their way; the store has them a moment later.
+    eventually(Duration::from_secs(10), "the fixture's 13 pods stored", || pods(&store).len() == 13).await;
+    let before = pods(&store);
+
+    // Added, modified, deleted: each shows up while the watch runs.
+    server.apply(pod("web-1", "missing-node", "nginx:1"));
+    let took = eventually(Duration::from_secs(10), "added pod", || pods(&store).contains(&web("web-1"))).await;
+    eprintln!("an added pod was in the store after {took:?}");
+    server.apply(pod("web-1", "missing-node", "nginx:2"));
+    let image = |store: &GraphStore| {
+        let item = store.read().find_by_short_id("uid-web-1", false).unwrap();
+        item.first()
+            .and_then(|i| store.read().document(i.id).unwrap())
+            .map(|d| d["spec"]["containers"][0]["image"].clone())
+    };
+    eventually(Duration::from_secs(10), "modified pod", || image(&store) == Some(json!("nginx:2"))).await;
+    let victim = before.iter().next().unwrap().clone();
+    assert!(server.delete("v1", "Pod", Some(&victim.0), &victim.1), "{victim:?} is a pod of the fixture");
+    eventually(Duration::from_secs(10), "deleted pod", || !pods(&store).contains(&victim)).await;
+
+    // History expires and connections drop; what changed meanwhile is found by the re-list.
+    let listings = statuses[0].1.snapshot().listings;
+    server.refuse(true);
+    server.drop_connections();
+    server.compact();
+    server.apply(pod("web-2", "missing-node", "nginx:1"));
+    assert!(server.delete("v1", "Pod", Some("default"), "web-1"));
+    server.compact();
+    server.refuse(false);
+    eventually(Duration::from_secs(30), "re-list after 410", || statuses[0].1.snapshot().listings > listings).await;
+    let mut expected = before.clone();
+    expected.remove(&victim);
+    expected.insert(web("web-2"));
+    eventually(Duration::from_secs(10), "the graph after the gap", || pods(&store) == expected).await;
+
+    // A CRD appears: discovered again and scraped without a restart.
+    server.add_resource("example.com", "v1", "Widget", "widgets", true);
+    server.apply(json!({
+        "apiVersion": "example.com/v1", "kind": "Widget",
+        "metadata": {"name": "w1", "namespace": "default", "uid": "uid-w1"}
+    }));
+    eventually(Duration::from_secs(15), "the new CRD's object", || {
+        !store.read().find_by_short_id("uid-w1", false).unwrap().is_empty()
+    })
+    .await;
+
+    // The Secret is in the graph, its values nowhere: not in its document, not in a file.
+    let secret = store.read().find_by_short_id("uid-secret", false).unwrap();
+    let document = store.read().document(secret[0].id).unwrap().unwrap();
+    assert!(document.get("data").is_none() && document.get("stringData").is_none(), "{document}");
+    scrapers.stop().await.unwrap();
+    drop(store);
+    for needle in [secret_value, "super-secret-value-424242", "super-secret-plain-424242"] {
+        assert_eq!(files_containing(&data, needle.as_bytes()), Vec::<PathBuf>::new(), "{needle} leaked");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cluster_that_refuses_connections_does_not_stop_the_other() {
+    let healthy = TestApiServer::start().await;
+    healthy.load_list(&fixture("openshift-vsphere-mustgather-monitoring-pv.json"));
+    let broken = TestApiServer::start().await;
+    broken.refuse(true);
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir.path().join("data"));
+    let sources = [source_for(&broken, "broken", dir.path()), source_for(&healthy, "openshift", dir.path())];
+    let report = Scrapers::start(Arc::clone(&store), &sources, Mode::Once).finish().await.unwrap();
+    assert!(report.objects > 200, "{report:?}");
+    let (nodes, _) = graph_of(&store, "openshift");
+    assert!(nodes.iter().any(|(kind, _, _)| kind == "Kubernetes::StatefulSet"), "{nodes:?}");
+    assert!(graph_of(&store, "broken").0.is_empty());
+}
+
+/// Files under `dir` whose bytes contain `needle`.
+fn files_containing(dir: &Path, needle: &[u8]) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            found.extend(files_containing(&path, needle));
+        } else if std::fs::read(&path).unwrap().windows(needle.len()).any(|w| w == needle) {
+            found.push(path);
+        }
+    }
+    found
+}

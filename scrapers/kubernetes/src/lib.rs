@@ -1,0 +1,51 @@
+//! The Kubernetes scraper: every listable resource of many clusters, listed and then watched,
+//! as a stream of [`Event`]s.
+//!
+//! Each configured cluster runs on its own ([`run_cluster`]): it discovers the API's resources
+//! (built-in kinds and CRDs, again every `rediscover_every`, so new CRDs are picked up), and
+//! runs one kube-rs watcher per resource. A watcher lists (paged), then watches from the
+//! list's resourceVersion, resumes from bookmarks, and lists again after `410 Gone`; each
+//! listing is framed by [`Event::ListBegin`] and [`Event::ListEnd`], so the consumer can
+//! tombstone what a listing no longer reported. Nothing here keeps the objects: they go
+//! to the channel as they arrive, and memory stays bounded by the channel.
+//!
+//! Secrets are watched metadata-only: their values are never fetched. A cluster that fails
+//! (unreachable, unauthorised) retries with back-off and shows its error in its
+//! [`ClusterStatus`]; it never holds up another cluster.
+
+mod cluster;
+pub mod config;
+mod discover;
+mod status;
+mod watch;
+
+pub use cluster::run_cluster;
+pub use config::{KubernetesSource, ResourceFilter};
+pub use discover::Resource;
+pub use status::{ClusterStatus, StatusSnapshot};
+
+use serde_json::Value;
+use std::sync::Arc;
+
+/// What a scrape tells its consumer, in order per resource.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// A full listing of `kind` in `cluster` starts: the first sync, or a re-list after an
+    /// expired resourceVersion or a reconnect.
+    ListBegin { cluster: Arc<str>, kind: String },
+    /// An object as it is now (listed, added or modified), with `apiVersion` and `kind` set.
+    Object { cluster: Arc<str>, object: Value },
+    /// An object was deleted; its last state.
+    Deleted { cluster: Arc<str>, object: Value },
+    /// The listing that began last is complete: any object of `kind` it did not report is gone.
+    ListEnd { cluster: Arc<str>, kind: String },
+}
+
+/// Whether a cluster is listed once or watched until stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// One full listing of every resource, then the scrape ends.
+    Once,
+    /// Listings, then watches, re-listing whenever the watch cannot resume.
+    Watch,
+}
