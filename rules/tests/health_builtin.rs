@@ -193,6 +193,16 @@ fn statefulsets_daemonsets_and_replicasets_count_their_ready_pods() {
 }
 
 #[test]
+fn workloads_without_a_status_are_not_judged() {
+    // Just created, or read from a manifest: no counts yet, which must not read as zero.
+    for kind in ["Deployment", "StatefulSet", "DaemonSet", "ReplicaSet"] {
+        let manifest = json!({"metadata": {"name": "web"}, "spec": {"replicas": 3}});
+        let kind = format!("Kubernetes::{kind}");
+        assert_eq!(assess(&kind, manifest), is(Health::Unknown, "Pending", false), "{kind}");
+    }
+}
+
+#[test]
 fn jobs_and_cronjobs() {
     let failed = json!({"status": {"failed": 7, "conditions": [
         {"type": "FailureTarget", "status": "True", "reason": "BackoffLimitExceeded"},
