@@ -3,6 +3,7 @@
 
 pub mod floor;
 pub mod stats;
+pub mod synthetic;
 
 use graphd_core::{ItemId, Kind, Timestamp};
 use graphd_fleet::{generate, load, FleetSize};

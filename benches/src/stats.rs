@@ -50,3 +50,9 @@ pub fn measure<T: Copy>(starts: &[T], rounds: usize, mut run: impl FnMut(T) -> u
 pub fn micros(d: Duration) -> String {
     format!("{:.2}", d.as_secs_f64() * 1e6)
 }
+
+/// The median of `values` (the upper one of an even count); sorts them.
+pub fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}

@@ -237,11 +237,16 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
         };
         let kind_id = |kind: &Option<graphd_core::Kind>| kind.as_ref().map(|k| names.kind_id(k.as_str()));
         match lookup {
-            Lookup::Field { kind, field: MatchField::Name, value, look_in, .. } => {
+            Lookup::Field { kind, field: MatchField::Name, value, look_in, namespace } => {
                 let Some(Some(kind)) = kind_id(kind) else { return Ok(Vec::new()) };
                 let cluster = source.cluster.as_deref().unwrap_or_default();
-                let prefix = match look_in {
-                    LookIn::Namespace | LookIn::Cluster => {
+                // As narrow as the rule allows: a name common to every namespace ("default")
+                // must not make each lookup read the items of all of them.
+                let prefix = match (look_in, namespace) {
+                    (LookIn::Namespace, Some(ns)) => {
+                        keys::lookup_prefix(kind, LookupField::NaturalName, &[value, cluster, ns])
+                    }
+                    (LookIn::Namespace | LookIn::Cluster, _) => {
                         keys::lookup_prefix(kind, LookupField::NaturalName, &[value, cluster])
                     }
                     _ => keys::lookup_prefix(kind, LookupField::NaturalName, &[value]),
