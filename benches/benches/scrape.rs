@@ -47,7 +47,8 @@ fn main() {
             reset_peak_rss();
             let before = current_rss();
             let started = Instant::now();
-            let scrape = async { Scrapers::start(Arc::clone(&store), std::slice::from_ref(&source), Mode::Once).finish().await };
+            let scrape =
+                async { Scrapers::start(Arc::clone(&store), std::slice::from_ref(&source), Mode::Once).finish().await };
             let report = runtime.block_on(scrape).unwrap();
             let secs = started.elapsed().as_secs_f64();
             assert_eq!(report.objects as usize, objects.len(), "every object scraped");
@@ -71,7 +72,10 @@ fn main() {
         );
     }
     let (scrape, import) = (median(&mut scrape_rates), median(&mut import_rates));
-    println!("\nmedian: scrape {scrape:.0} objects/s, import {import:.0} objects/s; scrape/import {:.2}", scrape / import);
+    println!(
+        "\nmedian: scrape {scrape:.0} objects/s, import {import:.0} objects/s; scrape/import {:.2}",
+        scrape / import
+    );
     println!("peak RSS growth during a scrape: median {:.0} MiB", median(&mut rss_growth));
 }
 

@@ -242,3 +242,96 @@ fn files_containing(dir: &Path, needle: &[u8]) -> Vec<PathBuf> {
     }
     found
 }
+
+/// Runs the `graphd` binary off the runtime (the API servers answer on it meanwhile).
+async fn graphd(args: Vec<String>) -> std::process::Output {
+    tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_graphd")).args(&args).output().expect("run graphd")
+    })
+    .await
+    .unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graphd_scrape_once_and_serve_report_each_cluster() {
+    let k3s = TestApiServer::start().await;
+    k3s.load_list(&fixture("k3s-troubleshoot-real-snapshot.json"));
+    let broken = TestApiServer::start().await;
+    broken.refuse(true);
+    let dir = tempfile::tempdir().unwrap();
+    for (server, name) in [(&k3s, "k3s"), (&broken, "broken")] {
+        std::fs::write(dir.path().join(format!("{name}.kubeconfig")), server.kubeconfig(name)).unwrap();
+    }
+    let config = dir.path().join("graphd.yaml");
+    std::fs::write(
+        &config,
+        "data_dir: data\nlisten: 127.0.0.1:0\nscrapers:\n  kubernetes:\n    \
+         - {name: k3s, kubeconfig: k3s.kubeconfig}\n    \
+         - {name: broken, kubeconfig: broken.kubeconfig, context: broken}\n",
+    )
+    .unwrap();
+    let config = config.display().to_string();
+
+    // Once: everything k3s has is stored; the run fails, naming the cluster it could not list.
+    let once = graphd(vec!["scrape".into(), "--once".into(), "--config".into(), config.clone()]).await;
+    let (stdout, stderr) = (text(&once.stdout), text(&once.stderr));
+    assert!(!once.status.success(), "a cluster was not listed: {stdout}");
+    assert!(stderr.contains("not every resource of broken could be listed"), "{stderr}");
+    let k3s_row = stdout.lines().find(|l| l.starts_with("k3s ")).unwrap_or_else(|| panic!("{stdout}"));
+    assert_eq!(k3s_row.split_whitespace().nth(2), Some("476"), "every object of the fixture: {stdout}");
+    let data = dir.path().join("data").display().to_string();
+    let list = graphd(
+        ["--data-dir", &data, "query", "list", "--kind", "pod", "--cluster", "k3s", "-o", "json"]
+            .map(String::from)
+            .to_vec(),
+    )
+    .await;
+    let list: Value = serde_json::from_slice(&list.stdout).unwrap_or_else(|_| panic!("{}", text(&list.stderr)));
+    assert_eq!(list["items"].as_array().unwrap().len(), 13, "the fixture's pods");
+
+    // Served: the same scrapers run live, and `query scrapers` shows each cluster's state.
+    let mut server = std::process::Command::new(env!("CARGO_BIN_EXE_graphd"))
+        .args(["serve", "--config", &config])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("start graphd serve");
+    let stdout = server.stdout.take().unwrap();
+    let first = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line).unwrap();
+        line
+    })
+    .await
+    .unwrap();
+    let addr = first.trim().strip_prefix("graphd listening on ").unwrap_or_else(|| panic!("{first}")).to_owned();
+    let query = |output: &str| graphd(["query", "--addr", &addr, "scrapers", "-o", output].map(String::from).to_vec());
+    let started = Instant::now();
+    let statuses = loop {
+        let out = query("json").await;
+        let statuses: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{}", text(&out.stderr)));
+        if statuses["scrapers"][0]["last_sync_at"].as_u64().unwrap_or(0) > 0 {
+            break statuses;
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "k3s never synced: {statuses}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let table = text(&query("table").await.stdout);
+    server.kill().unwrap();
+    server.wait().unwrap();
+    let [k3s_status, broken_status] = [&statuses["scrapers"][0], &statuses["scrapers"][1]];
+    assert_eq!((k3s_status["scraper"].as_str(), k3s_status["name"].as_str()), (Some("kubernetes"), Some("k3s")));
+    assert_eq!(k3s_status["syncing"], 0, "{statuses}");
+    assert!(k3s_status["objects"].as_u64().unwrap() >= 476, "{statuses}");
+    assert_eq!(broken_status["name"], "broken");
+    assert_eq!(broken_status["last_sync_at"], 0, "{statuses}");
+    assert!(broken_status["errors"].as_u64().unwrap() > 0, "{statuses}");
+    assert!(broken_status["last_error"].as_str().unwrap().contains("refusing"), "{statuses}");
+    let k3s_line = table.lines().find(|l| l.contains(" k3s ")).unwrap_or_else(|| panic!("{table}"));
+    assert!(k3s_line.starts_with("kubernetes") && !k3s_line.contains("never"), "{table}");
+    let broken_line = table.lines().find(|l| l.contains(" broken ")).unwrap_or_else(|| panic!("{table}"));
+    assert!(broken_line.contains("never") && broken_line.contains("refusing"), "{table}");
+}

@@ -74,12 +74,12 @@ pub fn run(data_dir: Option<&Path>, args: &ServeArgs) -> anyhow::Result<()> {
         let listener = tokio::net::TcpListener::bind(config.listen).await?;
         let addr = listener.local_addr()?;
         tracing::info!(%addr, data_dir = %config.data_dir.display(), "serving");
-        println!("graphd listening on {addr}");
+        announce(&format!("graphd listening on {addr}"));
         let metrics_server = match config.metrics_listen {
             None => None,
             Some(metrics_addr) => {
                 let listener = tokio::net::TcpListener::bind(metrics_addr).await?;
-                println!("metrics on http://{}/metrics", listener.local_addr()?);
+                announce(&format!("metrics on http://{}/metrics", listener.local_addr()?));
                 let serving =
                     crate::server::serve_metrics(Arc::clone(&metrics), Arc::clone(&store), listener, stopped());
                 Some(tokio::spawn(serving))
@@ -89,7 +89,7 @@ pub fn run(data_dir: Option<&Path>, args: &ServeArgs) -> anyhow::Result<()> {
             .then(|| Scrapers::start(Arc::clone(&store), &config.scrapers.kubernetes, Mode::Watch));
         if let Some(scrapers) = &scrapers {
             metrics.set_scrapers(Arc::clone(&scrapers.statuses));
-            println!("scraping {} cluster(s)", scrapers.statuses.len());
+            announce(&format!("scraping {} cluster(s)", scrapers.statuses.len()));
         }
         std::io::stdout().flush()?;
         tokio::spawn(async move {
@@ -107,7 +107,7 @@ pub fn run(data_dir: Option<&Path>, args: &ServeArgs) -> anyhow::Result<()> {
     })?;
     drop(retention);
     store.flush()?;
-    println!("graphd stopped; store flushed");
+    announce("graphd stopped; store flushed");
     Ok(())
 }
 
@@ -119,4 +119,12 @@ pub(super) async fn shutdown_signal() {
         _ = async { match terminate.as_mut() { Some(s) => { s.recv().await; } None => std::future::pending().await } } => {}
     }
     tracing::info!("shutting down");
+}
+
+/// A line for whoever started graphd (the first one tells the address it listens on). A
+/// daemon whose stdout was closed goes on serving: the line is dropped, not a panic.
+fn announce(line: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}").and_then(|()| out.flush());
 }
