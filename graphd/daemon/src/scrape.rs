@@ -5,9 +5,9 @@
 
 use crate::import::{cluster_item, object_key, object_ops};
 use graphd_core::{ExternalKey, Kind, Timestamp};
-use graphd_scrape_kubernetes::{run_cluster, ClusterStatus, Event, KubernetesSource, Mode};
+use graphd_scrape_kubernetes::{run_cluster, ClusterStatus, Event, GroupKind, KubernetesSource, Mode};
 use graphd_store::{Engine, KeyScope, Op, Outcome, Resync, Store};
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -32,13 +32,20 @@ pub struct SinkReport {
     pub last_skipped: Option<(String, String)>,
 }
 
+/// By API group, the keys of its last complete listing (none before the first).
+type ListedByGroup = BTreeMap<String, Option<HashSet<ExternalKey>>>;
+
 /// Turns [`Event`]s into store writes.
 #[derive(Debug)]
 pub struct Sink<'a, E: Engine> {
     store: &'a Store<E>,
     pending: Vec<Op>,
-    /// Keys reported by each open listing, by (cluster, kind): keys only, not objects.
-    listings: HashMap<(Arc<str>, String), HashSet<ExternalKey>>,
+    /// Keys reported by each open listing: keys only, not objects.
+    listings: HashMap<(Arc<str>, GroupKind), HashSet<ExternalKey>>,
+    /// Kinds a cluster serves from more than one API group (alike-named CRDs), by kind, with
+    /// the keys of each group's last complete listing: items of the kind are one set, resynced
+    /// with the union once every group has been listed.
+    shared_kinds: HashMap<(Arc<str>, String), ListedByGroup>,
     clusters: HashSet<Arc<str>>,
     pub report: SinkReport,
 }
@@ -49,6 +56,7 @@ impl<'a, E: Engine> Sink<'a, E> {
             store,
             pending: Vec::new(),
             listings: HashMap::new(),
+            shared_kinds: HashMap::new(),
             clusters: HashSet::new(),
             report: SinkReport::default(),
         }
@@ -56,8 +64,9 @@ impl<'a, E: Engine> Sink<'a, E> {
 
     pub fn handle(&mut self, event: Event) -> anyhow::Result<()> {
         match event {
-            Event::ListBegin { cluster, kind } => {
-                self.listings.insert((cluster, kind), HashSet::new());
+            Event::Discovered { cluster, resources } => self.discovered(&cluster, &resources),
+            Event::ListBegin { cluster, resource } => {
+                self.listings.insert((cluster, resource), HashSet::new());
             }
             Event::Object { cluster, object } => {
                 self.ensure_cluster(&cluster);
@@ -65,10 +74,8 @@ impl<'a, E: Engine> Sink<'a, E> {
                 match object_ops(&cluster, &object, &format!("kubernetes/{cluster}")) {
                     Err(reason) => self.skip(&object, reason),
                     Ok(ops) => {
-                        let kind = object.get("kind").and_then(|k| k.as_str()).unwrap_or_default();
-                        if let (Some(seen), Some(Op::Upsert(item))) =
-                            (self.listings.get_mut(&(Arc::clone(&cluster), kind.to_owned())), ops.first())
-                        {
+                        let listing = GroupKind::of(&object).and_then(|r| self.listings.get_mut(&(cluster, r)));
+                        if let (Some(seen), Some(Op::Upsert(item))) = (listing, ops.first()) {
                             seen.insert(item.key.clone());
                         }
                         self.pending.extend(ops);
@@ -82,13 +89,14 @@ impl<'a, E: Engine> Sink<'a, E> {
                     Ok(key) => self.pending.push(Op::Delete(key)),
                 }
             }
-            Event::ListEnd { cluster, kind } => {
+            Event::ListEnd { cluster, resource } => {
                 self.flush()?;
                 self.report.listings += 1;
-                if let Some(reported) = self.listings.remove(&(Arc::clone(&cluster), kind.clone())) {
+                let reported = self.listings.remove(&(Arc::clone(&cluster), resource.clone()));
+                if let Some(reported) = reported.and_then(|keys| self.complete_kind(&cluster, resource.clone(), keys)) {
                     let resync = Resync {
                         scope: KeyScope::Kubernetes { cluster: cluster.to_string() },
-                        kinds: vec![Kind::new(format!("Kubernetes::{kind}"))?],
+                        kinds: vec![Kind::new(format!("Kubernetes::{}", resource.kind))?],
                     };
                     let source = format!("kubernetes/{cluster}");
                     let outcome = self.store.resync(&resync, &reported, Timestamp::now(), &source)?;
@@ -112,6 +120,36 @@ impl<'a, E: Engine> Sink<'a, E> {
         let outcome = self.store.apply(&ops, Timestamp::now(), "kubernetes")?;
         add(&mut self.report.outcome, outcome);
         Ok(())
+    }
+
+    fn discovered(&mut self, cluster: &Arc<str>, resources: &[GroupKind]) {
+        let mut groups_by_kind: HashMap<&str, Vec<&str>> = HashMap::new();
+        for resource in resources {
+            groups_by_kind.entry(&resource.kind).or_default().push(&resource.group);
+        }
+        for (kind, groups) in groups_by_kind.into_iter().filter(|(_, groups)| groups.len() > 1) {
+            let known = self.shared_kinds.entry((Arc::clone(cluster), kind.to_owned())).or_default();
+            for group in groups {
+                known.entry(group.to_owned()).or_default();
+            }
+        }
+    }
+
+    /// The keys the items of `resource`'s kind are resynced with, now that a listing of
+    /// `resource` reported `keys`: those keys, or, for a kind served by several groups, the
+    /// union of every group's last listing once each has completed one (until then, none).
+    fn complete_kind(
+        &mut self,
+        cluster: &Arc<str>,
+        resource: GroupKind,
+        keys: HashSet<ExternalKey>,
+    ) -> Option<HashSet<ExternalKey>> {
+        let Some(groups) = self.shared_kinds.get_mut(&(Arc::clone(cluster), resource.kind)) else {
+            return Some(keys);
+        };
+        groups.insert(resource.group, Some(keys));
+        let listed: Option<Vec<&HashSet<ExternalKey>>> = groups.values().map(Option::as_ref).collect();
+        listed.map(|sets| sets.into_iter().flatten().cloned().collect())
     }
 
     fn ensure_cluster(&mut self, cluster: &Arc<str>) {

@@ -335,3 +335,30 @@ async fn graphd_scrape_once_and_serve_report_each_cluster() {
     let broken_line = table.lines().find(|l| l.contains(" broken ")).unwrap_or_else(|| panic!("{table}"));
     assert!(broken_line.contains("never") && broken_line.contains("refusing"), "{table}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kinds_named_alike_in_two_groups_are_both_kept_and_events_are_read_once() {
+    let server = TestApiServer::start().await;
+    server.load_list(&fixture("k3s-troubleshoot-real-snapshot.json"));
+    for group in ["a.example.com", "b.example.com"] {
+        server.add_resource(group, "v1", "Widget", "widgets", true);
+        server.apply(json!({
+            "apiVersion": format!("{group}/v1"), "kind": "Widget",
+            "metadata": {"name": "w", "namespace": "default", "uid": format!("uid-{group}")}
+        }));
+    }
+    // The same Events again, through the newer API: a second view, not more objects.
+    server.add_resource("events.k8s.io", "v1", "Event", "events", true);
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir.path().join("data"));
+    let source = source_for(&server, "k3s", dir.path());
+    let report = Scrapers::start(Arc::clone(&store), &[source], Mode::Once).finish().await.unwrap();
+
+    assert_eq!(report.gone_at_resync, 0, "one group's listing tombstoned nothing of the other's");
+    for uid in ["uid-a.example.com", "uid-b.example.com"] {
+        assert_eq!(store.read().find_by_short_id(uid, false).unwrap().len(), 1, "{uid}");
+    }
+    let events_k8s_io = server.requests().into_iter().filter(|r| r.contains("/apis/events.k8s.io/v1/events")).count();
+    assert_eq!(events_k8s_io, 0, "events.k8s.io is not listed beside core Events");
+    assert!(server.requests().iter().any(|r| r.contains("/api/v1/events")), "core Events are");
+}

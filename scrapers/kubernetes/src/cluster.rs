@@ -53,6 +53,12 @@ pub async fn run_cluster(
                     tracing::info!(%cluster, resources = new.len(), "scraping new resources");
                 }
                 status.resources_added(new.len());
+                if !new.is_empty() {
+                    let resources = started.iter().chain(&new).map(Resource::group_kind).collect();
+                    if events.send(Event::Discovered { cluster: Arc::clone(&cluster), resources }).await.is_err() {
+                        return;
+                    }
+                }
                 for resource in new {
                     started.insert(resource.clone());
                     tasks.spawn(scrape_resource(Target {

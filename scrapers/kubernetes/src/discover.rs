@@ -1,6 +1,7 @@
 //! Which resources a cluster's API serves that can be listed and watched.
 
 use crate::config::ResourceFilter;
+use crate::GroupKind;
 use kube::discovery::{verbs, ApiResource, Discovery, Scope};
 use kube::Client;
 
@@ -13,8 +14,21 @@ pub struct Resource {
     pub metadata_only: bool,
 }
 
+impl Resource {
+    pub fn group_kind(&self) -> GroupKind {
+        GroupKind { group: self.api.group.clone(), kind: self.api.kind.clone() }
+    }
+}
+
+/// An API group (`""` for core) and a kind.
+type Named = (&'static str, &'static str);
+
 /// Kinds whose objects are read metadata-only.
-const METADATA_ONLY: &[(&str, &str)] = &[("", "Secret")];
+const METADATA_ONLY: &[Named] = &[("", "Secret")];
+
+/// (group, kind) served as another view of the objects of (group, kind): the same objects,
+/// same uids, in another shape. Only the second is scraped when both are served.
+const SAME_OBJECTS_AS: &[(Named, Named)] = &[(("events.k8s.io", "Event"), ("", "Event"))];
 
 /// Every listable, watchable resource at its preferred version that `filter` admits.
 pub async fn discover(client: Client, filter: &ResourceFilter) -> Result<Vec<Resource>, kube::Error> {
@@ -31,5 +45,11 @@ pub async fn discover(client: Client, filter: &ResourceFilter) -> Result<Vec<Res
             resources.push(Resource { namespaced: capabilities.scope == Scope::Namespaced, metadata_only, api });
         }
     }
+    let served: Vec<(String, String)> = resources.iter().map(|r| (r.api.group.clone(), r.api.kind.clone())).collect();
+    resources.retain(|r| {
+        !SAME_OBJECTS_AS.iter().any(|&(view, (group, kind))| {
+            view == (r.api.group.as_str(), r.api.kind.as_str()) && served.iter().any(|(g, k)| g == group && k == kind)
+        })
+    });
     Ok(resources)
 }

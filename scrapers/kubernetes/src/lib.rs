@@ -6,7 +6,8 @@
 //! runs one kube-rs watcher per resource. A watcher lists (paged), then watches from the
 //! list's resourceVersion, resumes from bookmarks, and lists again after `410 Gone`; each
 //! listing is framed by [`Event::ListBegin`] and [`Event::ListEnd`], so the consumer can
-//! tombstone what a listing no longer reported. Nothing here keeps the objects: they go
+//! tombstone what a listing no longer reported (each discovery is announced first by
+//! [`Event::Discovered`]). Nothing here keeps the objects: they go
 //! to the channel as they arrive, and memory stays bounded by the channel.
 //!
 //! Secrets are watched metadata-only: their values are never fetched. A cluster that fails
@@ -30,15 +31,36 @@ use std::sync::Arc;
 /// What a scrape tells its consumer, in order per resource.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
-    /// A full listing of `kind` in `cluster` starts: the first sync, or a re-list after an
-    /// expired resourceVersion or a reconnect.
-    ListBegin { cluster: Arc<str>, kind: String },
+    /// The resources a discovery of `cluster` found, before any of them is listed: a kind
+    /// served by two API groups (two CRDs named alike) is one kind of item, complete only
+    /// when the listings of both are.
+    Discovered { cluster: Arc<str>, resources: Vec<GroupKind> },
+    /// A full listing of a resource in `cluster` starts: the first sync, or a re-list after
+    /// an expired resourceVersion or a reconnect.
+    ListBegin { cluster: Arc<str>, resource: GroupKind },
     /// An object as it is now (listed, added or modified), with `apiVersion` and `kind` set.
     Object { cluster: Arc<str>, object: Value },
     /// An object was deleted; its last state.
     Deleted { cluster: Arc<str>, object: Value },
-    /// The listing that began last is complete: any object of `kind` it did not report is gone.
-    ListEnd { cluster: Arc<str>, kind: String },
+    /// The listing that began last is complete: any object of it that it did not report is gone.
+    ListEnd { cluster: Arc<str>, resource: GroupKind },
+}
+
+/// A resource by API group (`""` for the core group) and kind.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct GroupKind {
+    pub group: String,
+    pub kind: String,
+}
+
+impl GroupKind {
+    /// The group and kind of an object, from its `apiVersion` (`apps/v1`, or `v1` for core)
+    /// and `kind`.
+    pub fn of(object: &Value) -> Option<GroupKind> {
+        let api_version = object.get("apiVersion")?.as_str()?;
+        let group = api_version.rsplit_once('/').map_or("", |(group, _version)| group);
+        Some(GroupKind { group: group.to_owned(), kind: object.get("kind")?.as_str()?.to_owned() })
+    }
 }
 
 /// Whether a cluster is listed once or watched until stopped.

@@ -42,7 +42,7 @@ async fn follow<K: Serialize>(
     target: Target,
 ) {
     let mut stream = std::pin::pin!(stream.default_backoff());
-    let kind = target.resource.api.kind.clone();
+    let resource = target.resource.group_kind();
     let mut listed_before = false;
     let mut failures = 0;
     while let Some(next) = stream.next().await {
@@ -68,7 +68,7 @@ async fn follow<K: Serialize>(
         failures = 0;
         let cluster = Arc::clone(&target.cluster);
         let (out, done) = match event {
-            watcher::Event::Init => (Event::ListBegin { cluster, kind: kind.clone() }, false),
+            watcher::Event::Init => (Event::ListBegin { cluster, resource: resource.clone() }, false),
             watcher::Event::InitApply(object) | watcher::Event::Apply(object) => {
                 target.status.object();
                 (Event::Object { cluster, object: typed(&object, &target.resource) }, false)
@@ -80,7 +80,7 @@ async fn follow<K: Serialize>(
             watcher::Event::InitDone => {
                 target.status.listed(!listed_before);
                 listed_before = true;
-                (Event::ListEnd { cluster, kind: kind.clone() }, target.mode == Mode::Once)
+                (Event::ListEnd { cluster, resource: resource.clone() }, target.mode == Mode::Once)
             }
         };
         if target.events.send(out).await.is_err() || done {

@@ -91,7 +91,6 @@ pub fn run(data_dir: Option<&Path>, args: &ServeArgs) -> anyhow::Result<()> {
             metrics.set_scrapers(Arc::clone(&scrapers.statuses));
             announce(&format!("scraping {} cluster(s)", scrapers.statuses.len()));
         }
-        std::io::stdout().flush()?;
         tokio::spawn(async move {
             shutdown_signal().await;
             let _ = stop.send(true);
@@ -124,7 +123,6 @@ pub(super) async fn shutdown_signal() {
 /// A line for whoever started graphd (the first one tells the address it listens on). A
 /// daemon whose stdout was closed goes on serving: the line is dropped, not a panic.
 fn announce(line: &str) {
-    use std::io::Write;
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{line}").and_then(|()| out.flush());
 }
