@@ -9,7 +9,7 @@
 use graphd::scrape::Scrapers;
 use graphd_benches::stats::median;
 use graphd_benches::synthetic::{cluster_of, k3s_snapshot};
-use graphd_benches::{current_rss, open, peak_rss, BenchStore};
+use graphd_benches::{cpu_seconds, current_rss, open, peak_rss, BenchStore};
 use graphd_kube_testserver::TestApiServer;
 use graphd_scrape_kubernetes::{KubernetesSource, Mode};
 use std::sync::Arc;
@@ -39,33 +39,34 @@ fn main() {
     let mut scrape_rates = Vec::new();
     let mut import_rates = Vec::new();
     let mut rss_growth = Vec::new();
-    println!("| round | scrape s | scrape objects/s | peak RSS growth MiB | import s | import objects/s |");
-    println!("| ---: | ---: | ---: | ---: | ---: | ---: |");
+    println!("| round | scrape s | CPU s | objects/s | peak RSS growth MiB | import s | CPU s | objects/s |");
+    println!("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
     for round in 1..=ROUNDS {
-        let (scrape_secs, growth) = {
+        let (scrape_secs, scrape_cpu, growth) = {
             let store = fresh_store(&dir.path().join(format!("scraped-{round}")));
             reset_peak_rss();
             let before = current_rss();
+            let cpu_before = cpu_seconds();
             let started = Instant::now();
             let scrape =
                 async { Scrapers::start(Arc::clone(&store), std::slice::from_ref(&source), Mode::Once).finish().await };
             let report = runtime.block_on(scrape).unwrap();
             let secs = started.elapsed().as_secs_f64();
             assert_eq!(report.objects as usize, objects.len(), "every object scraped");
-            (secs, peak_rss().saturating_sub(before))
+            (secs, cpu_seconds() - cpu_before, peak_rss().saturating_sub(before))
         };
-        let import_secs = {
+        let (import_secs, import_cpu) = {
             let store = fresh_store(&dir.path().join(format!("imported-{round}")));
-            let started = Instant::now();
+            let (cpu_before, started) = (cpu_seconds(), Instant::now());
             graphd::import::import(&store, "bench", &objects, |_, _| {}).unwrap();
-            started.elapsed().as_secs_f64()
+            (started.elapsed().as_secs_f64(), cpu_seconds() - cpu_before)
         };
         let n = objects.len() as f64;
         scrape_rates.push(n / scrape_secs);
         import_rates.push(n / import_secs);
         rss_growth.push(growth as f64 / (1 << 20) as f64);
         println!(
-            "| {round} | {scrape_secs:.2} | {:.0} | {:.0} | {import_secs:.2} | {:.0} |",
+            "| {round} | {scrape_secs:.2} | {scrape_cpu:.1} | {:.0} | {:.0} | {import_secs:.2} | {import_cpu:.1} | {:.0} |",
             n / scrape_secs,
             rss_growth[round - 1],
             n / import_secs

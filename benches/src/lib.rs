@@ -62,6 +62,18 @@ pub fn peak_rss() -> u64 {
     proc_status_kib("VmHWM:") * 1024
 }
 
+/// CPU time this process has used so far, user and system, in seconds (Linux
+/// `/proc/self/stat`, in clock ticks of 1/100 s).
+pub fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let fields: Vec<&str> =
+        stat.rsplit_once(')').map(|(_, rest)| rest.split_whitespace().collect()).unwrap_or_default();
+    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
+    (ticks(11) + ticks(12)) as f64 / 100.0
+}
+
 /// Resident memory of this process now, in bytes (Linux `VmRSS`).
 pub fn current_rss() -> u64 {
     proc_status_kib("VmRSS:") * 1024

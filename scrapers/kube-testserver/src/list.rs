@@ -100,8 +100,9 @@ pub(crate) fn list(
             (at, None)
         }
     };
-    let items = match store.snapshot(&rt.gvr, namespace, at) {
-        Ok(items) => items,
+    let limit = query.limit.map(|l| page_cap.map_or(l, |cap| l.min(cap))).unwrap_or(usize::MAX);
+    let page = match store.page(&rt.gvr, namespace, at, after.as_ref(), limit) {
+        Ok(page) => page,
         Err(Expired { requested, oldest }) if query.continue_token.is_some() => {
             let message = format!(
                 "The provided continue parameter is too old to display a consistent list result. \
@@ -114,21 +115,17 @@ pub(crate) fn list(
             return status::json_response_as(StatusCode::GONE, &status::too_old(requested, oldest), "application/json")
         }
     };
-    let start = after.map_or(0, |after| items.partition_point(|(key, _)| *key <= after));
-    let remaining = &items[start..];
-    let limit = query.limit.map(|l| page_cap.map_or(l, |cap| l.min(cap)));
-    let page = &remaining[..limit.unwrap_or(usize::MAX).min(remaining.len())];
     let mut metadata = json!({"resourceVersion": at.to_string()});
-    if page.len() < remaining.len() {
-        let (last, _) = page.last().expect("a limit is at least 1");
+    if page.remaining > 0 {
+        let (last, _) = page.items.last().expect("a limit is at least 1");
         metadata["continue"] = json!(encode_continue(at, last));
-        metadata["remainingItemCount"] = json!(remaining.len() - page.len());
+        metadata["remainingItemCount"] = json!(page.remaining);
     }
     let (kind, api_version) = match shape {
         Shape::Full => (format!("{}List", rt.kind), rt.api_version()),
         Shape::Metadata => ("PartialObjectMetadataList".to_string(), "meta.k8s.io/v1".to_string()),
     };
-    let items: Vec<Value> = page.iter().map(|(_, object)| list_item(rt, object, shape)).collect();
+    let items: Vec<Value> = page.items.iter().map(|(_, object)| list_item(rt, object, shape)).collect();
     status::ok(&json!({"kind": kind, "apiVersion": api_version, "metadata": metadata, "items": items}))
 }
 

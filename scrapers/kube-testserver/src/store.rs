@@ -101,6 +101,28 @@ struct Collection {
     current: BTreeMap<ObjKey, Arc<Value>>,
 }
 
+/// Objects of one LIST page, and how many come after them.
+#[derive(Debug, Default)]
+pub(crate) struct Page {
+    pub items: Vec<(ObjKey, Arc<Value>)>,
+    pub remaining: usize,
+}
+
+impl Page {
+    fn of(
+        objects: &BTreeMap<ObjKey, Arc<Value>>,
+        namespace: Option<&str>,
+        after: Option<&ObjKey>,
+        limit: usize,
+    ) -> Page {
+        use std::ops::Bound::{Excluded, Unbounded};
+        let start = after.map_or(Unbounded, |key| Excluded(key.clone()));
+        let mut listed = objects.range((start, Unbounded)).filter(|(key, _)| namespace.is_none_or(|ns| key.0 == ns));
+        let items = listed.by_ref().take(limit).map(|(key, object)| (key.clone(), Arc::clone(object))).collect();
+        Page { items, remaining: listed.count() }
+    }
+}
+
 /// A resourceVersion from before the last compaction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Expired {
@@ -332,6 +354,27 @@ impl Store {
             };
         }
         Ok(state.into_iter().filter(|(k, _)| in_ns(k)).collect())
+    }
+
+    /// One page of the objects of `gvr` (in `namespace`, when given) as they were at `at`:
+    /// at most `limit` of them after the key `after`, and how many more there are. Reads only
+    /// the page when nothing changed since `at`, so that paging through a large collection
+    /// is not quadratic.
+    pub fn page(
+        &self,
+        gvr: &Gvr,
+        namespace: Option<&str>,
+        at: u64,
+        after: Option<&ObjKey>,
+        limit: usize,
+    ) -> Result<Page, Expired> {
+        self.check_not_compacted(at)?;
+        let Some(collection) = self.collections.get(gvr) else { return Ok(Page::default()) };
+        if collection.log.last().is_none_or(|c| c.rv <= at) {
+            return Ok(Page::of(&collection.current, namespace, after, limit));
+        }
+        let past: BTreeMap<ObjKey, Arc<Value>> = self.snapshot(gvr, namespace, at)?.into_iter().collect();
+        Ok(Page::of(&past, namespace, after, limit))
     }
 
     /// Opens a watch on `gvr` (in `namespace`, when given).
