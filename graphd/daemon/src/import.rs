@@ -139,7 +139,7 @@ pub fn import<E: Engine>(
     mut progress: impl FnMut(usize, usize),
 ) -> anyhow::Result<ImportReport> {
     let mut report = ImportReport { objects: objects.len(), ..ImportReport::default() };
-    add(&mut report.outcome, store.apply(&[Op::Upsert(cluster_item(cluster))], Timestamp::now(), "import")?);
+    report.outcome.add_counts(&store.apply(&[Op::Upsert(cluster_item(cluster))], Timestamp::now(), "import")?);
     for (n, chunk) in objects.chunks(IMPORT_BATCH).enumerate() {
         let mut ops = Vec::new();
         for object in chunk {
@@ -148,27 +148,17 @@ pub fn import<E: Engine>(
                 Ok(object_ops) => ops.extend(object_ops),
             }
         }
-        add(&mut report.outcome, store.apply(&ops, Timestamp::now(), "import")?);
+        report.outcome.add_counts(&store.apply(&ops, Timestamp::now(), "import")?);
         progress((n * IMPORT_BATCH + chunk.len()).min(objects.len()), objects.len());
     }
     Ok(report)
 }
 
-fn describe(object: &Value) -> String {
+/// `Kind name` of an object, for messages about it.
+pub(crate) fn describe(object: &Value) -> String {
     let kind = object.get("kind").and_then(Value::as_str).unwrap_or("?");
     let name = object.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("?");
     format!("{kind} {name}")
-}
-
-fn add(total: &mut Outcome, batch: Outcome) {
-    total.created += batch.created;
-    total.updated += batch.updated;
-    total.unchanged += batch.unchanged;
-    total.restored += batch.restored;
-    total.deleted += batch.deleted;
-    total.edges_added += batch.edges_added;
-    total.edges_removed += batch.edges_removed;
-    total.rule_problems += batch.rule_problems;
 }
 
 #[cfg(test)]

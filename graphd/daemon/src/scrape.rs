@@ -3,7 +3,7 @@
 //! cluster, so what the cluster no longer has is tombstoned; a listing that never completed
 //! (a failed or interrupted scrape) tombstones nothing.
 
-use crate::import::{cluster_item, object_key, object_ops};
+use crate::import::{cluster_item, describe, object_key, object_ops};
 use graphd_core::{ExternalKey, Kind, Timestamp};
 use graphd_scrape_kubernetes::{run_cluster, ClusterStatus, Event, GroupKind, KubernetesSource, Mode};
 use graphd_store::{Engine, KeyScope, Op, Outcome, Resync, Store};
@@ -101,7 +101,7 @@ impl<'a, E: Engine> Sink<'a, E> {
                     let source = format!("kubernetes/{cluster}");
                     let outcome = self.store.resync(&resync, &reported, Timestamp::now(), &source)?;
                     self.report.gone_at_resync += outcome.deleted as u64;
-                    add(&mut self.report.outcome, outcome);
+                    self.report.outcome.add_counts(&outcome);
                 }
             }
         }
@@ -118,7 +118,7 @@ impl<'a, E: Engine> Sink<'a, E> {
         }
         let ops = std::mem::take(&mut self.pending);
         let outcome = self.store.apply(&ops, Timestamp::now(), "kubernetes")?;
-        add(&mut self.report.outcome, outcome);
+        self.report.outcome.add_counts(&outcome);
         Ok(())
     }
 
@@ -159,21 +159,11 @@ impl<'a, E: Engine> Sink<'a, E> {
     }
 
     fn skip(&mut self, object: &serde_json::Value, reason: String) {
-        let kind = object.get("kind").and_then(|k| k.as_str()).unwrap_or("?");
-        let name = object.pointer("/metadata/name").and_then(|n| n.as_str()).unwrap_or("?");
-        tracing::warn!(kind, name, %reason, "skipping a malformed object");
+        let object = describe(object);
+        tracing::warn!(%object, %reason, "skipping a malformed object");
         self.report.skipped += 1;
-        self.report.last_skipped = Some((format!("{kind} {name}"), reason));
+        self.report.last_skipped = Some((object, reason));
     }
-}
-
-fn add(total: &mut Outcome, more: Outcome) {
-    total.created += more.created;
-    total.updated += more.updated;
-    total.unchanged += more.unchanged;
-    total.deleted += more.deleted;
-    total.edges_added += more.edges_added;
-    total.edges_removed += more.edges_removed;
 }
 
 /// Applies events from `events` to `store` until every sender is gone, writing a partial

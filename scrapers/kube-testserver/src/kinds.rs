@@ -40,6 +40,7 @@ const fn builtin(
     KnownKind { group, version, kind, plural, namespaced: ns, verbs: ALL_VERBS, builtin: true }
 }
 
+/// A well-known kind that a real cluster gets from a CRD (k3s's HelmChart, …).
 const fn custom(
     group: &'static str,
     version: &'static str,
@@ -47,7 +48,7 @@ const fn custom(
     plural: &'static str,
     ns: bool,
 ) -> KnownKind {
-    KnownKind { group, version, kind, plural, namespaced: ns, verbs: ALL_VERBS, builtin: false }
+    KnownKind { builtin: false, ..builtin(group, version, kind, plural, ns) }
 }
 
 const NS: bool = true;

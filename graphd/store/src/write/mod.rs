@@ -44,6 +44,20 @@ pub struct Outcome {
     pub upserted: Vec<ItemId>,
 }
 
+impl Outcome {
+    /// Adds the counts of `batch` to these: a total over many batches (which keeps no ids).
+    pub fn add_counts(&mut self, batch: &Outcome) {
+        self.created += batch.created;
+        self.updated += batch.updated;
+        self.unchanged += batch.unchanged;
+        self.restored += batch.restored;
+        self.deleted += batch.deleted;
+        self.edges_added += batch.edges_added;
+        self.edges_removed += batch.edges_removed;
+        self.rule_problems += batch.rule_problems;
+    }
+}
+
 mod link;
 
 pub(crate) use link::LinkRules;
