@@ -335,3 +335,10 @@ fn other_kinds_are_judged_by_their_ready_or_available_condition() {
         "containerStatuses": [container_waiting("CrashLoopBackOff")]}));
     assert_eq!(assess("Kubernetes::Pod", p).status, "CrashLoopBackOff");
 }
+
+#[test]
+fn pods_and_claims_are_the_kinds_whose_health_changes_with_age_alone() {
+    let rules = builtin::rules().unwrap();
+    let kinds: Vec<String> = rules.kinds_assessed_by_age().iter().map(|k| k.to_string()).collect();
+    assert_eq!(kinds, ["Kubernetes::Pod", "Kubernetes::PersistentVolumeClaim"], "their Pending grace periods");
+}

@@ -17,6 +17,9 @@ use tokio::task::{JoinHandle, JoinSet};
 const BATCH: usize = 1_000;
 /// A partial batch is written when no event came for this long.
 const IDLE_FLUSH: Duration = Duration::from_millis(50);
+/// How often health that changes with time alone (a Pod Pending past its grace period) is
+/// brought up to date.
+const REASSESS_EVERY: Duration = Duration::from_secs(60);
 
 /// What scraping wrote.
 #[derive(Debug, Default, Clone)]
@@ -122,6 +125,22 @@ impl<'a, E: Engine> Sink<'a, E> {
         Ok(())
     }
 
+    /// Brings up to date the health that changed with time alone. The sink is the only
+    /// writer of scraped items, so the documents the updates carry are the latest.
+    pub fn reassess(&mut self) -> anyhow::Result<()> {
+        self.flush()?;
+        let due = self.store.health_due(Timestamp::now())?;
+        if !due.is_empty() {
+            tracing::info!(items = due.len(), "health changed with time");
+        }
+        for chunk in due.chunks(BATCH) {
+            let ops: Vec<Op> = chunk.iter().cloned().map(Op::Upsert).collect();
+            let outcome = self.store.apply(&ops, Timestamp::now(), "health-rules")?;
+            self.report.outcome.add_counts(&outcome);
+        }
+        Ok(())
+    }
+
     fn discovered(&mut self, cluster: &Arc<str>, resources: &[GroupKind]) {
         let mut groups_by_kind: HashMap<&str, Vec<&str>> = HashMap::new();
         for resource in resources {
@@ -173,11 +192,16 @@ pub async fn drain<E: Engine>(store: Arc<Store<E>>, mut events: mpsc::Receiver<E
     // Events are taken as many at a time as have arrived: leaving the runtime for the
     // blocking writes costs a thread hand-over, once per bunch rather than per object.
     let mut arrived = Vec::with_capacity(BATCH);
+    let mut reassessed = tokio::time::Instant::now();
     loop {
         match tokio::time::timeout(IDLE_FLUSH, events.recv_many(&mut arrived, BATCH)).await {
             Ok(0) => break,
             Ok(_) => tokio::task::block_in_place(|| arrived.drain(..).try_for_each(|event| sink.handle(event)))?,
             Err(_idle) => tokio::task::block_in_place(|| sink.flush())?,
+        }
+        if reassessed.elapsed() >= REASSESS_EVERY {
+            tokio::task::block_in_place(|| sink.reassess())?;
+            reassessed = tokio::time::Instant::now();
         }
     }
     tokio::task::block_in_place(|| sink.flush())?;

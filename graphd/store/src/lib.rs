@@ -25,6 +25,7 @@ pub mod keys;
 pub mod mem;
 pub mod names;
 pub mod query;
+mod reassess;
 pub mod resync;
 pub mod retention;
 pub mod store;

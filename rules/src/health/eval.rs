@@ -2,9 +2,9 @@
 //! Pure and allocation-free until the status word is copied out.
 
 use super::time::parse_rfc3339;
-use super::{Clause, Condition, Literal, Operand, Ready, Status};
+use super::{Applies, Clause, Condition, HealthRule, Literal, Operand, Ready, Status};
 use crate::model::RuleSet;
-use graphd_core::{Health, Timestamp};
+use graphd_core::{Health, Kind, Timestamp};
 use serde_json::Value;
 
 /// What the health rules say about one object.
@@ -50,6 +50,42 @@ impl RuleSet {
             .flat_map(|rule| &rule.clauses)
             .find(|clause| clause.condition.as_ref().is_none_or(|c| c.holds(document, now)))
             .map(|clause| clause.decide(document, now))
+    }
+}
+
+impl RuleSet {
+    /// Kinds whose health rules read the clock (`older-than`): their assessment can change
+    /// while the object does not, so it is worth making again from time to time. Only rules
+    /// for one kind count; a clock-reading rule for a whole domain would mean every item.
+    pub fn kinds_assessed_by_age(&self) -> Vec<Kind> {
+        let by_age = |rule: &&HealthRule| {
+            rule.clauses.iter().any(|clause| {
+                clause.condition.as_ref().is_some_and(Condition::reads_clock)
+                    || matches!(&clause.ready, Ready::When(condition) if condition.reads_clock())
+            })
+        };
+        let mut kinds: Vec<Kind> = self
+            .health
+            .iter()
+            .filter(by_age)
+            .filter_map(|rule| match &rule.applies {
+                Applies::Kind(kind) => Some(kind.clone()),
+                Applies::Domain(_) | Applies::Any => None,
+            })
+            .collect();
+        kinds.dedup();
+        kinds
+    }
+}
+
+impl Condition {
+    fn reads_clock(&self) -> bool {
+        match self {
+            Condition::OlderThan(..) => true,
+            Condition::Any(all) | Condition::All(all) => all.iter().any(Condition::reads_clock),
+            Condition::Not(inner) => inner.reads_clock(),
+            _ => false,
+        }
     }
 }
 

@@ -49,6 +49,11 @@ impl LinkRules {
         LinkRules { rules, wanted, reverse_by_rule }
     }
 
+    /// Kinds whose health rules read the clock.
+    pub(crate) fn kinds_assessed_by_age(&self) -> Vec<graphd_core::Kind> {
+        self.rules.kinds_assessed_by_age()
+    }
+
     /// Health, status and readiness of a document of `kind` by the health rules, at `at`.
     pub(crate) fn assess(&self, kind: &str, document: &serde_json::Value, at: Timestamp) -> Option<Assessment> {
         self.rules.assess(kind, document, at)
