@@ -89,18 +89,22 @@ impl<'a, E: Engine> Sink<'a, E> {
                 self.report.deleted += 1;
                 match object_key(&cluster, &object) {
                     Err(reason) => self.skip(&object, reason),
-                    Ok(key) => self.pending.push(Op::Delete(key)),
+                    Ok(key) if self.stored_or_pending(&key)? => self.pending.push(Op::Delete(key)),
+                    // Never stored (it was skipped as malformed): nothing to tombstone, and a
+                    // delete of an unknown key would fail the whole batch.
+                    Ok(_) => {}
                 }
             }
             Event::ListEnd { cluster, resource } => {
                 self.flush()?;
                 self.report.listings += 1;
                 let reported = self.listings.remove(&(Arc::clone(&cluster), resource.clone()));
-                if let Some(reported) = reported.and_then(|keys| self.complete_kind(&cluster, resource.clone(), keys)) {
-                    let resync = Resync {
-                        scope: KeyScope::Kubernetes { cluster: cluster.to_string() },
-                        kinds: vec![Kind::new(format!("Kubernetes::{}", resource.kind))?],
-                    };
+                // A kind graphd cannot name had every object skipped: nothing of it to resync.
+                let kind = Kind::new(format!("Kubernetes::{}", resource.kind)).ok();
+                let reported = reported.and_then(|keys| self.complete_kind(&cluster, resource, keys));
+                if let (Some(kind), Some(reported)) = (kind, reported) {
+                    let resync =
+                        Resync { scope: KeyScope::Kubernetes { cluster: cluster.to_string() }, kinds: vec![kind] };
                     let source = format!("kubernetes/{cluster}");
                     let outcome = self.store.resync(&resync, &reported, Timestamp::now(), &source)?;
                     self.report.gone_at_resync += outcome.deleted as u64;
@@ -112,6 +116,11 @@ impl<'a, E: Engine> Sink<'a, E> {
             self.flush()?;
         }
         Ok(())
+    }
+
+    fn stored_or_pending(&self, key: &ExternalKey) -> anyhow::Result<bool> {
+        let pending = self.pending.iter().any(|op| matches!(op, Op::Upsert(item) if &item.key == key));
+        Ok(pending || self.store.read().get_by_key(key, true)?.is_some())
     }
 
     /// Writes what is pending as one atomic batch.
@@ -234,7 +243,14 @@ impl Scrapers {
             statuses.push((source.name.clone(), Arc::clone(&status)));
             clusters.spawn(run_cluster(source.clone(), mode, events.clone(), status));
         }
-        let sink = tokio::spawn(drain(store, received));
+        let sink = tokio::spawn(async move {
+            let drained = drain(store, received).await;
+            if let Err(error) = &drained {
+                // The scrapers stop too (their channel closes); say so now, not at shutdown.
+                tracing::error!(error = format!("{error:#}"), "cannot write scraped objects; scraping stops");
+            }
+            drained
+        });
         Scrapers { statuses: Arc::new(statuses), clusters, sink }
     }
 

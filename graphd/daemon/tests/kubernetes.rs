@@ -362,3 +362,27 @@ async fn kinds_named_alike_in_two_groups_are_both_kept_and_events_are_read_once(
     assert_eq!(events_k8s_io, 0, "events.k8s.io is not listed beside core Events");
     assert!(server.requests().iter().any(|r| r.contains("/api/v1/events")), "core Events are");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_malformed_object_is_counted_and_skipped_and_its_deletion_harms_nothing() {
+    let server = TestApiServer::start().await;
+    server.add_resource("example.com", "v1", "9Lives", "ninelives", true);
+    let bad = json!({"apiVersion": "example.com/v1", "kind": "9Lives",
+        "metadata": {"name": "b", "namespace": "default", "uid": "uid-bad"}});
+    server.apply(bad);
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir.path().join("data"));
+    let scrapers = Scrapers::start(Arc::clone(&store), &[source_for(&server, "k3s", dir.path())], Mode::Watch);
+    let statuses = Arc::clone(&scrapers.statuses);
+    eventually(Duration::from_secs(30), "first sync", || statuses[0].1.snapshot().last_sync_ms.is_some()).await;
+
+    // Its deletion reaches the sink in a batch with a good Pod: the Pod must land.
+    assert!(server.delete("example.com/v1", "9Lives", Some("default"), "b"));
+    server.apply(pod("after", "n1", "nginx:1"));
+    let stored = || !store.read().find_by_short_id("uid-after", false).unwrap().is_empty();
+    eventually(Duration::from_secs(10), "the pod after the deletion", stored).await;
+    let report = scrapers.stop().await.unwrap();
+    assert_eq!(report.skipped, 1, "{report:?}");
+    let (object, reason) = report.last_skipped.unwrap();
+    assert!(object == "9Lives b" && reason.contains("Kubernetes::9Lives"), "{object}: {reason}");
+}
