@@ -1,6 +1,8 @@
 //! `graphd serve` over a real socket: ingest through the stream, every query, the errors a
 //! client gets wrong, health checking and reflection, a second server refused, clean SIGTERM.
 
+mod http;
+
 use graphd_proto::v1 as pb;
 use graphd_proto::v1::ingest_service_client::IngestServiceClient;
 use graphd_proto::v1::query_service_client::QueryServiceClient;
@@ -384,7 +386,7 @@ async fn config_limits_and_metrics() {
     assert_eq!(query.related(wide).await.unwrap_err().code(), Code::ResourceExhausted);
 
     // Metrics: what was ingested and asked, and how big the store is.
-    let text = http_get(&metrics_addr, "/metrics");
+    let text = http::get(&metrics_addr, "/metrics");
     assert!(text.starts_with("HTTP/1.1 200"), "{text}");
     for expected in [
         "graphd_ingest_batches_total{outcome=\"applied\"} 1",
@@ -408,15 +410,6 @@ fn config_errors_name_file_and_field() {
 }
 
 /// A plain HTTP/1.1 GET, the way Prometheus scrapes.
-fn http_get(addr: &str, path: &str) -> String {
-    use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect(addr).unwrap();
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").unwrap();
-    let mut text = String::new();
-    stream.read_to_string(&mut text).unwrap();
-    text
-}
-
 async fn reflected_services(addr: &str) -> Vec<String> {
     use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
     use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;

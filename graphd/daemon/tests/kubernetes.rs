@@ -1,6 +1,8 @@
 //! The Kubernetes scraper against a local API server that speaks the real list/watch protocol,
 //! loaded with real objects: kube-rs connects to it through an ordinary kubeconfig.
 
+mod http;
+
 use graphd::scrape::Scrapers;
 use graphd::GraphStore;
 use graphd_kube_testserver::TestApiServer;
@@ -269,7 +271,7 @@ async fn graphd_scrape_once_and_serve_report_each_cluster() {
     let config = dir.path().join("graphd.yaml");
     std::fs::write(
         &config,
-        "data_dir: data\nlisten: 127.0.0.1:0\nscrapers:\n  kubernetes:\n    \
+        "data_dir: data\nlisten: 127.0.0.1:0\nmetrics_listen: 127.0.0.1:0\nscrapers:\n  kubernetes:\n    \
          - {name: k3s, kubeconfig: k3s.kubeconfig}\n    \
          - {name: broken, kubeconfig: broken.kubeconfig, context: broken}\n",
     )
@@ -300,14 +302,18 @@ async fn graphd_scrape_once_and_serve_report_each_cluster() {
         .spawn()
         .expect("start graphd serve");
     let stdout = server.stdout.take().unwrap();
-    let first = tokio::task::spawn_blocking(move || {
-        let mut line = String::new();
-        std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line).unwrap();
-        line
+    let (first, second) = tokio::task::spawn_blocking(move || {
+        let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stdout));
+        (lines.next().unwrap().unwrap(), lines.next().unwrap().unwrap())
     })
     .await
     .unwrap();
-    let addr = first.trim().strip_prefix("graphd listening on ").unwrap_or_else(|| panic!("{first}")).to_owned();
+    let addr = first.strip_prefix("graphd listening on ").unwrap_or_else(|| panic!("{first}")).to_owned();
+    let metrics_addr = second
+        .strip_prefix("metrics on http://")
+        .and_then(|a| a.strip_suffix("/metrics"))
+        .unwrap_or_else(|| panic!("{second}"))
+        .to_owned();
     let query = |output: &str| graphd(["query", "--addr", &addr, "scrapers", "-o", output].map(String::from).to_vec());
     let started = Instant::now();
     let statuses = loop {
@@ -320,6 +326,7 @@ async fn graphd_scrape_once_and_serve_report_each_cluster() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     let table = text(&query("table").await.stdout);
+    let metrics = tokio::task::spawn_blocking(move || http::get(&metrics_addr, "/metrics")).await.unwrap();
     server.kill().unwrap();
     server.wait().unwrap();
     let [k3s_status, broken_status] = [&statuses["scrapers"][0], &statuses["scrapers"][1]];
@@ -334,6 +341,17 @@ async fn graphd_scrape_once_and_serve_report_each_cluster() {
     assert!(k3s_line.starts_with("kubernetes") && !k3s_line.contains("never"), "{table}");
     let broken_line = table.lines().find(|l| l.contains(" broken ")).unwrap_or_else(|| panic!("{table}"));
     assert!(broken_line.contains("never") && broken_line.contains("refusing"), "{table}");
+
+    let sample = |name: &str, cluster: &str| -> f64 {
+        let line = metrics.lines().find(|l| l.starts_with(name) && l.contains(&format!("cluster=\"{cluster}\"")));
+        let line = line.unwrap_or_else(|| panic!("no {name} for {cluster} in:\n{metrics}"));
+        line.rsplit(' ').next().unwrap().parse().unwrap()
+    };
+    assert!(sample("graphd_scraper_objects_total", "k3s") >= 476.0, "{metrics}");
+    assert_eq!(sample("graphd_scraper_syncing", "k3s"), 0.0);
+    assert!(sample("graphd_scraper_last_sync_timestamp_seconds", "k3s") > 1.7e9);
+    assert!(sample("graphd_scraper_errors_total", "broken") >= 1.0);
+    assert_eq!(sample("graphd_scraper_last_sync_timestamp_seconds", "broken"), 0.0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
