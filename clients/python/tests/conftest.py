@@ -1,5 +1,6 @@
 """A real ``graphd serve`` on a free port, over a fresh data dir, for each test that asks."""
 
+import contextlib
 import os
 import pathlib
 import signal
@@ -19,15 +20,12 @@ def graphd_binary() -> pathlib.Path:
     return binary
 
 
-@pytest.fixture
-def server_addr() -> Iterator[str]:
+@contextlib.contextmanager
+def serve(*args: str) -> Iterator[str]:
+    """``graphd serve`` with ``args`` over a fresh data dir; yields its address."""
     with tempfile.TemporaryDirectory() as data_dir:
-        server = subprocess.Popen(
-            [graphd_binary(), "--data-dir", data_dir, "serve", "--listen", "127.0.0.1:0"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        command = [graphd_binary(), "--data-dir", data_dir, "serve", "--listen", "127.0.0.1:0", *args]
+        server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
             first = server.stdout.readline().strip()
             if not first.startswith("graphd listening on "):
@@ -37,3 +35,28 @@ def server_addr() -> Iterator[str]:
         finally:
             server.send_signal(signal.SIGTERM)
             assert server.wait(timeout=30) == 0, server.stderr.read()
+
+
+@pytest.fixture
+def server_addr() -> Iterator[str]:
+    with serve() as addr:
+        yield addr
+
+
+UNREACHABLE_KUBECONFIG = """apiVersion: v1
+kind: Config
+clusters: [{name: gone, cluster: {server: "http://127.0.0.1:1"}}]
+users: [{name: gone, user: {}}]
+contexts: [{name: gone, context: {cluster: gone, user: gone}}]
+current-context: gone
+"""
+
+
+@pytest.fixture
+def scraping_server_addr(tmp_path: pathlib.Path) -> Iterator[str]:
+    """A server configured to scrape a cluster nobody answers for."""
+    (tmp_path / "gone.kubeconfig").write_text(UNREACHABLE_KUBECONFIG)
+    config = tmp_path / "graphd.yaml"
+    config.write_text("scrapers:\n  kubernetes:\n    - {name: gone, kubeconfig: gone.kubeconfig}\n")
+    with serve("--config", str(config)) as addr:
+        yield addr

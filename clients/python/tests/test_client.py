@@ -4,6 +4,7 @@ walk-up, list, path, changes and watch."""
 import json
 import queue
 import threading
+import time
 
 import grpc
 import pytest
@@ -106,3 +107,21 @@ def test_unreachable_server() -> None:
         with pytest.raises(GraphdError) as error:
             graphd.get(1)
         assert error.value.code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
+
+
+def test_scrapers_report_an_unreachable_cluster(scraping_server_addr: str) -> None:
+    with Graphd(scraping_server_addr) as graphd:
+        deadline = time.monotonic() + 20
+        while True:
+            (gone,) = graphd.scrapers()
+            if gone.errors > 0 or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        assert (gone.scraper, gone.name) == ("kubernetes", "gone")
+        assert gone.errors > 0 and gone.last_error, gone
+        assert gone.last_sync_at == 0 and gone.objects == 0
+
+
+def test_a_server_without_scrapers_lists_none(server_addr: str) -> None:
+    with Graphd(server_addr) as graphd:
+        assert graphd.scrapers() == []

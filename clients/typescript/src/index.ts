@@ -44,6 +44,7 @@ import {
   QueryService,
   RelatedRequestSchema,
   ScopeFilterSchema,
+  ScrapersRequestSchema,
   WalkUpRequestSchema,
   WatchRequestSchema,
   type ChangesResponse,
@@ -56,6 +57,7 @@ import {
   type ListResponse,
   type PathResponse,
   type RelatedResponse,
+  type ScraperStatus,
   type WalkUpResponse,
   type WatchEvent,
   type WatchRequest,
@@ -222,6 +224,12 @@ export class GraphdClient {
   /** How many items of a scope (and kind) are healthy, warning, unhealthy, unknown; counts are `bigint`. */
   countByHealth(request: HealthCountsRequestInit = {}, call?: CallOptions): Promise<HealthCounts> {
     return this.queryService.countByHealth(create(HealthCountsRequestSchema, request), this.#unary(call));
+  }
+
+  /** Each scraper the server runs: resources listed, objects, errors, the last sync (`lastSyncAt`: ms since the epoch, `0n` for never). */
+  async scrapers(call?: CallOptions): Promise<ScraperStatus[]> {
+    const response = await this.queryService.scrapers(create(ScrapersRequestSchema, {}), this.#unary(call));
+    return response.scrapers;
   }
 
   /** The shortest path between two items (`from`, `to`: `bigint`); rejects with `Code.NotFound` when there is none. */

@@ -168,6 +168,7 @@ test("against a real graphd serve", async (t) => {
     assert.ok(ack.applied, `batch 1 rejected: ${ack.error}`);
     assert.equal(ack.sequence, 1n);
     assert.equal(ack.created, 5);
+    assert.deepEqual(await graphd.scrapers(), [], "a server without scrapers configured runs none");
 
     const { items: pods } = await graphd.lookup({ kind: "Kubernetes::Pod", namespace: "apps", name: "web-5d78c-abcde" });
     assert.equal(pods.length, 1);

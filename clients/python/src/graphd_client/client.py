@@ -207,6 +207,11 @@ class Graphd:
         request = pb.HealthCountsRequest(scope=scope, kind=kind)
         return self._unary(self.query.CountByHealth, request, pb.HealthCounts)
 
+    def scrapers(self) -> list[pb.ScraperStatus]:
+        """Each scraper the server runs: resources listed, objects, errors, the last sync."""
+        response = self._unary(self.query.Scrapers, pb.ScrapersRequest(), pb.ScrapersResponse)
+        return list(response.scrapers)
+
     def path(
         self, from_id: int, to_id: int, *, relations: Sequence[str] = (), max_depth: int = 0
     ) -> pb.PathResponse:
