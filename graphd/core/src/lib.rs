@@ -25,4 +25,4 @@ pub use item::{Health, Item, ItemId, ItemWrite, Scope};
 pub use key::ExternalKey;
 pub use kind::{Kind, KindError};
 pub use relation::{Orientation, Relation, RelationError};
-pub use time::Timestamp;
+pub use time::{parse_duration, Timestamp};

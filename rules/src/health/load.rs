@@ -2,10 +2,10 @@
 //! hand rather than through serde so that every error names its field exactly
 //! (`when[2].if.any[0].path`) and every error of the rule is reported at once.
 
-use super::time::parse_duration;
 use super::{Applies, Clause, Comparison, Condition, HealthRule, Literal, Number, Operand, Ready, Status};
 use crate::load::RuleError;
 use crate::path::FieldPath;
+use graphd_core::parse_duration;
 use graphd_core::{Health, Kind};
 use serde_yaml::{Mapping, Value};
 
@@ -294,7 +294,7 @@ impl Compiler<'_> {
                 }
                 "older-than" => {
                     let millis = match raw.as_str().map(parse_duration) {
-                        Some(Ok(millis)) => Some(millis),
+                        Some(Ok(duration)) => Some(u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)),
                         Some(Err(e)) => {
                             self.err(Some(&at("older-than")), format!("bad duration {e}"));
                             None

@@ -1,21 +1,7 @@
-//! Time in health rules: durations as rule files write them (`5m`) and the RFC 3339 timestamps
-//! Kubernetes writes (`2025-09-11T20:50:21Z`), both in milliseconds.
+//! Time in health rules: the RFC 3339 timestamps Kubernetes writes (`2025-09-11T20:50:21Z`),
+//! in milliseconds. Durations (`5m`) are `graphd_core::parse_duration`'s.
 
 use graphd_core::Timestamp;
-
-/// `N` followed by s, m, h or d, as in `graphd.yaml`: `90s`, `5m`, `7d`. In milliseconds.
-pub fn parse_duration(text: &str) -> Result<u64, String> {
-    let (number, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len()));
-    let n: u64 = number.parse().map_err(|_| format!("{text:?}: expected a number and a unit, as in 5m"))?;
-    let seconds: u64 = match unit {
-        "s" => 1,
-        "m" => 60,
-        "h" => 3_600,
-        "d" => 86_400,
-        _ => return Err(format!("{text:?}: the unit is s, m, h or d")),
-    };
-    n.checked_mul(seconds * 1_000).ok_or_else(|| format!("{text:?}: too long"))
-}
 
 /// An RFC 3339 date-time (`2025-09-11T20:50:21Z`, `…21.123456Z`, `…21+02:00`); `None` for
 /// anything else, or a time before the epoch. Fractions beyond milliseconds are dropped.
@@ -86,18 +72,6 @@ fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations_read_like_graphd_yaml() {
-        assert_eq!(parse_duration("90s"), Ok(90_000));
-        assert_eq!(parse_duration("5m"), Ok(300_000));
-        assert_eq!(parse_duration("2h"), Ok(7_200_000));
-        assert_eq!(parse_duration("1d"), Ok(86_400_000));
-        assert!(parse_duration("5").unwrap_err().contains("unit"));
-        assert!(parse_duration("m").unwrap_err().contains("number"));
-        assert!(parse_duration("5 minutes").is_err());
-        assert!(parse_duration("-5m").is_err());
-    }
 
     #[test]
     fn kubernetes_timestamps_become_epoch_milliseconds() {

@@ -4,11 +4,11 @@
 //! works while a server holds it) and served inside this process, over an in-memory pipe.
 
 use super::Output;
-use crate::config::parse_duration;
 use crate::render::{self, health_word, item_json, item_row, ITEM_COLUMNS};
 use clap::{Args, Subcommand, ValueEnum};
 use graphd_client::reference::parse_kind;
 use graphd_client::{pb, Client, Narrowing};
+use graphd_core::parse_duration;
 use graphd_core::Timestamp;
 use std::path::Path;
 use std::sync::Arc;

@@ -5,10 +5,11 @@
 //! Settings come from `--config graphd.yaml` (see [`crate::config`]); the flags here override
 //! the file.
 
-use crate::config::{parse_duration, Config};
+use crate::config::Config;
 use crate::scrape::Scrapers;
 use crate::server::Metrics;
 use clap::Args;
+use graphd_core::parse_duration;
 use graphd_scrape_kubernetes::Mode;
 use graphd_store::RetentionTask;
 use std::io::Write;
