@@ -9,6 +9,7 @@
 
 use crate::kinds::{self, KnownKind};
 use serde_json::{json, Map, Value};
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -332,19 +333,13 @@ impl Store {
         }
     }
 
-    /// The objects of `gvr` (in `namespace`, when given) as they were at resourceVersion
-    /// `at`, in key order.
-    pub fn snapshot(&self, gvr: &Gvr, namespace: Option<&str>, at: u64) -> Result<Vec<(ObjKey, Arc<Value>)>, Expired> {
+    /// The objects of `gvr` as they were at resourceVersion `at`, by key: the collection
+    /// itself when nothing changed since, else its history replayed up to `at`.
+    fn objects_at(&self, gvr: &Gvr, at: u64) -> Result<Cow<'_, BTreeMap<ObjKey, Arc<Value>>>, Expired> {
         self.check_not_compacted(at)?;
-        let in_ns = |key: &ObjKey| namespace.is_none_or(|ns| key.0 == ns);
-        let Some(collection) = self.collections.get(gvr) else { return Ok(Vec::new()) };
+        let Some(collection) = self.collections.get(gvr) else { return Ok(Cow::Owned(BTreeMap::new())) };
         if collection.log.last().is_none_or(|c| c.rv <= at) {
-            return Ok(collection
-                .current
-                .iter()
-                .filter(|(k, _)| in_ns(k))
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect());
+            return Ok(Cow::Borrowed(&collection.current));
         }
         let mut state = collection.base.clone();
         for change in collection.log.iter().take_while(|c| c.rv <= at) {
@@ -353,7 +348,13 @@ impl Store {
                 _ => state.insert(change.key.clone(), change.object.clone()),
             };
         }
-        Ok(state.into_iter().filter(|(k, _)| in_ns(k)).collect())
+        Ok(Cow::Owned(state))
+    }
+
+    /// The objects of `gvr` (in `namespace`, when given) as they were at resourceVersion
+    /// `at`, in key order.
+    pub fn snapshot(&self, gvr: &Gvr, namespace: Option<&str>, at: u64) -> Result<Vec<(ObjKey, Arc<Value>)>, Expired> {
+        Ok(Page::of(&*self.objects_at(gvr, at)?, namespace, None, usize::MAX).items)
     }
 
     /// One page of the objects of `gvr` (in `namespace`, when given) as they were at `at`:
@@ -368,13 +369,7 @@ impl Store {
         after: Option<&ObjKey>,
         limit: usize,
     ) -> Result<Page, Expired> {
-        self.check_not_compacted(at)?;
-        let Some(collection) = self.collections.get(gvr) else { return Ok(Page::default()) };
-        if collection.log.last().is_none_or(|c| c.rv <= at) {
-            return Ok(Page::of(&collection.current, namespace, after, limit));
-        }
-        let past: BTreeMap<ObjKey, Arc<Value>> = self.snapshot(gvr, namespace, at)?.into_iter().collect();
-        Ok(Page::of(&past, namespace, after, limit))
+        Ok(Page::of(&*self.objects_at(gvr, at)?, namespace, after, limit))
     }
 
     /// Opens a watch on `gvr` (in `namespace`, when given).
