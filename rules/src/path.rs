@@ -137,24 +137,14 @@ impl FieldPath {
         found
     }
 
-    /// Every value the path reaches in `doc`.
+    /// Every value the path reaches in `doc`, in document order.
     pub fn values<'d>(&self, doc: &'d Value) -> Vec<&'d Value> {
-        let mut current = vec![doc];
-        for segment in &self.segments {
-            let mut next = Vec::new();
-            for value in current {
-                match (segment, value) {
-                    (Segment::Key(key), Value::Object(map)) => next.extend(map.get(key)),
-                    (Segment::Each, Value::Array(items)) => next.extend(items.iter()),
-                    (Segment::Where(field, wanted), Value::Array(items)) => next.extend(
-                        items.iter().filter(|item| item.get(field).and_then(Value::as_str) == Some(wanted.as_str())),
-                    ),
-                    _ => {}
-                }
-            }
-            current = next;
-        }
-        current.into_iter().filter(|v| !v.is_null()).collect()
+        let mut out = Vec::new();
+        self.any(doc, |v| {
+            out.push(v);
+            false
+        });
+        out
     }
 }
 
