@@ -1,7 +1,7 @@
 //! How one cluster's scrape is doing, for `graphd query scrapers` and `/metrics`.
 
+use graphd_core::Timestamp;
 use std::sync::Mutex;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Shared by a cluster's tasks and whoever reports on them.
 #[derive(Debug, Default)]
@@ -25,10 +25,6 @@ pub struct StatusSnapshot {
     pub last_sync_ms: Option<u64>,
     /// Resources whose first listing has not completed yet.
     pub syncing: usize,
-}
-
-fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
 }
 
 impl ClusterStatus {
@@ -65,7 +61,7 @@ impl ClusterStatus {
             s.syncing = s.syncing.saturating_sub(1);
         }
         if s.syncing == 0 {
-            s.last_sync_ms = Some(now_ms());
+            s.last_sync_ms = Some(Timestamp::now().millis());
         }
     }
 }
