@@ -67,13 +67,21 @@ fn print_summary(
     statuses: &[(String, Arc<graphd_scrape_kubernetes::ClusterStatus>)],
     started: Instant,
 ) {
-    println!("{:<20} {:>9} {:>9} {:>8} {:>7}  LAST ERROR", "CLUSTER", "RESOURCES", "OBJECTS", "LISTED", "ERRORS");
-    for (name, status) in statuses {
-        let s = status.snapshot();
-        let listed = s.resources - s.syncing;
-        let last_error = s.last_error.as_deref().unwrap_or("-");
-        println!("{name:<20} {:>9} {:>9} {listed:>8} {:>7}  {last_error}", s.resources, s.objects, s.errors);
-    }
+    let rows: Vec<Vec<String>> = statuses
+        .iter()
+        .map(|(name, status)| {
+            let s = status.snapshot();
+            vec![
+                name.clone(),
+                s.resources.to_string(),
+                s.objects.to_string(),
+                (s.resources - s.syncing).to_string(),
+                s.errors.to_string(),
+                s.last_error.unwrap_or_else(|| "-".into()),
+            ]
+        })
+        .collect();
+    print!("{}", crate::render::table(&["CLUSTER", "RESOURCES", "OBJECTS", "LISTED", "ERRORS", "LAST ERROR"], &rows));
     let o = &report.outcome;
     println!(
         "{} objects in {:.1}s: {} items created, {} updated, {} unchanged, {} gone; {} edges added, {} removed; {} skipped",
