@@ -21,6 +21,8 @@ pub enum OpenError {
     Locked { path: PathBuf },
     #[error("cannot open data dir {path}: {source}")]
     Rocks { path: PathBuf, source: rocksdb::Error },
+    #[error("cannot open data dir {path} for reading: the process writing it flushed or compacted during each of {attempts} attempts; try again, or query that process with --addr")]
+    Busy { path: PathBuf, attempts: u32 },
     #[error("cannot create data dir {path}: {source}")]
     Create { path: PathBuf, source: std::io::Error },
 }
@@ -59,25 +61,34 @@ impl RocksEngine {
     /// Opens the database in `path` for reading only, as it is now: works while another
     /// process holds it open for writing (every write through this engine fails).
     ///
-    /// The writer keeps compacting meanwhile, deleting table files. Every table file is opened
-    /// at once (an unlinked file stays readable while it is open), and an open that lost the
-    /// race between reading the manifest and opening a file it names is tried again.
+    /// The writer keeps flushing and compacting meanwhile, and an open reads the manifest
+    /// (which table files and logs hold the data) before it reads those files. An open that
+    /// lost either of two races is tried again, for up to [`READ_ONLY_OPEN_PATIENCE`]:
+    /// - a file the manifest names was deleted before the open reached it (every table file is
+    ///   opened at once, so once the open succeeds an unlinked file stays readable);
+    /// - a flush finished in between: its new table file is not in the manifest that was read
+    ///   and the log it came from is already gone, so the open would silently miss those
+    ///   writes. An open is kept only if the manifest did not change while it ran.
     pub fn open_read_only(path: impl AsRef<Path>, options: &RocksOptions) -> Result<Self, OpenError> {
-        const ATTEMPTS: u32 = 20;
         let path = path.as_ref().to_path_buf();
-        let mut attempt = 1;
-        loop {
+        let started = std::time::Instant::now();
+        let mut attempts = 0;
+        while attempts == 0 || started.elapsed() < READ_ONLY_OPEN_PATIENCE {
+            attempts += 1;
+            let manifest_before = manifest_state(&path);
             let (mut db_options, descriptors) = options::build(options);
             db_options.set_max_open_files(-1);
             match DB::open_cf_descriptors_read_only(&db_options, &path, descriptors, false) {
-                Ok(db) => return Ok(RocksEngine { db, path, write_options: WriteOptions::default() }),
-                Err(source) if attempt < ATTEMPTS && lost_a_file_to_the_writer(&source) => {
-                    attempt += 1;
-                    std::thread::sleep(std::time::Duration::from_millis(25));
+                Ok(db) if manifest_before.is_some() && manifest_state(&path) == manifest_before => {
+                    return Ok(RocksEngine { db, path, write_options: WriteOptions::default() })
                 }
+                Ok(_) => {}
+                Err(source) if lost_a_file_to_the_writer(&source) => {}
                 Err(source) => return Err(OpenError::Rocks { path, source }),
             }
+            std::thread::sleep(std::time::Duration::from_millis(10));
         }
+        Err(OpenError::Busy { path, attempts })
     }
 
     pub fn path(&self) -> &Path {
@@ -107,6 +118,19 @@ impl RocksEngine {
     fn cf(&self, cf: Cf) -> &ColumnFamily {
         self.db.cf_handle(cf.name()).expect("every column family is created on open")
     }
+}
+
+/// How long a read-only open keeps trying while the writer flushes or compacts under it.
+pub const READ_ONLY_OPEN_PATIENCE: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Which manifest the database's `CURRENT` file names, and how long that manifest is: every
+/// flush and compaction appends to it, so an unchanged state means none finished in between.
+/// `None` when there is no database to read.
+fn manifest_state(path: &Path) -> Option<(String, u64)> {
+    let current = std::fs::read_to_string(path.join("CURRENT")).ok()?;
+    let name = current.trim().to_string();
+    let len = std::fs::metadata(path.join(&name)).ok()?.len();
+    Some((name, len))
 }
 
 /// Whether a read-only open failed because a file it had seen was deleted by the process
@@ -268,40 +292,61 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let writer = RocksEngine::open(dir.path(), &RocksOptions::default()).unwrap();
         let stop = std::sync::atomic::AtomicBool::new(false);
-        std::thread::scope(|scope| {
+        let rounds_written = std::sync::atomic::AtomicU32::new(0);
+        // Per open: how many keys the writer had acknowledged before it began and how many it
+        // saw, or `None` if it gave up with a clear error because the writer never paused (a
+        // flush every 20 ms, far more often than a server's, can outrun every open on a loaded
+        // machine).
+        let opens: Vec<Result<Option<(u32, u32)>, String>> = std::thread::scope(|scope| {
             scope.spawn(|| {
-                // Every flush adds a table file; every fourth starts a compaction that deletes
-                // the files it merged.
+                // Every flush adds a table file and appends to the manifest; every fourth
+                // starts a compaction that deletes the files it merged. Each round's keys are
+                // spread over the whole key range, so that its file overlaps every other and
+                // compactions really merge (files of disjoint ranges would only be moved down,
+                // and their number would grow without bound).
                 for round in 0u32.. {
                     if stop.load(std::sync::atomic::Ordering::Relaxed) {
                         break;
                     }
                     let mut batch = WriteBatch::new();
                     for i in 0..200u32 {
-                        batch.put(Cf::Items, [round.to_be_bytes(), i.to_be_bytes()].concat(), vec![7; 64]);
+                        batch.put(Cf::Items, [i.to_be_bytes(), round.to_be_bytes()].concat(), vec![7; 64]);
                     }
                     writer.write(batch).unwrap();
+                    rounds_written.store(round + 1, std::sync::atomic::Ordering::SeqCst);
                     writer.flush().unwrap();
-                    std::thread::sleep(std::time::Duration::from_millis(2));
+                    std::thread::sleep(std::time::Duration::from_millis(20));
                 }
             });
-            let mut seen = 0;
-            for _ in 0..40 {
-                let reader = RocksEngine::open_read_only(dir.path(), &RocksOptions::default()).unwrap();
-                let mut count = 0;
-                reader
-                    .snapshot()
-                    .scan(Cf::Items, b"", None, &mut |_, _| {
-                        count += 1;
-                        true
-                    })
-                    .unwrap();
-                assert!(count >= seen, "a later open saw fewer keys: {count} < {seen}");
-                seen = count;
-            }
+            let opens = (0..20)
+                .map(|_| {
+                    let acknowledged = rounds_written.load(std::sync::atomic::Ordering::SeqCst) * 200;
+                    let reader = match RocksEngine::open_read_only(dir.path(), &RocksOptions::default()) {
+                        Ok(reader) => reader,
+                        Err(OpenError::Busy { .. }) => return Ok(None),
+                        Err(other) => return Err(other.to_string()),
+                    };
+                    let mut count = 0;
+                    reader
+                        .snapshot()
+                        .scan(Cf::Items, b"", None, &mut |_, _| {
+                            count += 1;
+                            true
+                        })
+                        .map_err(|e| e.to_string())?;
+                    Ok(Some((acknowledged, count)))
+                })
+                .collect();
+            // Stop the writer before any assertion, so a failure cannot leave it running.
             stop.store(true, std::sync::atomic::Ordering::Relaxed);
-            assert!(seen > 0, "the reader never saw the writer's keys");
+            opens
         });
+        let opened: Vec<(u32, u32)> =
+            opens.into_iter().filter_map(|open| open.expect("a read-only open failed")).collect();
+        for (acknowledged, seen) in &opened {
+            assert!(seen >= acknowledged, "an open missed acknowledged writes: saw {seen} of {acknowledged} keys");
+        }
+        assert!(opened.iter().any(|&(_, seen)| seen > 0), "no open got through and saw a key");
     }
 
     #[test]
