@@ -10,8 +10,9 @@ use graphd::scrape::Scrapers;
 use graphd_benches::stats::median;
 use graphd_benches::synthetic::{cluster_of, k3s_snapshot};
 use graphd_benches::{cpu_seconds, current_rss, open, peak_rss, BenchStore};
+use graphd_core::scrape::Mode;
 use graphd_kube_testserver::TestApiServer;
-use graphd_scrape_kubernetes::{KubernetesSource, Mode};
+use graphd_scrape_kubernetes::KubernetesSource;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -34,6 +35,7 @@ fn main() {
         context: Some("bench".into()),
         ..KubernetesSource::new("bench")
     };
+    let config = graphd::config::Scrapers { kubernetes: vec![source], ..Default::default() };
     println!("# initial sync: {} objects (the k3s snapshot's namespaces copied), {ROUNDS} rounds\n", objects.len());
 
     let mut scrape_rates = Vec::new();
@@ -48,8 +50,7 @@ fn main() {
             let before = current_rss();
             let cpu_before = cpu_seconds();
             let started = Instant::now();
-            let scrape =
-                async { Scrapers::start(Arc::clone(&store), std::slice::from_ref(&source), Mode::Once).finish().await };
+            let scrape = async { Scrapers::start(Arc::clone(&store), &config, Mode::Once).finish().await };
             let report = runtime.block_on(scrape).unwrap();
             let secs = started.elapsed().as_secs_f64();
             assert_eq!(report.objects as usize, objects.len(), "every object scraped");

@@ -11,6 +11,7 @@ pub const FILES: &[(&str, &str)] = &[
     ("builtin/aws.yaml", include_str!("../builtin/aws.yaml")),
     ("builtin/cross-domain.yaml", include_str!("../builtin/cross-domain.yaml")),
     ("builtin/health.yaml", include_str!("../builtin/health.yaml")),
+    ("builtin/aws-health.yaml", include_str!("../builtin/aws-health.yaml")),
 ];
 
 /// The built-in rules, validated.

@@ -455,6 +455,6 @@ rules:
         let health: Vec<&str> = set.health.iter().map(|r| r.name.as_str()).collect();
         assert_eq!(health.first(), Some(&"k8s-terminating-health"), "Terminating is tried first");
         assert_eq!(health.last(), Some(&"conditions-health"), "the generic rule is tried last");
-        assert_eq!(health.len(), 16, "{health:?}");
+        assert_eq!(health.len(), 16 + 7, "Kubernetes and EC2: {health:?}");
     }
 }

@@ -329,7 +329,7 @@ fn other_kinds_are_judged_by_their_ready_or_available_condition() {
     );
     // No conditions, no rule for the kind: nothing to say.
     assert_eq!(assess_at("Kubernetes::Widget", json!({"status": {"phase": "Ready"}}), later()), None);
-    assert_eq!(assess_at("AWS::EC2::Instance", json!({"State": {"Name": "running"}}), later()), None);
+    assert_eq!(assess_at("AWS::EC2::NatGateway", json!({"State": "available"}), later()), None);
     // The kind's own rule wins over the conditions: a Pod that is Ready=True but crash-looping.
     let p = pod(json!({"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}],
         "containerStatuses": [container_waiting("CrashLoopBackOff")]}));
@@ -341,4 +341,43 @@ fn pods_and_claims_are_the_kinds_whose_health_changes_with_age_alone() {
     let rules = builtin::rules().unwrap();
     let kinds: Vec<String> = rules.kinds_assessed_by_age().iter().map(|k| k.to_string()).collect();
     assert_eq!(kinds, ["Kubernetes::Pod", "Kubernetes::PersistentVolumeClaim"], "their Pending grace periods");
+}
+
+fn instance(state: &str, checks: Value) -> Value {
+    let mut document = json!({"InstanceId": "i-0abc", "State": {"Name": state}});
+    document.as_object_mut().unwrap().extend(checks.as_object().unwrap().clone());
+    document
+}
+
+#[test]
+fn instances_are_judged_by_their_state_and_their_status_checks() {
+    let kind = "AWS::EC2::Instance";
+    assert_eq!(assess(kind, instance("running", json!({}))), is(Health::Healthy, "running", true));
+    let passing = json!({"InstanceStatus": {"Status": "ok"}, "SystemStatus": {"Status": "ok"}});
+    assert_eq!(assess(kind, instance("running", passing)), is(Health::Healthy, "running", true));
+    // A stopped instance was stopped (by someone, or by AWS): not broken, not serving either.
+    assert_eq!(assess(kind, instance("stopped", json!({}))), is(Health::Healthy, "stopped", true));
+    for moving in ["pending", "stopping", "shutting-down"] {
+        assert_eq!(assess(kind, instance(moving, json!({}))), is(Health::Unknown, moving, false), "{moving}");
+    }
+    let host_failing = json!({"InstanceStatus": {"Status": "ok"}, "SystemStatus": {"Status": "impaired"}});
+    assert_eq!(assess(kind, instance("running", host_failing)), is(Health::Unhealthy, "impaired", true));
+    let os_failing = json!({"InstanceStatus": {"Status": "impaired"}});
+    assert_eq!(assess(kind, instance("running", os_failing)), is(Health::Unhealthy, "impaired", true));
+}
+
+#[test]
+fn ec2_volumes_images_and_networks_report_their_state() {
+    let volume = |state: &str| json!({"VolumeId": "vol-1", "State": state});
+    assert_eq!(assess("AWS::EC2::Volume", volume("error")), is(Health::Unhealthy, "error", false));
+    assert_eq!(assess("AWS::EC2::Volume", volume("in-use")), is(Health::Healthy, "in-use", true));
+    assert_eq!(assess("AWS::EC2::Volume", volume("creating")), is(Health::Unknown, "creating", false));
+    let image = |state: &str| json!({"ImageId": "ami-1", "State": state});
+    assert_eq!(assess("AWS::EC2::Image", image("failed")), is(Health::Unhealthy, "failed", false));
+    assert_eq!(assess("AWS::EC2::Image", image("deregistered")), is(Health::Warning, "deregistered", true));
+    let available = json!({"State": "available"});
+    for kind in ["AWS::EC2::VPC", "AWS::EC2::Subnet"] {
+        assert_eq!(assess(kind, available.clone()), is(Health::Healthy, "available", true), "{kind}");
+    }
+    assert_eq!(assess("AWS::EC2::SecurityGroup", json!({"GroupId": "sg-1"})), is(Health::Healthy, "Active", true));
 }

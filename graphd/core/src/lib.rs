@@ -7,6 +7,7 @@
 //! - [`item`]: what exists (or existed): scope, labels, health, status, document.
 //! - [`edge`]: `(from, relation, to)` with provenance and tombstone times.
 //! - [`change`]: what happened to an item.
+//! - [`scrape`]: how scrapes run (once or watching) and how each is doing.
 //!
 //! This crate depends on serde only: it never pulls in storage, networking or async code, so
 //! that rules, clients and tools can use the model cheaply.
@@ -17,6 +18,7 @@ pub mod item;
 pub mod key;
 pub mod kind;
 pub mod relation;
+pub mod scrape;
 pub mod time;
 
 pub use change::{Change, ChangeType};

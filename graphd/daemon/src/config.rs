@@ -17,6 +17,10 @@
 //!   kubernetes:                    # one entry per cluster
 //!     - name: prod-eu              # the cluster's name in graphd
 //!       context: prod-eu-admin     # of $KUBECONFIG or ~/.kube/config (or `kubeconfig: PATH`)
+//!   aws:                           # one entry per account
+//!     - name: prod                 # the account's name in the scraper status
+//!       role_arn: arn:aws:iam::111111111111:role/graphd-reader   # or the default credentials
+//!       regions: [eu-west-1]       # default: every enabled region
 //! ```
 
 use crate::server::Limits;
@@ -44,6 +48,13 @@ pub struct Config {
 #[serde(deny_unknown_fields, default)]
 pub struct Scrapers {
     pub kubernetes: Vec<graphd_scrape_kubernetes::KubernetesSource>,
+    pub aws: Vec<graphd_scrape_aws::AwsSource>,
+}
+
+impl Scrapers {
+    pub fn is_empty(&self) -> bool {
+        self.kubernetes.is_empty() && self.aws.is_empty()
+    }
 }
 
 impl Default for Config {
@@ -160,6 +171,8 @@ mod tests {
         let unknown = Config::parse("limits:\n  max_relate: 5\n").unwrap_err();
         assert!(unknown.starts_with("limits.max_relate: unknown field `max_relate`"), "{unknown}");
         assert!(unknown.contains("max_related"), "suggests the known fields: {unknown}");
+        let aws = Config::parse("scrapers:\n  aws:\n    - name: prod\n      regions: eu-west-1\n").unwrap_err();
+        assert!(aws.starts_with("scrapers.aws[0].regions: "), "{aws}");
         let bad_addr = Config::parse("listen: localhost\n").unwrap_err();
         assert!(bad_addr.starts_with("listen: "), "{bad_addr}");
     }

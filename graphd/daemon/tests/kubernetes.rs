@@ -5,8 +5,9 @@ mod http;
 
 use graphd::scrape::Scrapers;
 use graphd::GraphStore;
+use graphd_core::scrape::Mode;
 use graphd_kube_testserver::TestApiServer;
-use graphd_scrape_kubernetes::{KubernetesSource, Mode};
+use graphd_scrape_kubernetes::KubernetesSource;
 use graphd_store::query::ListQuery;
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
@@ -21,6 +22,11 @@ fn fixture(name: &str) -> Value {
 }
 
 /// A kubeconfig for `server` in `dir`, and the source that scrapes it as `cluster`.
+/// A configuration that scrapes `sources` and nothing else.
+fn clusters(sources: &[KubernetesSource]) -> graphd::config::Scrapers {
+    graphd::config::Scrapers { kubernetes: sources.to_vec(), ..Default::default() }
+}
+
 fn source_for(server: &TestApiServer, cluster: &str, dir: &Path) -> KubernetesSource {
     let path: PathBuf = dir.join(format!("{cluster}.kubeconfig"));
     std::fs::write(&path, server.kubeconfig(cluster)).unwrap();
@@ -93,7 +99,7 @@ async fn a_full_listing_gives_the_graph_of_an_import_of_the_same_objects() {
 
     let scraped = open(&dir.path().join("scraped"));
     let source = source_for(&server, "k3s", dir.path());
-    let report = Scrapers::start(Arc::clone(&scraped), &[source], Mode::Once).finish().await.unwrap();
+    let report = Scrapers::start(Arc::clone(&scraped), &clusters(&[source]), Mode::Once).finish().await.unwrap();
     assert_eq!(report.skipped, 0);
     assert!(server.requests().iter().any(|r| r.contains("continue=")), "listings were paged");
 
@@ -142,9 +148,10 @@ async fn watching_follows_changes_through_expiry_and_dropped_connections() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let store = open(&data);
-    let scrapers = Scrapers::start(Arc::clone(&store), &[source_for(&server, "k3s", dir.path())], Mode::Watch);
-    let statuses = Arc::clone(&scrapers.statuses);
-    let synced = || statuses[0].1.snapshot().last_sync_ms.is_some();
+    let scrapers =
+        Scrapers::start(Arc::clone(&store), &clusters(&[source_for(&server, "k3s", dir.path())]), Mode::Watch);
+    let status = Arc::clone(&scrapers.board.rows()[0].status);
+    let synced = || status.snapshot().last_sync_ms.is_some();
     eventually(Duration::from_secs(30), "first sync", synced).await;
 
     // (namespace, name) of every live pod.
@@ -179,7 +186,7 @@ async fn watching_follows_changes_through_expiry_and_dropped_connections() {
     eventually(Duration::from_secs(10), "deleted pod", || !pods(&store).contains(&victim)).await;
 
     // History expires and connections drop; what changed meanwhile is found by the re-list.
-    let listings = statuses[0].1.snapshot().listings;
+    let listings = status.snapshot().listings;
     server.refuse(true);
     server.drop_connections();
     server.compact();
@@ -187,7 +194,7 @@ async fn watching_follows_changes_through_expiry_and_dropped_connections() {
     assert!(server.delete("v1", "Pod", Some("default"), "web-1"));
     server.compact();
     server.refuse(false);
-    eventually(Duration::from_secs(30), "re-list after 410", || statuses[0].1.snapshot().listings > listings).await;
+    eventually(Duration::from_secs(30), "re-list after 410", || status.snapshot().listings > listings).await;
     let mut expected = before.clone();
     expected.remove(&victim);
     expected.insert(web("web-2"));
@@ -224,7 +231,7 @@ async fn a_cluster_that_refuses_connections_does_not_stop_the_other() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(&dir.path().join("data"));
     let sources = [source_for(&broken, "broken", dir.path()), source_for(&healthy, "openshift", dir.path())];
-    let report = Scrapers::start(Arc::clone(&store), &sources, Mode::Once).finish().await.unwrap();
+    let report = Scrapers::start(Arc::clone(&store), &clusters(&sources), Mode::Once).finish().await.unwrap();
     assert!(report.objects > 200, "{report:?}");
     let (nodes, _) = graph_of(&store, "openshift");
     assert!(nodes.iter().any(|(kind, _, _)| kind == "Kubernetes::StatefulSet"), "{nodes:?}");
@@ -283,8 +290,8 @@ async fn graphd_scrape_once_and_serve_report_each_cluster() {
     let (stdout, stderr) = (text(&once.stdout), text(&once.stderr));
     assert!(!once.status.success(), "a cluster was not listed: {stdout}");
     assert!(stderr.contains("not every resource of broken could be listed"), "{stderr}");
-    let k3s_row = stdout.lines().find(|l| l.starts_with("k3s ")).unwrap_or_else(|| panic!("{stdout}"));
-    assert_eq!(k3s_row.split_whitespace().nth(2), Some("476"), "every object of the fixture: {stdout}");
+    let k3s_row = stdout.lines().find(|l| l.starts_with("kubernetes  k3s ")).unwrap_or_else(|| panic!("{stdout}"));
+    assert_eq!(k3s_row.split_whitespace().nth(3), Some("476"), "every object of the fixture: {stdout}");
     let data = dir.path().join("data").display().to_string();
     let list = graphd(
         ["--data-dir", &data, "query", "list", "--kind", "pod", "--cluster", "k3s", "-o", "json"]
@@ -343,7 +350,7 @@ async fn graphd_scrape_once_and_serve_report_each_cluster() {
     assert!(broken_line.contains("never") && broken_line.contains("refusing"), "{table}");
 
     let sample = |name: &str, cluster: &str| -> f64 {
-        let line = metrics.lines().find(|l| l.starts_with(name) && l.contains(&format!("cluster=\"{cluster}\"")));
+        let line = metrics.lines().find(|l| l.starts_with(name) && l.contains(&format!("name=\"{cluster}\"")));
         let line = line.unwrap_or_else(|| panic!("no {name} for {cluster} in:\n{metrics}"));
         line.rsplit(' ').next().unwrap().parse().unwrap()
     };
@@ -370,7 +377,7 @@ async fn kinds_named_alike_in_two_groups_are_both_kept_and_events_are_read_once(
     let dir = tempfile::tempdir().unwrap();
     let store = open(&dir.path().join("data"));
     let source = source_for(&server, "k3s", dir.path());
-    let report = Scrapers::start(Arc::clone(&store), &[source], Mode::Once).finish().await.unwrap();
+    let report = Scrapers::start(Arc::clone(&store), &clusters(&[source]), Mode::Once).finish().await.unwrap();
 
     assert_eq!(report.gone_at_resync, 0, "one group's listing tombstoned nothing of the other's");
     for uid in ["uid-a.example.com", "uid-b.example.com"] {
@@ -390,9 +397,10 @@ async fn a_malformed_object_is_counted_and_skipped_and_its_deletion_harms_nothin
     server.apply(bad);
     let dir = tempfile::tempdir().unwrap();
     let store = open(&dir.path().join("data"));
-    let scrapers = Scrapers::start(Arc::clone(&store), &[source_for(&server, "k3s", dir.path())], Mode::Watch);
-    let statuses = Arc::clone(&scrapers.statuses);
-    eventually(Duration::from_secs(30), "first sync", || statuses[0].1.snapshot().last_sync_ms.is_some()).await;
+    let scrapers =
+        Scrapers::start(Arc::clone(&store), &clusters(&[source_for(&server, "k3s", dir.path())]), Mode::Watch);
+    let status = Arc::clone(&scrapers.board.rows()[0].status);
+    eventually(Duration::from_secs(30), "first sync", || status.snapshot().last_sync_ms.is_some()).await;
 
     // Its deletion reaches the sink in a batch with a good Pod: the Pod must land.
     assert!(server.delete("example.com/v1", "9Lives", Some("default"), "b"));

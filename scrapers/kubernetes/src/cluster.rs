@@ -3,7 +3,8 @@
 
 use crate::discover::discover;
 use crate::watch::{scrape_resource, Target, ONCE_ATTEMPTS};
-use crate::{ClusterStatus, Event, KubernetesSource, Mode, Resource};
+use crate::{Event, KubernetesSource, Mode, Resource};
+use graphd_core::scrape::ScrapeStatus;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
 use std::collections::HashSet;
@@ -19,12 +20,7 @@ const LAST_RETRY: Duration = Duration::from_secs(60);
 /// Scrapes the cluster `source` into `events`. In [`Mode::Once`] it returns after one listing
 /// of every resource (or after giving up on the ones that keep failing); in [`Mode::Watch`]
 /// it runs until the receiver is dropped.
-pub async fn run_cluster(
-    source: KubernetesSource,
-    mode: Mode,
-    events: mpsc::Sender<Event>,
-    status: Arc<ClusterStatus>,
-) {
+pub async fn run_cluster(source: KubernetesSource, mode: Mode, events: mpsc::Sender<Event>, status: Arc<ScrapeStatus>) {
     let cluster: Arc<str> = source.name.clone().into();
     let filter = source.filter();
     let mut started: HashSet<Resource> = HashSet::new();

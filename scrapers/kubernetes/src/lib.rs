@@ -12,18 +12,17 @@
 //!
 //! Secrets are watched metadata-only: their values are never fetched. A cluster that fails
 //! (unreachable, unauthorised) retries with back-off and shows its error in its
-//! [`ClusterStatus`]; it never holds up another cluster.
+//! [`ScrapeStatus`](graphd_core::scrape::ScrapeStatus); it never holds up another cluster.
 
 mod cluster;
 pub mod config;
 mod discover;
-mod status;
 mod watch;
 
 pub use cluster::run_cluster;
 pub use config::{KubernetesSource, ResourceFilter};
 pub use discover::Resource;
-pub use status::{ClusterStatus, StatusSnapshot};
+use graphd_core::scrape::Mode;
 
 use serde_json::Value;
 use std::sync::Arc;
@@ -61,13 +60,4 @@ impl GroupKind {
         let group = api_version.rsplit_once('/').map_or("", |(group, _version)| group);
         Some(GroupKind { group: group.to_owned(), kind: object.get("kind")?.as_str()?.to_owned() })
     }
-}
-
-/// Whether a cluster is listed once or watched until stopped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    /// One full listing of every resource, then the scrape ends.
-    Once,
-    /// Listings, then watches, re-listing whenever the watch cannot resume.
-    Watch,
 }

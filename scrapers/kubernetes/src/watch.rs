@@ -1,7 +1,8 @@
 //! One resource of one cluster: a kube-rs watcher turned into [`Event`]s.
 
-use crate::{ClusterStatus, Event, Mode, Resource};
+use crate::{Event, Mode, Resource};
 use futures::{Stream, StreamExt};
+use graphd_core::scrape::ScrapeStatus;
 use kube::api::{DynamicObject, PartialObjectMeta};
 use kube::runtime::{watcher, WatchStreamExt};
 use kube::{Api, Client};
@@ -22,7 +23,7 @@ pub(crate) struct Target {
     pub page_size: u32,
     pub mode: Mode,
     pub events: mpsc::Sender<Event>,
-    pub status: Arc<ClusterStatus>,
+    pub status: Arc<ScrapeStatus>,
 }
 
 /// Scrapes `target` until its mode says it is done or the receiver is gone.

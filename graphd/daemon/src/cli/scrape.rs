@@ -1,11 +1,12 @@
 //! `graphd scrape`: run the configured scrapers into the data dir, once (`--once`: one full
-//! listing of every resource of every cluster, then a summary) or until SIGINT/SIGTERM.
+//! listing of every resource of every cluster and of every region of every AWS account, then
+//! a summary) or until SIGINT/SIGTERM.
 
 use crate::config::Config;
 use crate::scrape::{Scrapers, SinkReport};
 use anyhow::bail;
 use clap::Args;
-use graphd_scrape_kubernetes::Mode;
+use graphd_core::scrape::{Mode, StatusRow};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
@@ -25,8 +26,8 @@ pub fn run(data_dir: Option<&Path>, args: &ScrapeArgs) -> anyhow::Result<()> {
     if let Some(dir) = data_dir {
         config.data_dir = dir.to_path_buf();
     }
-    if config.scrapers.kubernetes.is_empty() {
-        bail!("{}: no scrapers configured (scrapers.kubernetes is empty)", args.config.display());
+    if config.scrapers.is_empty() {
+        bail!("{}: no scrapers configured (scrapers.kubernetes and scrapers.aws are empty)", args.config.display());
     }
     let rules = super::rules::load_with_builtin(&config.rules)?;
     let store = Arc::new(crate::open_store(&config.data_dir)?);
@@ -34,9 +35,9 @@ pub fn run(data_dir: Option<&Path>, args: &ScrapeArgs) -> anyhow::Result<()> {
     let mode = if args.once { Mode::Once } else { Mode::Watch };
     let started = Instant::now();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    let (report, statuses) = runtime.block_on(async {
-        let scrapers = Scrapers::start(Arc::clone(&store), &config.scrapers.kubernetes, mode);
-        let statuses = Arc::clone(&scrapers.statuses);
+    let (report, board) = runtime.block_on(async {
+        let scrapers = Scrapers::start(Arc::clone(&store), &config.scrapers, mode);
+        let board = Arc::clone(&scrapers.board);
         let report = match mode {
             Mode::Once => scrapers.finish().await?,
             Mode::Watch => {
@@ -44,17 +45,18 @@ pub fn run(data_dir: Option<&Path>, args: &ScrapeArgs) -> anyhow::Result<()> {
                 scrapers.stop().await?
             }
         };
-        anyhow::Ok((report, statuses))
+        anyhow::Ok((report, board))
     })?;
     store.flush()?;
-    print_summary(&report, &statuses, started);
-    let failed: Vec<&str> = statuses
+    let rows = board.rows();
+    print_summary(&report, &rows, started);
+    let failed: Vec<&str> = rows
         .iter()
-        .filter(|(_, status)| {
-            let s = status.snapshot();
+        .filter(|row| {
+            let s = row.status.snapshot();
             s.resources == 0 || s.syncing > 0
         })
-        .map(|(name, _)| name.as_str())
+        .map(|row| row.name.as_str())
         .collect();
     if !failed.is_empty() {
         bail!("not every resource of {} could be listed: see the errors above", failed.join(", "));
@@ -62,17 +64,14 @@ pub fn run(data_dir: Option<&Path>, args: &ScrapeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn print_summary(
-    report: &SinkReport,
-    statuses: &[(String, Arc<graphd_scrape_kubernetes::ClusterStatus>)],
-    started: Instant,
-) {
+fn print_summary(report: &SinkReport, statuses: &[StatusRow], started: Instant) {
     let rows: Vec<Vec<String>> = statuses
         .iter()
-        .map(|(name, status)| {
-            let s = status.snapshot();
+        .map(|row| {
+            let s = row.status.snapshot();
             vec![
-                name.clone(),
+                row.scraper.to_owned(),
+                row.name.clone(),
                 s.resources.to_string(),
                 s.objects.to_string(),
                 (s.resources - s.syncing).to_string(),
@@ -81,7 +80,10 @@ fn print_summary(
             ]
         })
         .collect();
-    print!("{}", crate::render::table(&["CLUSTER", "RESOURCES", "OBJECTS", "LISTED", "ERRORS", "LAST ERROR"], &rows));
+    print!(
+        "{}",
+        crate::render::table(&["SCRAPER", "NAME", "RESOURCES", "OBJECTS", "LISTED", "ERRORS", "LAST ERROR"], &rows)
+    );
     let o = &report.outcome;
     println!(
         "{} objects in {:.1}s: {} items created, {} updated, {} unchanged, {} gone; {} edges added, {} removed; {} skipped",

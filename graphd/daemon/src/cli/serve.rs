@@ -10,7 +10,7 @@ use crate::scrape::Scrapers;
 use crate::server::Metrics;
 use clap::Args;
 use graphd_core::parse_duration;
-use graphd_scrape_kubernetes::Mode;
+use graphd_core::scrape::Mode;
 use graphd_store::RetentionTask;
 use std::io::Write;
 use std::net::SocketAddr;
@@ -86,11 +86,12 @@ pub fn run(data_dir: Option<&Path>, args: &ServeArgs) -> anyhow::Result<()> {
                 Some(tokio::spawn(serving))
             }
         };
-        let scrapers = (!config.scrapers.kubernetes.is_empty())
-            .then(|| Scrapers::start(Arc::clone(&store), &config.scrapers.kubernetes, Mode::Watch));
+        let scrapers =
+            (!config.scrapers.is_empty()).then(|| Scrapers::start(Arc::clone(&store), &config.scrapers, Mode::Watch));
         if let Some(scrapers) = &scrapers {
-            metrics.set_scrapers(Arc::clone(&scrapers.statuses));
-            announce(&format!("scraping {} cluster(s)", scrapers.statuses.len()));
+            metrics.set_scrapers(Arc::clone(&scrapers.board));
+            let (clusters, accounts) = (config.scrapers.kubernetes.len(), config.scrapers.aws.len());
+            announce(&format!("scraping {clusters} cluster(s) and {accounts} AWS account(s)"));
         }
         tokio::spawn(async move {
             shutdown_signal().await;

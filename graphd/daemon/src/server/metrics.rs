@@ -2,11 +2,11 @@
 //! served as `/metrics` on their own listener (beside the gRPC one), in the OpenMetrics text
 //! format. The scrapers' statuses are kept here too, for the `Scrapers` query.
 
-use crate::scrape::ScraperStatuses;
 use crate::GraphStore;
 use axum::extract::State;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::IntoResponse;
+use graphd_core::scrape::StatusBoard;
 use graphd_store::Cf;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -33,7 +33,8 @@ struct Method {
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct Scraper {
     scraper: &'static str,
-    cluster: String,
+    /// A cluster, an AWS source, or an AWS source's region (`prod/eu-west-1`).
+    name: String,
 }
 
 /// Each scraper's progress, read from its status whenever metrics are rendered.
@@ -59,7 +60,7 @@ pub struct Metrics {
     store_items: Gauge,
     store_edges: Gauge,
     scraper: ScraperMetrics,
-    scrapers: Mutex<ScraperStatuses>,
+    scrapers: Mutex<Arc<StatusBoard>>,
 }
 
 fn latency_histogram() -> Histogram {
@@ -139,11 +140,11 @@ impl Metrics {
     }
 
     /// The scrapers this process runs, for their metrics and the `Scrapers` query.
-    pub fn set_scrapers(&self, statuses: ScraperStatuses) {
-        *self.scrapers.lock().unwrap_or_else(|p| p.into_inner()) = statuses;
+    pub fn set_scrapers(&self, board: Arc<StatusBoard>) {
+        *self.scrapers.lock().unwrap_or_else(|p| p.into_inner()) = board;
     }
 
-    pub fn scrapers(&self) -> ScraperStatuses {
+    pub fn scrapers(&self) -> Arc<StatusBoard> {
         Arc::clone(&self.scrapers.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
@@ -154,9 +155,9 @@ impl Metrics {
         self.store_bytes.set(gauge(engine.size_bytes()));
         self.store_items.set(gauge(engine.estimated_keys(Cf::Items)));
         self.store_edges.set(gauge(engine.estimated_keys(Cf::EdgesOut)));
-        for (name, status) in self.scrapers().iter() {
-            let s = status.snapshot();
-            let labels = Scraper { scraper: "kubernetes", cluster: name.clone() };
+        for row in self.scrapers().rows() {
+            let s = row.status.snapshot();
+            let labels = Scraper { scraper: row.scraper, name: row.name };
             let m = &self.scraper;
             m.objects.get_or_create(&labels).inner().store(s.objects, Ordering::Relaxed);
             m.errors.get_or_create(&labels).inner().store(s.errors, Ordering::Relaxed);

@@ -306,12 +306,13 @@ impl QueryService for Queries {
         let scrapers = self
             .metrics
             .scrapers()
-            .iter()
-            .map(|(name, status)| {
-                let s = status.snapshot();
+            .rows()
+            .into_iter()
+            .map(|row| {
+                let s = row.status.snapshot();
                 pb::ScraperStatus {
-                    scraper: "kubernetes".into(),
-                    name: name.clone(),
+                    scraper: row.scraper.into(),
+                    name: row.name,
                     resources: s.resources as u32,
                     syncing: s.syncing as u32,
                     listings: s.listings,

@@ -1,0 +1,232 @@
+//! Scraped objects into the store. Each scraper (Kubernetes, AWS) sends its events to a sink
+//! of its own, which turns them into items (linked by the rules) as they arrive, in batches;
+//! each complete listing is a resync of its scope, so what the source no longer has is
+//! tombstoned; a listing that never completed (a failed or interrupted scrape) tombstones
+//! nothing.
+
+mod aws;
+mod kubernetes;
+
+pub use aws::AwsSink;
+pub use kubernetes::KubernetesSink;
+
+use crate::config;
+use graphd_core::scrape::{Mode, StatusBoard};
+use graphd_core::{ExternalKey, Timestamp};
+use graphd_store::{Engine, Op, Outcome, Resync, Store};
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio::task::{JoinHandle, JoinSet};
+
+/// Operations per atomic batch.
+const BATCH: usize = 1_000;
+/// A partial batch is written when no event came for this long.
+const IDLE_FLUSH: Duration = Duration::from_millis(50);
+/// How often a sink's periodic work runs (see [`Sink::every_minute`]).
+const PERIODIC: Duration = Duration::from_secs(60);
+/// Events in flight between a scraper and its sink, at most: what bounds memory when the
+/// store is slower than the sources.
+const CHANNEL: usize = 4_096;
+
+/// What scraping wrote.
+#[derive(Debug, Default, Clone)]
+pub struct SinkReport {
+    pub objects: u64,
+    pub deleted: u64,
+    pub listings: u64,
+    /// Items tombstoned because a listing no longer reported them.
+    pub gone_at_resync: u64,
+    pub outcome: Outcome,
+    /// (object, reason) of the most recent malformed objects, counted in `skipped`.
+    pub skipped: u64,
+    pub last_skipped: Option<(String, String)>,
+}
+
+impl SinkReport {
+    fn add(&mut self, other: SinkReport) {
+        self.objects += other.objects;
+        self.deleted += other.deleted;
+        self.listings += other.listings;
+        self.gone_at_resync += other.gone_at_resync;
+        self.outcome.add_counts(&other.outcome);
+        self.skipped += other.skipped;
+        self.last_skipped = other.last_skipped.or(self.last_skipped.take());
+    }
+}
+
+/// Scraped items waiting for their batch, and what writing them did: what every sink shares.
+#[derive(Debug)]
+pub struct Writer<E: Engine> {
+    store: Arc<Store<E>>,
+    /// Recorded as the source of each batch.
+    source: &'static str,
+    pending: Vec<Op>,
+    pub report: SinkReport,
+}
+
+impl<E: Engine> Writer<E> {
+    pub fn new(store: Arc<Store<E>>, source: &'static str) -> Self {
+        Writer { store, source, pending: Vec::new(), report: SinkReport::default() }
+    }
+
+    pub fn store(&self) -> Arc<Store<E>> {
+        Arc::clone(&self.store)
+    }
+
+    /// Queues `ops`, writing a batch once enough are queued.
+    pub fn push(&mut self, ops: impl IntoIterator<Item = Op>) -> anyhow::Result<()> {
+        self.pending.extend(ops);
+        if self.pending.len() >= BATCH {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Whether `key` is stored (alive or not) or about to be.
+    pub fn stored_or_pending(&self, key: &ExternalKey) -> anyhow::Result<bool> {
+        let pending = self.pending.iter().any(|op| matches!(op, Op::Upsert(item) if &item.key == key));
+        Ok(pending || self.store.read().get_by_key(key, true)?.is_some())
+    }
+
+    /// Writes what is pending as one atomic batch.
+    pub fn flush(&mut self) -> anyhow::Result<()> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let ops = std::mem::take(&mut self.pending);
+        let outcome = self.store.apply(&ops, Timestamp::now(), self.source)?;
+        self.report.outcome.add_counts(&outcome);
+        Ok(())
+    }
+
+    /// Writes what is pending, then tombstones whatever of `resync`'s scope and kinds is not
+    /// among `reported`. `source` names the listing (`kubernetes/prod`).
+    pub fn resync(&mut self, resync: &Resync, reported: &HashSet<ExternalKey>, source: &str) -> anyhow::Result<()> {
+        self.flush()?;
+        let outcome = self.store.resync(resync, reported, Timestamp::now(), source)?;
+        self.report.gone_at_resync += outcome.deleted as u64;
+        self.report.outcome.add_counts(&outcome);
+        Ok(())
+    }
+
+    /// Counts a malformed object that is left out.
+    pub fn skip(&mut self, object: String, reason: String) {
+        tracing::warn!(%object, %reason, "skipping a malformed object");
+        self.report.skipped += 1;
+        self.report.last_skipped = Some((object, reason));
+    }
+}
+
+/// Turns one scraper's events into store writes.
+pub trait Sink<E: Engine>: Send {
+    type Event: Send;
+
+    fn handle(&mut self, event: Self::Event) -> anyhow::Result<()>;
+
+    fn writer(&mut self) -> &mut Writer<E>;
+
+    /// Runs every minute while events flow.
+    fn every_minute(&mut self) -> anyhow::Result<()> {
+        Ok(())
+    }
+}
+
+/// Applies events from `events` through `sink` until every sender is gone, writing a partial
+/// batch whenever the events pause. Store writes block: this wants a multi-threaded runtime.
+pub async fn drain<E: Engine, S: Sink<E>>(
+    mut sink: S,
+    mut events: mpsc::Receiver<S::Event>,
+) -> anyhow::Result<SinkReport> {
+    // Events are taken as many at a time as have arrived: leaving the runtime for the
+    // blocking writes costs a thread hand-over, once per bunch rather than per object.
+    let mut arrived = Vec::with_capacity(BATCH);
+    let mut periodic = tokio::time::Instant::now();
+    loop {
+        match tokio::time::timeout(IDLE_FLUSH, events.recv_many(&mut arrived, BATCH)).await {
+            Ok(0) => break,
+            Ok(_) => tokio::task::block_in_place(|| arrived.drain(..).try_for_each(|event| sink.handle(event)))?,
+            Err(_idle) => tokio::task::block_in_place(|| sink.writer().flush())?,
+        }
+        if periodic.elapsed() >= PERIODIC {
+            tokio::task::block_in_place(|| sink.every_minute())?;
+            periodic = tokio::time::Instant::now();
+        }
+    }
+    let writer = sink.writer();
+    tokio::task::block_in_place(|| writer.flush())?;
+    Ok(std::mem::take(&mut writer.report))
+}
+
+/// Runs `drain` in a task of its own, saying at once when writing fails.
+fn spawn_drain<E: Engine + 'static, S: Sink<E> + 'static>(
+    sink: S,
+    events: mpsc::Receiver<S::Event>,
+) -> JoinHandle<anyhow::Result<SinkReport>>
+where
+    S::Event: 'static,
+{
+    tokio::spawn(async move {
+        let drained = drain(sink, events).await;
+        if let Err(error) = &drained {
+            // The scrapers stop too (their channel closes); say so now, not at shutdown.
+            tracing::error!(error = format!("{error:#}"), "cannot write scraped objects; scraping stops");
+        }
+        drained
+    })
+}
+
+/// The scrapers of a configuration, running into one store.
+#[derive(Debug)]
+pub struct Scrapers {
+    /// How each cluster, account and region is doing.
+    pub board: Arc<StatusBoard>,
+    sources: JoinSet<()>,
+    sinks: Vec<JoinHandle<anyhow::Result<SinkReport>>>,
+}
+
+impl Scrapers {
+    /// Starts every source of `config` in `mode`, writing into `store`.
+    pub fn start<E: Engine + 'static>(store: Arc<Store<E>>, config: &config::Scrapers, mode: Mode) -> Scrapers {
+        let board = Arc::new(StatusBoard::default());
+        let mut sources = JoinSet::new();
+        let mut sinks = Vec::new();
+        if !config.kubernetes.is_empty() {
+            let (events, received) = mpsc::channel(CHANNEL);
+            for source in &config.kubernetes {
+                let status = board.row("kubernetes", &source.name);
+                sources.spawn(graphd_scrape_kubernetes::run_cluster(source.clone(), mode, events.clone(), status));
+            }
+            sinks.push(spawn_drain(KubernetesSink::new(Arc::clone(&store)), received));
+        }
+        if !config.aws.is_empty() {
+            let (events, received) = mpsc::channel(CHANNEL);
+            for source in &config.aws {
+                sources.spawn(graphd_scrape_aws::run_account(source.clone(), mode, events.clone(), Arc::clone(&board)));
+            }
+            sinks.push(spawn_drain(AwsSink::new(Arc::clone(&store)), received));
+        }
+        Scrapers { board, sources, sinks }
+    }
+
+    /// Waits for every source to finish (a [`Mode::Once`] scrape), then for the last writes.
+    pub async fn finish(mut self) -> anyhow::Result<SinkReport> {
+        while self.sources.join_next().await.is_some() {}
+        self.written().await
+    }
+
+    /// Stops every source where it is, then waits for the writes of what was received.
+    pub async fn stop(mut self) -> anyhow::Result<SinkReport> {
+        self.sources.shutdown().await;
+        self.written().await
+    }
+
+    async fn written(self) -> anyhow::Result<SinkReport> {
+        let mut report = SinkReport::default();
+        for sink in self.sinks {
+            report.add(sink.await??);
+        }
+        Ok(report)
+    }
+}
