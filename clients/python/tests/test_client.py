@@ -120,6 +120,12 @@ def test_scrapers_report_an_unreachable_cluster(scraping_server_addr: str) -> No
         assert (gone.scraper, gone.name) == ("kubernetes", "gone")
         assert gone.errors > 0 and gone.last_error, gone
         assert gone.last_sync_at == 0 and gone.objects == 0
+        with pytest.raises(GraphdError) as watched:
+            graphd.rescrape("gone")
+        assert watched.value.code == grpc.StatusCode.FAILED_PRECONDITION, watched.value
+        with pytest.raises(GraphdError) as unknown:
+            graphd.rescrape("nowhere")
+        assert unknown.value.code == grpc.StatusCode.NOT_FOUND, unknown.value
 
 
 def test_a_server_without_scrapers_lists_none(server_addr: str) -> None:

@@ -149,6 +149,12 @@ impl Client {
         Ok(self.query.scrapers(pb::ScrapersRequest {}).await?.into_inner().scrapers)
     }
 
+    /// Asks the server to scrape the AWS source `name` again now, in every region.
+    pub async fn rescrape(&mut self, name: &str) -> Result<()> {
+        self.ingest.rescrape(pb::RescrapeRequest { name: name.to_owned() }).await?;
+        Ok(())
+    }
+
     /// Sends `batches` on one ingest stream and returns their acknowledgements, in order.
     pub async fn ingest(&mut self, batches: Vec<pb::IngestRequest>) -> Result<Vec<pb::IngestAck>> {
         let mut acks = self.ingest.ingest(tokio_stream::iter(batches)).await?.into_inner();

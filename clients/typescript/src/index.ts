@@ -45,6 +45,7 @@ import {
   RelatedRequestSchema,
   ScopeFilterSchema,
   ScrapersRequestSchema,
+  RescrapeRequestSchema,
   WalkUpRequestSchema,
   WatchRequestSchema,
   type ChangesResponse,
@@ -230,6 +231,15 @@ export class GraphdClient {
   async scrapers(call?: CallOptions): Promise<ScraperStatus[]> {
     const response = await this.queryService.scrapers(create(ScrapersRequestSchema, {}), this.#unary(call));
     return response.scrapers;
+  }
+
+  /**
+   * Asks the server to scrape the AWS source `name` (as {@link scrapers} lists it) again now, in
+   * every region; rejects with `Code.NotFound` for an unknown source and `Code.FailedPrecondition`
+   * for a Kubernetes cluster (watched live).
+   */
+  async rescrape(name: string, call?: CallOptions): Promise<void> {
+    await this.ingestService.rescrape(create(RescrapeRequestSchema, { name }), this.#unary(call));
   }
 
   /** The shortest path between two items (`from`, `to`: `bigint`); rejects with `Code.NotFound` when there is none. */

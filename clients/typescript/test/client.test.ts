@@ -288,6 +288,10 @@ test("against a real graphd serve", async (t) => {
         },
         (error: unknown) => error instanceof ConnectError && error.code === Code.NotFound,
       );
+      await assert.rejects(
+        graphd.rescrape("nowhere"),
+        (error: unknown) => error instanceof ConnectError && error.code === Code.NotFound,
+      );
       const [rejected] = await graphd.ingest([batch(3n, [upsert("x", "Pod", "x")])]);
       assert.equal(rejected?.applied, false);
       assert.match(rejected!.error, /operations\[0\]\.upsert\.kind/);

@@ -104,7 +104,7 @@ fn sources(endpoint: &str) -> graphd::config::Scrapers {
 /// Scrapes every source once; returns each row of the status board by name.
 async fn scrape_once(store: &Arc<GraphStore>, config: &graphd::config::Scrapers) -> Vec<(String, StatusSnapshot)> {
     let scrapers = Scrapers::start(Arc::clone(store), config, Mode::Once);
-    let board = Arc::clone(&scrapers.board);
+    let board = Arc::clone(&scrapers.handles.board);
     let report = scrapers.finish().await.unwrap();
     assert_eq!(report.skipped, 0, "{report:?}");
     board.rows().into_iter().map(|row| (row.name, row.status.snapshot())).collect()
@@ -303,4 +303,78 @@ async fn kubernetes_nodes_and_volumes_link_to_their_instances_in_either_order() 
             );
         }
     }
+}
+
+/// Runs the `graphd` binary off the runtime (moto's proxy answers on it meanwhile).
+async fn graphd(args: &[&str]) -> std::process::Output {
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    let run = move || std::process::Command::new(env!("CARGO_BIN_EXE_graphd")).args(&args).output().unwrap();
+    tokio::task::spawn_blocking(run).await.unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graphd_serve_scrapes_an_account_and_rescrapes_it_on_request() {
+    let moto = Moto::start();
+    let ec2 = moto.ec2(DEFAULT_ACCOUNT, "us-east-1").await;
+    let first = build_region(&ec2, "first").await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("graphd.yaml");
+    let yaml = format!(
+        "data_dir: data\nlisten: 127.0.0.1:0\nscrapers:\n  aws:\n    - name: main\n      regions: [us-east-1]\n      \
+         endpoint_url: {}\n      interval_secs: 3600\n",
+        moto.url()
+    );
+    std::fs::write(&config, yaml).unwrap();
+    let mut server = std::process::Command::new(env!("CARGO_BIN_EXE_graphd"))
+        .args(["serve", "--config", &config.display().to_string()])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("start graphd serve");
+    let stdout = server.stdout.take().unwrap();
+    let read_first_line = move || std::io::BufRead::lines(std::io::BufReader::new(stdout)).next().unwrap().unwrap();
+    let first_line = tokio::task::spawn_blocking(read_first_line).await.unwrap();
+    let addr = first_line.strip_prefix("graphd listening on ").unwrap_or_else(|| panic!("{first_line}")).to_owned();
+
+    // `get` of an instance id until it is there, for at most 30 s.
+    let found = |id: String| {
+        let addr = addr.clone();
+        async move {
+            let started = std::time::Instant::now();
+            loop {
+                let out = graphd(&["query", "--addr", &addr, "get", &id, "-o", "json"]).await;
+                if out.status.success() {
+                    return serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap();
+                }
+                assert!(started.elapsed().as_secs() < 30, "{id} never appeared: {}", text(&out.stderr));
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+        }
+    };
+    let item = found(first.instance.clone()).await;
+    assert_eq!(item["name"], "first", "{item}");
+
+    // A new instance shows up at the next scrape: an hour away, unless asked for now.
+    let run = ec2.run_instances().image_id(&first.image).min_count(1).max_count(1).subnet_id(&first.subnet);
+    let launched = run.send().await.unwrap();
+    let second = launched.instances()[0].instance_id().unwrap().to_owned();
+    let asked = graphd(&["query", "--addr", &addr, "rescrape", "main"]).await;
+    assert!(asked.status.success(), "{}", text(&asked.stderr));
+    assert!(text(&asked.stdout).contains("rescrape of main requested"), "{}", text(&asked.stdout));
+    found(second).await;
+    let unknown = graphd(&["query", "--addr", &addr, "rescrape", "nowhere"]).await;
+    assert!(!unknown.status.success());
+    assert!(text(&unknown.stderr).contains("no AWS source named \"nowhere\""), "{}", text(&unknown.stderr));
+
+    let statuses = graphd(&["query", "--addr", &addr, "scrapers", "-o", "json"]).await;
+    server.kill().unwrap();
+    server.wait().unwrap();
+    let statuses: serde_json::Value = serde_json::from_slice(&statuses.stdout).unwrap();
+    let names: Vec<&str> =
+        statuses["scrapers"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["main", "main/us-east-1"], "{statuses}");
+    assert!(statuses["scrapers"][1]["listings"].as_u64().unwrap() >= 2 * 7, "two scrapes of every kind: {statuses}");
 }

@@ -150,7 +150,7 @@ async fn watching_follows_changes_through_expiry_and_dropped_connections() {
     let store = open(&data);
     let scrapers =
         Scrapers::start(Arc::clone(&store), &clusters(&[source_for(&server, "k3s", dir.path())]), Mode::Watch);
-    let status = Arc::clone(&scrapers.board.rows()[0].status);
+    let status = Arc::clone(&scrapers.handles.board.rows()[0].status);
     let synced = || status.snapshot().last_sync_ms.is_some();
     eventually(Duration::from_secs(30), "first sync", synced).await;
 
@@ -399,7 +399,7 @@ async fn a_malformed_object_is_counted_and_skipped_and_its_deletion_harms_nothin
     let store = open(&dir.path().join("data"));
     let scrapers =
         Scrapers::start(Arc::clone(&store), &clusters(&[source_for(&server, "k3s", dir.path())]), Mode::Watch);
-    let status = Arc::clone(&scrapers.board.rows()[0].status);
+    let status = Arc::clone(&scrapers.handles.board.rows()[0].status);
     eventually(Duration::from_secs(30), "first sync", || status.snapshot().last_sync_ms.is_some()).await;
 
     // Its deletion reaches the sink in a batch with a good Pod: the Pod must land.

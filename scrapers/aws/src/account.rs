@@ -7,7 +7,7 @@ use graphd_core::scrape::{Mode, StatusBoard};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Notify};
 
 /// Retries of an account that cannot be reached start at this delay and double up to the
 /// scrape interval.
@@ -18,8 +18,14 @@ const ONCE_ATTEMPTS: u32 = 3;
 /// Scrapes the account of `source` into `events`, its status on `board`: a row named after
 /// the source for the account, and one per region (`name/region`). In [`Mode::Once`] it
 /// returns after one scrape of every region; in [`Mode::Watch`] it scrapes again every
-/// interval until the receiver is dropped.
-pub async fn run_account(source: AwsSource, mode: Mode, events: mpsc::Sender<Event>, board: Arc<StatusBoard>) {
+/// interval, or as soon as `rescrape` is notified, until the receiver is dropped.
+pub async fn run_account(
+    source: AwsSource,
+    mode: Mode,
+    events: mpsc::Sender<Event>,
+    board: Arc<StatusBoard>,
+    rescrape: Arc<Notify>,
+) {
     let status = board.row("aws", &source.name);
     let mut regions: BTreeMap<String, RegionScraper> = BTreeMap::new();
     let mut retry = FIRST_RETRY;
@@ -80,6 +86,7 @@ pub async fn run_account(source: AwsSource, mode: Mode, events: mpsc::Sender<Eve
         }
         tokio::select! {
             _ = tokio::time::sleep(pause) => {}
+            _ = rescrape.notified() => tracing::info!(source = %source.name, "rescrape requested"),
             _ = events.closed() => return,
         }
     }

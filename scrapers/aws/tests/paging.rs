@@ -123,7 +123,7 @@ async fn every_page_of_every_listing_arrives_once_and_throttling_is_retried() {
     let source = AwsSource { endpoint_url: Some(endpoint), page_size: 2, ..AwsSource::new("stub") };
     let board = Arc::new(StatusBoard::default());
     let (events, mut received) = mpsc::channel(16);
-    let scrape = tokio::spawn(run_account(source, Mode::Once, events, Arc::clone(&board)));
+    let scrape = tokio::spawn(run_account(source, Mode::Once, events, Arc::clone(&board), Default::default()));
     let mut resources: BTreeMap<(String, &str), Vec<String>> = BTreeMap::new();
     let mut ended = BTreeSet::new();
     let mut announced = Vec::new();

@@ -212,6 +212,12 @@ class Graphd:
         response = self._unary(self.query.Scrapers, pb.ScrapersRequest(), pb.ScrapersResponse)
         return list(response.scrapers)
 
+    def rescrape(self, name: str) -> None:
+        """Asks the server to scrape the AWS source ``name`` (as :meth:`scrapers` lists it)
+        again now, in every region. NOT_FOUND for an unknown source, FAILED_PRECONDITION for
+        a Kubernetes cluster (watched live)."""
+        self._unary(self.ingest_service.Rescrape, pb.RescrapeRequest(name=name), pb.RescrapeResponse)
+
     def path(
         self, from_id: int, to_id: int, *, relations: Sequence[str] = (), max_depth: int = 0
     ) -> pb.PathResponse:

@@ -41,6 +41,8 @@ pub enum QueryCommand {
     Changes(ChangesArgs),
     /// The scrapers a server runs: per cluster, resources, objects, errors, last full sync.
     Scrapers(OutputArgs),
+    /// Ask a running server (--addr) to scrape an AWS source again now, in every region.
+    Rescrape(RescrapeArgs),
 }
 
 #[derive(Debug, Args)]
@@ -196,6 +198,12 @@ pub struct ChangesArgs {
     pub limit: u32,
 }
 
+#[derive(Debug, Args)]
+pub struct RescrapeArgs {
+    /// The AWS source's name, as `graphd query scrapers` lists it.
+    pub name: String,
+}
+
 pub fn run(data_dir: &Path, args: &QueryArgs) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     runtime.block_on(async {
@@ -228,6 +236,10 @@ async fn answer(client: &mut Client, command: &QueryCommand, now: Timestamp) -> 
         QueryCommand::Path(args) => path(client, args, now).await,
         QueryCommand::Changes(args) => changes(client, args, now).await,
         QueryCommand::Scrapers(args) => scrapers(client, args, now).await,
+        QueryCommand::Rescrape(args) => {
+            client.rescrape(&args.name).await?;
+            Ok(format!("rescrape of {} requested: `graphd query scrapers` shows its progress\n", args.name))
+        }
     }
 }
 

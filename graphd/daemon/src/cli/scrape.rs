@@ -37,7 +37,7 @@ pub fn run(data_dir: Option<&Path>, args: &ScrapeArgs) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let (report, board) = runtime.block_on(async {
         let scrapers = Scrapers::start(Arc::clone(&store), &config.scrapers, mode);
-        let board = Arc::clone(&scrapers.board);
+        let board = Arc::clone(&scrapers.handles.board);
         let report = match mode {
             Mode::Once => scrapers.finish().await?,
             Mode::Watch => {

@@ -89,7 +89,7 @@ pub fn run(data_dir: Option<&Path>, args: &ServeArgs) -> anyhow::Result<()> {
         let scrapers =
             (!config.scrapers.is_empty()).then(|| Scrapers::start(Arc::clone(&store), &config.scrapers, Mode::Watch));
         if let Some(scrapers) = &scrapers {
-            metrics.set_scrapers(Arc::clone(&scrapers.board));
+            metrics.set_scrapers(scrapers.handles.clone());
             let (clusters, accounts) = (config.scrapers.kubernetes.len(), config.scrapers.aws.len());
             announce(&format!("scraping {clusters} cluster(s) and {accounts} AWS account(s)"));
         }

@@ -14,10 +14,10 @@ use crate::config;
 use graphd_core::scrape::{Mode, StatusBoard};
 use graphd_core::{ExternalKey, Timestamp};
 use graphd_store::{Engine, Op, Outcome, Resync, Store};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Notify};
 use tokio::task::{JoinHandle, JoinSet};
 
 /// Operations per atomic batch.
@@ -177,11 +177,51 @@ where
     })
 }
 
+/// What the server needs of the running scrapers: how each is doing, and a way to ask an AWS
+/// source to scrape again now.
+#[derive(Debug, Clone, Default)]
+pub struct Handles {
+    /// How each cluster, account and region is doing.
+    pub board: Arc<StatusBoard>,
+    /// By AWS source name.
+    rescrape: Arc<HashMap<String, Arc<Notify>>>,
+}
+
+/// Why a rescrape cannot be requested.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RescrapeError {
+    Unknown(String),
+    /// A Kubernetes cluster: watched live, never stale.
+    Watched(String),
+}
+
+impl std::fmt::Display for RescrapeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RescrapeError::Unknown(name) => write!(f, "no AWS source named {name:?} is scraped here"),
+            RescrapeError::Watched(name) => {
+                write!(f, "{name:?} is a Kubernetes cluster: it is watched live, there is nothing to rescrape")
+            }
+        }
+    }
+}
+
+impl Handles {
+    /// Asks the AWS source `name` to scrape every region now (or right after the scrape under way).
+    pub fn rescrape(&self, name: &str) -> Result<(), RescrapeError> {
+        if let Some(wake) = self.rescrape.get(name) {
+            wake.notify_one();
+            return Ok(());
+        }
+        let cluster = self.board.rows().iter().any(|row| row.scraper == "kubernetes" && row.name == name);
+        Err(if cluster { RescrapeError::Watched(name.to_owned()) } else { RescrapeError::Unknown(name.to_owned()) })
+    }
+}
+
 /// The scrapers of a configuration, running into one store.
 #[derive(Debug)]
 pub struct Scrapers {
-    /// How each cluster, account and region is doing.
-    pub board: Arc<StatusBoard>,
+    pub handles: Handles,
     sources: JoinSet<()>,
     sinks: Vec<JoinHandle<anyhow::Result<SinkReport>>>,
 }
@@ -200,14 +240,17 @@ impl Scrapers {
             }
             sinks.push(spawn_drain(KubernetesSink::new(Arc::clone(&store)), received));
         }
+        let mut rescrape = HashMap::new();
         if !config.aws.is_empty() {
             let (events, received) = mpsc::channel(CHANNEL);
             for source in &config.aws {
-                sources.spawn(graphd_scrape_aws::run_account(source.clone(), mode, events.clone(), Arc::clone(&board)));
+                let wake = Arc::clone(rescrape.entry(source.name.clone()).or_default());
+                let board = Arc::clone(&board);
+                sources.spawn(graphd_scrape_aws::run_account(source.clone(), mode, events.clone(), board, wake));
             }
             sinks.push(spawn_drain(AwsSink::new(Arc::clone(&store)), received));
         }
-        Scrapers { board, sources, sinks }
+        Scrapers { handles: Handles { board, rescrape: Arc::new(rescrape) }, sources, sinks }
     }
 
     /// Waits for every source to finish (a [`Mode::Once`] scrape), then for the last writes.

@@ -5,6 +5,7 @@
 use super::convert::{operations_from, resync_from};
 use super::status::from_join;
 use super::Metrics;
+use crate::scrape::RescrapeError;
 use crate::GraphStore;
 use graphd_core::{ExternalKey, Timestamp};
 use graphd_proto::v1 as pb;
@@ -61,6 +62,15 @@ impl IngestService for Ingest {
             }
         });
         Ok(Response::new(Box::pin(tokio_stream::wrappers::ReceiverStream::new(rx))))
+    }
+
+    async fn rescrape(&self, request: Request<pb::RescrapeRequest>) -> Result<Response<pb::RescrapeResponse>, Status> {
+        let name = request.into_inner().name;
+        match self.metrics.scrapers().rescrape(&name) {
+            Ok(()) => Ok(Response::new(pb::RescrapeResponse {})),
+            Err(error @ RescrapeError::Unknown(_)) => Err(Status::not_found(error.to_string())),
+            Err(error @ RescrapeError::Watched(_)) => Err(Status::failed_precondition(error.to_string())),
+        }
     }
 }
 

@@ -2,11 +2,11 @@
 //! served as `/metrics` on their own listener (beside the gRPC one), in the OpenMetrics text
 //! format. The scrapers' statuses are kept here too, for the `Scrapers` query.
 
+use crate::scrape::Handles;
 use crate::GraphStore;
 use axum::extract::State;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::IntoResponse;
-use graphd_core::scrape::StatusBoard;
 use graphd_store::Cf;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -60,7 +60,7 @@ pub struct Metrics {
     store_items: Gauge,
     store_edges: Gauge,
     scraper: ScraperMetrics,
-    scrapers: Mutex<Arc<StatusBoard>>,
+    scrapers: Mutex<Handles>,
 }
 
 fn latency_histogram() -> Histogram {
@@ -140,12 +140,12 @@ impl Metrics {
     }
 
     /// The scrapers this process runs, for their metrics and the `Scrapers` query.
-    pub fn set_scrapers(&self, board: Arc<StatusBoard>) {
-        *self.scrapers.lock().unwrap_or_else(|p| p.into_inner()) = board;
+    pub fn set_scrapers(&self, handles: Handles) {
+        *self.scrapers.lock().unwrap_or_else(|p| p.into_inner()) = handles;
     }
 
-    pub fn scrapers(&self) -> Arc<StatusBoard> {
-        Arc::clone(&self.scrapers.lock().unwrap_or_else(|p| p.into_inner()))
+    pub fn scrapers(&self) -> Handles {
+        self.scrapers.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// The exposition text, with the store's size and the scrapers' progress read now.
@@ -155,7 +155,7 @@ impl Metrics {
         self.store_bytes.set(gauge(engine.size_bytes()));
         self.store_items.set(gauge(engine.estimated_keys(Cf::Items)));
         self.store_edges.set(gauge(engine.estimated_keys(Cf::EdgesOut)));
-        for row in self.scrapers().rows() {
+        for row in self.scrapers().board.rows() {
             let s = row.status.snapshot();
             let labels = Scraper { scraper: row.scraper, name: row.name };
             let m = &self.scraper;

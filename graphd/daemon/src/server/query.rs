@@ -306,6 +306,7 @@ impl QueryService for Queries {
         let scrapers = self
             .metrics
             .scrapers()
+            .board
             .rows()
             .into_iter()
             .map(|row| {
