@@ -23,7 +23,7 @@ def test_reflection_describes_every_method(server_addr: str) -> None:
                     assert empty.SerializeToString() == b"", message.full_name
                 resolved.append(method.name)
         assert sorted(resolved) == sorted(
-            ["Get", "Lookup", "Related", "WalkUp", "List", "CountByHealth", "Path", "Changes", "Watch", "Scrapers", "Ingest"]
+            ["Get", "Lookup", "Related", "WalkUp", "List", "CountByHealth", "Path", "Changes", "Watch", "Scrapers", "Ingest", "Rescrape"]
         )
 
         # Call CountByHealth with messages built from the reflected descriptors alone.

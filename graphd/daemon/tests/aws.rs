@@ -4,6 +4,8 @@
 //! terminated and when a region fails; and the links between Kubernetes and EC2.
 
 use aws_sdk_ec2::types::{IpPermission, ResourceType, Tag, TagSpecification, UserIdGroupPair};
+mod support;
+
 use graphd::scrape::Scrapers;
 use graphd::GraphStore;
 use graphd_core::scrape::{Mode, StatusSnapshot};
@@ -12,18 +14,10 @@ use graphd_moto::{Moto, RegionBlocker, DEFAULT_ACCOUNT};
 use graphd_scrape_aws::AwsSource;
 use serde_json::json;
 use std::collections::BTreeSet;
-use std::path::Path;
 use std::sync::Arc;
+use support::{graphd, open, text};
 
 const SECOND_ACCOUNT: &str = "111111111111";
-
-fn open(dir: &Path) -> Arc<GraphStore> {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_test_writer().try_init();
-    let store = graphd::open_store(dir).unwrap();
-    store.set_rules(graphd_rules::builtin::rules().unwrap()).unwrap();
-    Arc::new(store)
-}
 
 /// What one region of the estate was built with.
 #[derive(Debug, Clone)]
@@ -303,17 +297,6 @@ async fn kubernetes_nodes_and_volumes_link_to_their_instances_in_either_order() 
             );
         }
     }
-}
-
-/// Runs the `graphd` binary off the runtime (moto's proxy answers on it meanwhile).
-async fn graphd(args: &[&str]) -> std::process::Output {
-    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
-    let run = move || std::process::Command::new(env!("CARGO_BIN_EXE_graphd")).args(&args).output().unwrap();
-    tokio::task::spawn_blocking(run).await.unwrap()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

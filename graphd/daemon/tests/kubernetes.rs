@@ -2,6 +2,7 @@
 //! loaded with real objects: kube-rs connects to it through an ordinary kubeconfig.
 
 mod http;
+mod support;
 
 use graphd::scrape::Scrapers;
 use graphd::GraphStore;
@@ -14,6 +15,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use support::{graphd, open, text};
 
 fn fixture(name: &str) -> Value {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/k8s").join(name);
@@ -37,15 +39,6 @@ fn source_for(server: &TestApiServer, cluster: &str, dir: &Path) -> KubernetesSo
         page_size: 50,
         ..KubernetesSource::new(cluster)
     }
-}
-
-fn open(dir: &Path) -> Arc<GraphStore> {
-    // The scrapers' logs, shown for a failing test (RUST_LOG=debug for more).
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_test_writer().try_init();
-    let store = graphd::open_store(dir).unwrap();
-    store.set_rules(graphd_rules::builtin::rules().unwrap()).unwrap();
-    Arc::new(store)
 }
 
 type Node = (String, String, String);
@@ -252,19 +245,6 @@ fn files_containing(dir: &Path, needle: &[u8]) -> Vec<PathBuf> {
     found
 }
 
-/// Runs the `graphd` binary off the runtime (the API servers answer on it meanwhile).
-async fn graphd(args: Vec<String>) -> std::process::Output {
-    tokio::task::spawn_blocking(move || {
-        std::process::Command::new(env!("CARGO_BIN_EXE_graphd")).args(&args).output().expect("run graphd")
-    })
-    .await
-    .unwrap()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn graphd_scrape_once_and_serve_report_each_cluster() {
     let k3s = TestApiServer::start().await;
@@ -286,19 +266,14 @@ async fn graphd_scrape_once_and_serve_report_each_cluster() {
     let config = config.display().to_string();
 
     // Once: everything k3s has is stored; the run fails, naming the cluster it could not list.
-    let once = graphd(vec!["scrape".into(), "--once".into(), "--config".into(), config.clone()]).await;
+    let once = graphd(&["scrape", "--once", "--config", &config]).await;
     let (stdout, stderr) = (text(&once.stdout), text(&once.stderr));
     assert!(!once.status.success(), "a cluster was not listed: {stdout}");
     assert!(stderr.contains("not every resource of broken could be listed"), "{stderr}");
     let k3s_row = stdout.lines().find(|l| l.starts_with("kubernetes  k3s ")).unwrap_or_else(|| panic!("{stdout}"));
     assert_eq!(k3s_row.split_whitespace().nth(3), Some("476"), "every object of the fixture: {stdout}");
     let data = dir.path().join("data").display().to_string();
-    let list = graphd(
-        ["--data-dir", &data, "query", "list", "--kind", "pod", "--cluster", "k3s", "-o", "json"]
-            .map(String::from)
-            .to_vec(),
-    )
-    .await;
+    let list = graphd(&["--data-dir", &data, "query", "list", "--kind", "pod", "--cluster", "k3s", "-o", "json"]).await;
     let list: Value = serde_json::from_slice(&list.stdout).unwrap_or_else(|_| panic!("{}", text(&list.stderr)));
     assert_eq!(list["items"].as_array().unwrap().len(), 13, "the fixture's pods");
 
@@ -321,7 +296,7 @@ async fn graphd_scrape_once_and_serve_report_each_cluster() {
         .and_then(|a| a.strip_suffix("/metrics"))
         .unwrap_or_else(|| panic!("{second}"))
         .to_owned();
-    let query = |output: &str| graphd(["query", "--addr", &addr, "scrapers", "-o", output].map(String::from).to_vec());
+    let query = |output: &str| graphd(&["query", "--addr", &addr, "scrapers", "-o", output]);
     let started = Instant::now();
     let statuses = loop {
         let out = query("json").await;

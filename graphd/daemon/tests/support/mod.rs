@@ -1,0 +1,28 @@
+//! What the scraper tests share: a store with the built-in rules, and the `graphd` binary.
+
+use graphd::GraphStore;
+use std::future::Future;
+use std::path::Path;
+use std::process::Output;
+use std::sync::Arc;
+
+/// A store in `dir` with the built-in rules; the scrapers' logs go to the test's output
+/// (shown when it fails; RUST_LOG=debug for more).
+pub fn open(dir: &Path) -> Arc<GraphStore> {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_test_writer().try_init();
+    let store = graphd::open_store(dir).unwrap();
+    store.set_rules(graphd_rules::builtin::rules().unwrap()).unwrap();
+    Arc::new(store)
+}
+
+/// Runs the `graphd` binary off the runtime (the local servers answer on it meanwhile).
+pub fn graphd(args: &[&str]) -> impl Future<Output = Output> + 'static {
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    let run = move || std::process::Command::new(env!("CARGO_BIN_EXE_graphd")).args(&args).output().unwrap();
+    async move { tokio::task::spawn_blocking(run).await.unwrap() }
+}
+
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
