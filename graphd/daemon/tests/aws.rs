@@ -4,6 +4,7 @@
 //! terminated and when a region fails; and the links between Kubernetes and EC2.
 
 use aws_sdk_ec2::types::{IpPermission, ResourceType, Tag, TagSpecification, UserIdGroupPair};
+mod http;
 mod support;
 
 use graphd::scrape::Scrapers;
@@ -307,7 +308,7 @@ async fn graphd_serve_scrapes_an_account_and_rescrapes_it_on_request() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("graphd.yaml");
     let yaml = format!(
-        "data_dir: data\nlisten: 127.0.0.1:0\nscrapers:\n  aws:\n    - name: main\n      regions: [us-east-1]\n      \
+        "data_dir: data\nlisten: 127.0.0.1:0\nmetrics_listen: 127.0.0.1:0\nscrapers:\n  aws:\n    - name: main\n      regions: [us-east-1]\n      \
          endpoint_url: {}\n      interval_secs: 3600\n",
         moto.url()
     );
@@ -318,9 +319,14 @@ async fn graphd_serve_scrapes_an_account_and_rescrapes_it_on_request() {
         .spawn()
         .expect("start graphd serve");
     let stdout = server.stdout.take().unwrap();
-    let read_first_line = move || std::io::BufRead::lines(std::io::BufReader::new(stdout)).next().unwrap().unwrap();
-    let first_line = tokio::task::spawn_blocking(read_first_line).await.unwrap();
+    let read_two_lines = move || {
+        let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stdout));
+        (lines.next().unwrap().unwrap(), lines.next().unwrap().unwrap())
+    };
+    let (first_line, second_line) = tokio::task::spawn_blocking(read_two_lines).await.unwrap();
     let addr = first_line.strip_prefix("graphd listening on ").unwrap_or_else(|| panic!("{first_line}")).to_owned();
+    let metrics_addr = second_line.strip_prefix("metrics on http://").and_then(|a| a.strip_suffix("/metrics"));
+    let metrics_addr = metrics_addr.unwrap_or_else(|| panic!("{second_line}")).to_owned();
 
     // `get` of an instance id until it is there, for at most 30 s.
     let found = |id: String| {
@@ -353,6 +359,7 @@ async fn graphd_serve_scrapes_an_account_and_rescrapes_it_on_request() {
     assert!(text(&unknown.stderr).contains("no AWS source named \"nowhere\""), "{}", text(&unknown.stderr));
 
     let statuses = graphd(&["query", "--addr", &addr, "scrapers", "-o", "json"]).await;
+    let metrics = tokio::task::spawn_blocking(move || http::get(&metrics_addr, "/metrics")).await.unwrap();
     server.kill().unwrap();
     server.wait().unwrap();
     let statuses: serde_json::Value = serde_json::from_slice(&statuses.stdout).unwrap();
@@ -360,4 +367,11 @@ async fn graphd_serve_scrapes_an_account_and_rescrapes_it_on_request() {
         statuses["scrapers"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["main", "main/us-east-1"], "{statuses}");
     assert!(statuses["scrapers"][1]["listings"].as_u64().unwrap() >= 2 * 7, "two scrapes of every kind: {statuses}");
+    let region_objects = metrics
+        .lines()
+        .find(|l| l.starts_with("graphd_scraper_objects_total") && l.contains("name=\"main/us-east-1\""))
+        .unwrap_or_else(|| panic!("no objects counter for main/us-east-1:\n{metrics}"));
+    assert!(region_objects.contains("scraper=\"aws\""), "{region_objects}");
+    let count: f64 = region_objects.rsplit(' ').next().unwrap().parse().unwrap();
+    assert!(count >= 14.0, "two scrapes' resources: {region_objects}");
 }
