@@ -9,6 +9,8 @@
 //! - [`eval`]: from one item to the references its rules plan.
 //! - [`health`]: health rules, and [`RuleSet::assess`]: from one item's document to its health,
 //!   status word and readiness.
+//! - [`volatile`]: fields that change while the object does not, dropped before documents are
+//!   compared.
 //! - [`builtin`]: the rule sets shipped with graphd.
 //!
 //! This crate is pure: it never touches storage or the network, so evaluating rules costs
@@ -21,6 +23,7 @@ pub mod load;
 pub mod model;
 pub mod path;
 pub mod selector;
+pub mod volatile;
 
 pub use eval::{Lookup, PlannedRef, Source};
 pub use health::{Assessment, HealthRule};

@@ -1,6 +1,7 @@
 //! Loading rule files in two steps: parse the versioned YAML, then validate into a
 //! [`RuleSet`]. Every error is reported at once, each naming the file, the rule and the field.
-//! Link rules (`rules:`) are validated here, health rules (`health:`) in [`crate::health`].
+//! Link rules (`rules:`) are validated here, health rules (`health:`) in [`crate::health`],
+//! volatile fields (`volatile:`) in [`crate::volatile`].
 
 use crate::health;
 use crate::model::{Capture, KindPattern, LookIn, MatchField, Rule, RuleSet, Target, WhenEmpty};
@@ -123,11 +124,11 @@ pub fn load(files: &[(String, String)]) -> Result<RuleSet, RuleErrors> {
         if let Some(map) = doc.as_mapping() {
             for key in map.keys() {
                 let key = key.as_str().unwrap_or("?");
-                if !["version", "relations", "rules", "health"].contains(&key) {
+                if !["version", "relations", "rules", "health", "volatile"].contains(&key) {
                     errors.push(err(
                         None,
                         Some(key),
-                        "unknown top-level field; expected version, relations, rules, health".into(),
+                        "unknown top-level field; expected version, relations, rules, health, volatile".into(),
                     ));
                 }
             }
@@ -161,6 +162,18 @@ pub fn load(files: &[(String, String)]) -> Result<RuleSet, RuleErrors> {
                 raw_health.extend(list.iter().enumerate().map(|(i, raw)| (file.clone(), i, raw.clone())));
             }
             Some(_) => errors.push(err(None, Some("health"), "expected a list of health rules".into())),
+        }
+        match doc.get("volatile") {
+            None => {}
+            Some(serde_yaml::Value::Sequence(list)) => {
+                for (i, raw) in list.iter().enumerate() {
+                    match crate::volatile::compile(file, i, raw) {
+                        Ok(rule) => set.volatile.push(rule),
+                        Err(mut errs) => errors.append(&mut errs),
+                    }
+                }
+            }
+            Some(_) => errors.push(err(None, Some("volatile"), "expected a list of volatile-field rules".into())),
         }
     }
     let known: HashSet<String> = relation::BUILTIN

@@ -118,4 +118,6 @@ pub struct RuleSet {
     /// Health rules in the order [`RuleSet::assess`] tries them: `override` first, then by
     /// how specific their kind is, then in load order.
     pub health: Vec<HealthRule>,
+    /// Fields left out when documents are compared, by kind.
+    pub volatile: Vec<crate::volatile::VolatileRule>,
 }

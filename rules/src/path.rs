@@ -137,6 +137,30 @@ impl FieldPath {
         found
     }
 
+    /// Whether the path ends in a key, so that it names fields that can be removed.
+    pub fn ends_in_key(&self) -> bool {
+        matches!(self.segments.last(), Some(Segment::Key(_)))
+    }
+
+    /// Removes every field the path reaches in `doc` (the path ends in a key); returns whether
+    /// there was one.
+    pub fn remove(&self, doc: &mut Value) -> bool {
+        fn walk(segments: &[Segment], value: &mut Value) -> bool {
+            let Some((segment, rest)) = segments.split_first() else { return false };
+            match (segment, value) {
+                (Segment::Key(key), Value::Object(map)) if rest.is_empty() => map.remove(key).is_some(),
+                (Segment::Key(key), Value::Object(map)) => map.get_mut(key).is_some_and(|v| walk(rest, v)),
+                (Segment::Each, Value::Array(items)) => items.iter_mut().fold(false, |found, v| walk(rest, v) | found),
+                (Segment::Where(field, wanted), Value::Array(items)) => items
+                    .iter_mut()
+                    .filter(|item| item.get(field).and_then(Value::as_str) == Some(wanted.as_str()))
+                    .fold(false, |found, v| walk(rest, v) | found),
+                _ => false,
+            }
+        }
+        walk(&self.segments, doc)
+    }
+
     /// Every value the path reaches in `doc`, in document order.
     pub fn values<'d>(&self, doc: &'d Value) -> Vec<&'d Value> {
         let mut out = Vec::new();
@@ -158,6 +182,25 @@ impl fmt::Display for FieldPath {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn removes_every_field_it_reaches_and_nothing_else() {
+        let mut node = json!({"status": {"conditions": [
+            {"type": "Ready", "status": "True", "lastHeartbeatTime": "t1"},
+            {"type": "DiskPressure", "status": "False", "lastHeartbeatTime": "t2"},
+            {"type": "Custom", "status": "True"}
+        ]}});
+        let path = FieldPath::parse("status.conditions[].lastHeartbeatTime").unwrap();
+        assert!(path.ends_in_key());
+        assert!(path.remove(&mut node));
+        assert_eq!(node["status"]["conditions"][1], json!({"type": "DiskPressure", "status": "False"}));
+        assert!(!path.remove(&mut node), "nothing left to remove");
+        let only_ready = FieldPath::parse("status.conditions[type=Ready].status").unwrap();
+        assert!(only_ready.remove(&mut node));
+        assert_eq!(node["status"]["conditions"][0], json!({"type": "Ready"}));
+        assert_eq!(node["status"]["conditions"][2]["status"], "True");
+        assert!(!FieldPath::parse("status.conditions[]").unwrap().ends_in_key());
+    }
 
     #[test]
     fn reaches_nested_and_fanned_out_values() {

@@ -387,3 +387,47 @@ async fn a_malformed_object_is_counted_and_skipped_and_its_deletion_harms_nothin
     let (object, reason) = report.last_skipped.unwrap();
     assert!(object == "9Lives b" && reason.contains("Kubernetes::9Lives"), "{object}: {reason}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_that_only_reports_its_heartbeat_records_no_change() {
+    let list = fixture("k3s-troubleshoot-real-snapshot.json");
+    let node = list["items"].as_array().unwrap().iter().find(|o| o["kind"] == "Node").unwrap().clone();
+    let server = TestApiServer::start().await;
+    server.load_list(&list);
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir.path().join("data"));
+    let scrapers =
+        Scrapers::start(Arc::clone(&store), &clusters(&[source_for(&server, "k3s", dir.path())]), Mode::Watch);
+    let uid = node["metadata"]["uid"].as_str().unwrap().to_owned();
+    let stored = || store.read().find_by_short_id(&uid, false).unwrap().into_iter().next();
+    eventually(Duration::from_secs(30), "the node stored", || stored().is_some()).await;
+
+    // The kubelet's heartbeat: every condition reported again, nothing else different (the
+    // server gives the object a new resourceVersion too).
+    let beat = |mut node: Value, at: &str| {
+        for condition in node["status"]["conditions"].as_array_mut().unwrap() {
+            condition["lastHeartbeatTime"] = json!(at);
+        }
+        node
+    };
+    server.apply(beat(node.clone(), "2025-09-11T20:51:35Z"));
+    server.apply(beat(node.clone(), "2025-09-11T20:52:35Z"));
+    // Then it stops being Ready: the same watch, so it arrives after the heartbeats.
+    let mut not_ready = beat(node, "2025-09-11T20:53:35Z");
+    for condition in not_ready["status"]["conditions"].as_array_mut().unwrap() {
+        if condition["type"] == "Ready" {
+            condition["status"] = json!("False");
+            condition["reason"] = json!("KubeletNotReady");
+        }
+    }
+    server.apply(not_ready);
+    let health = || stored().map(|n| n.health);
+    eventually(Duration::from_secs(10), "the node not ready", || health() != Some(graphd_core::Health::Healthy)).await;
+    scrapers.stop().await.unwrap();
+
+    let node = stored().unwrap();
+    let changes = store.read().changes(&[node.id], &graphd_store::query::ChangeFilter::newest(100)).unwrap();
+    let mut types: Vec<&str> = changes.iter().map(|c| c.change_type.as_str()).collect();
+    types.sort_unstable();
+    assert_eq!(types, ["Created", "HealthChanged", "Updated"], "heartbeats are no change: {changes:?}");
+}

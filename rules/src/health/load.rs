@@ -6,7 +6,7 @@ use super::{Applies, Clause, Comparison, Condition, HealthRule, Literal, Number,
 use crate::load::RuleError;
 use crate::path::FieldPath;
 use graphd_core::parse_duration;
-use graphd_core::{Health, Kind};
+use graphd_core::Health;
 use serde_yaml::{Mapping, Value};
 
 const RULE_FIELDS: &[&str] = &["name", "kind", "override", "when"];
@@ -97,21 +97,7 @@ impl Compiler<'_> {
     }
 
     fn applies(&mut self, field: &str, kind: &str) -> Option<Applies> {
-        if kind == "*" {
-            return Some(Applies::Any);
-        }
-        match kind.strip_suffix("::*") {
-            Some(domain) if Kind::new(format!("{domain}::X")).is_ok() && !domain.contains("::") => {
-                Some(Applies::Domain(domain.to_owned()))
-            }
-            _ => match Kind::new(kind) {
-                Ok(kind) => Some(Applies::Kind(kind)),
-                Err(e) => {
-                    self.err(Some(field), format!("{e}; or write a domain (Kubernetes::*) or * for every kind"));
-                    None
-                }
-            },
-        }
+        Applies::parse(kind).map_err(|message| self.err(Some(field), message)).ok()
     }
 
     fn path(&mut self, field: &str, raw: &Value) -> Option<FieldPath> {

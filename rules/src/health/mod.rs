@@ -34,6 +34,21 @@ pub enum Applies {
 }
 
 impl Applies {
+    /// `Kubernetes::Pod`, a domain `Kubernetes::*`, or `*` for every kind.
+    pub fn parse(kind: &str) -> Result<Applies, String> {
+        if kind == "*" {
+            return Ok(Applies::Any);
+        }
+        match kind.strip_suffix("::*") {
+            Some(domain) if Kind::new(format!("{domain}::X")).is_ok() && !domain.contains("::") => {
+                Ok(Applies::Domain(domain.to_owned()))
+            }
+            _ => Kind::new(kind)
+                .map(Applies::Kind)
+                .map_err(|e| format!("{e}; or write a domain (Kubernetes::*) or * for every kind")),
+        }
+    }
+
     pub fn matches(&self, kind: &str) -> bool {
         match self {
             Applies::Kind(k) => k.as_str() == kind,

@@ -54,6 +54,11 @@ impl LinkRules {
         self.rules.kinds_assessed_by_age()
     }
 
+    /// A document of `kind` without its volatile fields, when it has some.
+    pub(crate) fn stable_document(&self, kind: &str, document: &serde_json::Value) -> Option<serde_json::Value> {
+        self.rules.stable_document(kind, document)
+    }
+
     /// Health, status and readiness of a document of `kind` by the health rules, at `at`.
     pub(crate) fn assess(&self, kind: &str, document: &serde_json::Value, at: Timestamp) -> Option<Assessment> {
         self.rules.assess(kind, document, at)

@@ -175,7 +175,14 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
         let kind = self.writer.names.intern_kind(&write.kind, &mut self.batch);
         let ext_key = keys::external(&write.key);
         let document = write.document_json();
-        let hash = write.content_hash_with(&document);
+        // Compared without its volatile fields: a heartbeat alone is no change.
+        let stable = self.writer.rules.as_ref().and_then(|r| r.stable_document(write.kind.as_str(), &write.document));
+        let hash = match stable {
+            Some(stable) => {
+                write.content_hash_with(&serde_json::to_vec(&stable).expect("JSON values always serialise"))
+            }
+            None => write.content_hash_with(&document),
+        };
         let Some(entry) = self.find(&ext_key)? else {
             let id = ItemId(self.writer.next_id);
             self.writer.next_id += 1;
