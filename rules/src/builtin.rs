@@ -12,7 +12,7 @@ pub const FILES: &[(&str, &str)] = &[
     ("builtin/cross-domain.yaml", include_str!("../builtin/cross-domain.yaml")),
     ("builtin/health.yaml", include_str!("../builtin/health.yaml")),
     ("builtin/aws-health.yaml", include_str!("../builtin/aws-health.yaml")),
-    ("builtin/volatile.yaml", include_str!("../builtin/volatile.yaml")),
+    ("builtin/changes.yaml", include_str!("../builtin/changes.yaml")),
 ];
 
 /// The built-in rules, validated.

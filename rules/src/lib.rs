@@ -9,6 +9,8 @@
 //! - [`eval`]: from one item to the references its rules plan.
 //! - [`health`]: health rules, and [`RuleSet::assess`]: from one item's document to its health,
 //!   status word and readiness.
+//! - [`changes`]: fields whose change is a change of its own type (an image digest, a replica
+//!   count), and [`RuleSet::changes_between`].
 //! - [`volatile`]: fields that change while the object does not, dropped before documents are
 //!   compared.
 //! - [`builtin`]: the rule sets shipped with graphd.
@@ -17,6 +19,7 @@
 //! only CPU and can run anywhere.
 
 pub mod builtin;
+pub mod changes;
 pub mod eval;
 pub mod health;
 pub mod load;

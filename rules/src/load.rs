@@ -1,7 +1,8 @@
 //! Loading rule files in two steps: parse the versioned YAML, then validate into a
 //! [`RuleSet`]. Every error is reported at once, each naming the file, the rule and the field.
 //! Link rules (`rules:`) are validated here, health rules (`health:`) in [`crate::health`],
-//! volatile fields (`volatile:`) in [`crate::volatile`].
+//! volatile fields (`volatile:`) in [`crate::volatile`], change rules (`changes:`) in
+//! [`crate::changes`].
 
 use crate::health;
 use crate::model::{Capture, KindPattern, LookIn, MatchField, Rule, RuleSet, Target, WhenEmpty};
@@ -124,11 +125,11 @@ pub fn load(files: &[(String, String)]) -> Result<RuleSet, RuleErrors> {
         if let Some(map) = doc.as_mapping() {
             for key in map.keys() {
                 let key = key.as_str().unwrap_or("?");
-                if !["version", "relations", "rules", "health", "volatile"].contains(&key) {
+                if !["version", "relations", "rules", "health", "volatile", "changes"].contains(&key) {
                     errors.push(err(
                         None,
                         Some(key),
-                        "unknown top-level field; expected version, relations, rules, health, volatile".into(),
+                        "unknown top-level field; expected version, relations, rules, health, volatile, changes".into(),
                     ));
                 }
             }
@@ -174,6 +175,18 @@ pub fn load(files: &[(String, String)]) -> Result<RuleSet, RuleErrors> {
                 }
             }
             Some(_) => errors.push(err(None, Some("volatile"), "expected a list of volatile-field rules".into())),
+        }
+        match doc.get("changes") {
+            None => {}
+            Some(serde_yaml::Value::Sequence(list)) => {
+                for (i, raw) in list.iter().enumerate() {
+                    match crate::changes::compile(file, i, raw) {
+                        Ok(rule) => set.changes.push(rule),
+                        Err(mut errs) => errors.append(&mut errs),
+                    }
+                }
+            }
+            Some(_) => errors.push(err(None, Some("changes"), "expected a list of change rules".into())),
         }
     }
     let known: HashSet<String> = relation::BUILTIN

@@ -120,4 +120,6 @@ pub struct RuleSet {
     pub health: Vec<HealthRule>,
     /// Fields left out when documents are compared, by kind.
     pub volatile: Vec<crate::volatile::VolatileRule>,
+    /// Fields whose change is a change of its own type, by kind.
+    pub changes: Vec<crate::changes::ChangeRule>,
 }

@@ -11,15 +11,23 @@ pub enum ChangeType {
     /// A tombstoned item reported again by its source.
     Restored,
     HealthChanged,
+    /// What a tag such as `:latest` points at changed (a kind's change rules say where).
+    ImageDigestChanged,
+    /// A wanted count went up or down (a kind's change rules say which).
+    ScaledUp,
+    ScaledDown,
 }
 
 impl ChangeType {
-    pub const ALL: [ChangeType; 5] = [
+    pub const ALL: [ChangeType; 8] = [
         ChangeType::Created,
         ChangeType::Updated,
         ChangeType::Deleted,
         ChangeType::Restored,
         ChangeType::HealthChanged,
+        ChangeType::ImageDigestChanged,
+        ChangeType::ScaledUp,
+        ChangeType::ScaledDown,
     ];
 
     /// The name people and clients use: `Created`, `HealthChanged`, ...
@@ -30,6 +38,9 @@ impl ChangeType {
             ChangeType::Deleted => "Deleted",
             ChangeType::Restored => "Restored",
             ChangeType::HealthChanged => "HealthChanged",
+            ChangeType::ImageDigestChanged => "ImageDigestChanged",
+            ChangeType::ScaledUp => "ScaledUp",
+            ChangeType::ScaledDown => "ScaledDown",
         }
     }
 

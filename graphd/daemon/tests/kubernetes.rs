@@ -431,3 +431,72 @@ async fn a_node_that_only_reports_its_heartbeat_records_no_change() {
     types.sort_unstable();
     assert_eq!(types, ["Created", "HealthChanged", "Updated"], "heartbeats are no change: {changes:?}");
 }
+
+#[test]
+fn a_new_digest_behind_latest_and_a_rollout_are_changes_of_their_own() {
+    let list = fixture("k3s-troubleshoot-real-snapshot.json");
+    let objects = list["items"].as_array().unwrap().clone();
+    let find = |kind: &str, name: &str| -> Value {
+        let found = objects.iter().find(|o| o["kind"] == kind && o["metadata"]["name"] == name);
+        found.unwrap_or_else(|| panic!("{kind} {name} in the fixture")).clone()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let import = |objects: &[Value]| graphd::import::import(&store, "k3s", objects, |_, _| {}).unwrap();
+    import(&objects);
+    // Change types of an item, with their summaries, oldest first.
+    let changes_of = |object: &Value| -> Vec<(String, String)> {
+        let uid = object["metadata"]["uid"].as_str().unwrap();
+        let item = store.read().get_by_key(&graphd_core::ExternalKey::kubernetes("k3s", uid), false).unwrap().unwrap();
+        let mut changes = store.read().changes(&[item.id], &graphd_store::query::ChangeFilter::newest(100)).unwrap();
+        changes.reverse();
+        changes.into_iter().map(|c| (c.change_type.to_string(), c.summary)).collect()
+    };
+    let count = |changes: &[(String, String)], wanted: &str| changes.iter().filter(|(t, _)| t == wanted).count();
+
+    // A re-list of the same objects records nothing.
+    let pod = find("Pod", "backend-api-75fb46b7bd-xtkrh");
+    let before = changes_of(&pod).len();
+    import(&objects);
+    assert_eq!(changes_of(&pod).len(), before, "{:?}", changes_of(&pod));
+
+    // The Pod runs alpine:latest; the tag now resolves to another digest.
+    let mut pulled_again = pod.clone();
+    let status = &mut pulled_again["status"]["containerStatuses"][0];
+    assert_eq!(status["image"], "docker.io/library/alpine:latest");
+    let new_digest = "docker.io/library/alpine@sha256:0000000000000000000000000000000000000000000000000000000000000001";
+    status["imageID"] = json!(new_digest);
+    import(&[pulled_again]);
+    let changes = changes_of(&pod);
+    assert_eq!(count(&changes, "ImageDigestChanged"), 1, "{changes:?}");
+    let (_, summary) = changes.iter().find(|(t, _)| t == "ImageDigestChanged").unwrap();
+    assert!(summary.contains("sha256:4bcff639") && summary.contains(new_digest), "{summary}");
+
+    // A rollout: a new ReplicaSet scales up while the old one scales down, step by step.
+    let deployment = find("Deployment", "cpu-intensive-app");
+    let old_rs = find("ReplicaSet", "cpu-intensive-app-7bcfc5d944");
+    let mut new_rs = old_rs.clone();
+    new_rs["metadata"]["name"] = json!("cpu-intensive-app-5d8f7c9b6a");
+    new_rs["metadata"]["uid"] = json!("uid-new-replicaset");
+    let replicas = |rs: &Value, n: u32| {
+        let mut rs = rs.clone();
+        rs["spec"]["replicas"] = json!(n);
+        rs
+    };
+    let mut new_template = deployment.clone();
+    new_template["spec"]["template"]["metadata"]["labels"]["rollout"] = json!("2");
+    import(&[new_template, replicas(&new_rs, 1)]);
+    import(&[replicas(&new_rs, 2), replicas(&old_rs, 2)]);
+    import(&[replicas(&new_rs, 3), replicas(&old_rs, 1)]);
+    import(&[replicas(&old_rs, 0)]);
+    let (old, new, deployment) = (changes_of(&old_rs), changes_of(&new_rs), changes_of(&deployment));
+    assert_eq!((count(&old, "ScaledDown"), count(&old, "ScaledUp")), (3, 0), "{old:?}");
+    assert_eq!((count(&new, "Created"), count(&new, "ScaledUp"), count(&new, "ScaledDown")), (1, 2, 0), "{new:?}");
+    assert!(old.iter().any(|(t, s)| t == "ScaledDown" && s == "spec.replicas: 1 → 0"), "{old:?}");
+    assert_eq!(count(&deployment, "Updated"), 1, "the template changed: {deployment:?}");
+    assert_eq!(
+        count(&deployment, "ScaledUp") + count(&deployment, "ScaledDown"),
+        0,
+        "its size did not: {deployment:?}"
+    );
+}

@@ -184,6 +184,9 @@ impl ChangeRecord {
             ChangeType::Deleted => 2,
             ChangeType::Restored => 3,
             ChangeType::HealthChanged => 4,
+            ChangeType::ImageDigestChanged => 5,
+            ChangeType::ScaledUp => 6,
+            ChangeType::ScaledDown => 7,
         };
         ChangeRecord { change_type, summary, source }
     }
@@ -194,6 +197,9 @@ impl ChangeRecord {
             2 => ChangeType::Deleted,
             3 => ChangeType::Restored,
             4 => ChangeType::HealthChanged,
+            5 => ChangeType::ImageDigestChanged,
+            6 => ChangeType::ScaledUp,
+            7 => ChangeType::ScaledDown,
             _ => ChangeType::Updated,
         }
     }

@@ -191,7 +191,8 @@ pub struct ChangesArgs {
     /// Only changes newer than this: 90s, 30m, 2h, 7d.
     #[arg(long, value_parser = parse_duration)]
     pub since: Option<Duration>,
-    /// Only these types (repeatable): Created, Updated, Deleted, Restored, HealthChanged.
+    /// Only these types (repeatable): Created, Updated, Deleted, Restored, HealthChanged,
+    /// ImageDigestChanged, ScaledUp, ScaledDown.
     #[arg(long = "type")]
     pub types: Vec<String>,
     #[arg(long, default_value_t = 100)]

@@ -59,6 +59,20 @@ impl LinkRules {
         self.rules.stable_document(kind, document)
     }
 
+    pub(crate) fn has_change_rules(&self, kind: &str) -> bool {
+        self.rules.has_change_rules(kind)
+    }
+
+    /// The kind-specific changes from `old` to `new` (see [`RuleSet::changes_between`]).
+    pub(crate) fn changes_between(
+        &self,
+        kind: &str,
+        old: &serde_json::Value,
+        new: &serde_json::Value,
+    ) -> Vec<(graphd_core::ChangeType, String)> {
+        self.rules.changes_between(kind, old, new)
+    }
+
     /// Health, status and readiness of a document of `kind` by the health rules, at `at`.
     pub(crate) fn assess(&self, kind: &str, document: &serde_json::Value, at: Timestamp) -> Option<Assessment> {
         self.rules.assess(kind, document, at)
@@ -159,7 +173,7 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
         Ok(())
     }
 
-    fn stored_document(&self, id: ItemId) -> Result<serde_json::Value> {
+    pub(super) fn stored_document(&self, id: ItemId) -> Result<serde_json::Value> {
         match self.snapshot.get(Cf::Documents, &keys::item(id))? {
             None => Ok(serde_json::Value::Null),
             Some(bytes) => {

@@ -241,6 +241,9 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
                 let summary = format!("health {} → {}", old.health(), record.health());
                 self.record_change(id, ChangeType::HealthChanged, summary);
             }
+            for (change_type, summary) in self.kind_changes(id, write)? {
+                self.record_change(id, change_type, summary);
+            }
             self.outcome.updated += 1;
         }
         self.items.insert(id, record);
@@ -269,6 +272,16 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
         }
         self.outcome.deleted += 1;
         Ok(())
+    }
+
+    /// The changes the rules' change rules see between the stored document of `id` (as before
+    /// the batch) and the one `write` brings.
+    fn kind_changes(&self, id: ItemId, write: &ItemWrite) -> Result<Vec<(ChangeType, String)>> {
+        let Some(rules) = self.writer.rules.as_ref().filter(|r| r.has_change_rules(write.kind.as_str())) else {
+            return Ok(Vec::new());
+        };
+        let old = self.stored_document(id)?;
+        Ok(rules.changes_between(write.kind.as_str(), &old, &write.document))
     }
 
     /// An item written without health or status gets them, and its readiness, from the health
