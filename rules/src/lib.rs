@@ -11,6 +11,8 @@
 //!   status word and readiness.
 //! - [`changes`]: fields whose change is a change of its own type (an image digest, a replica
 //!   count), and [`RuleSet::changes_between`].
+//! - [`events`]: items that report about other items (Kubernetes Events), recorded as changes
+//!   of those items.
 //! - [`volatile`]: fields that change while the object does not, dropped before documents are
 //!   compared.
 //! - [`builtin`]: the rule sets shipped with graphd.
@@ -21,6 +23,7 @@
 pub mod builtin;
 pub mod changes;
 pub mod eval;
+pub mod events;
 pub mod health;
 pub mod load;
 pub mod model;

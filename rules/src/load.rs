@@ -2,7 +2,7 @@
 //! [`RuleSet`]. Every error is reported at once, each naming the file, the rule and the field.
 //! Link rules (`rules:`) are validated here, health rules (`health:`) in [`crate::health`],
 //! volatile fields (`volatile:`) in [`crate::volatile`], change rules (`changes:`) in
-//! [`crate::changes`].
+//! [`crate::changes`], event rules (`events:`) in [`crate::events`].
 
 use crate::health;
 use crate::model::{Capture, KindPattern, LookIn, MatchField, Rule, RuleSet, Target, WhenEmpty};
@@ -125,11 +125,12 @@ pub fn load(files: &[(String, String)]) -> Result<RuleSet, RuleErrors> {
         if let Some(map) = doc.as_mapping() {
             for key in map.keys() {
                 let key = key.as_str().unwrap_or("?");
-                if !["version", "relations", "rules", "health", "volatile", "changes"].contains(&key) {
+                if !["version", "relations", "rules", "health", "volatile", "changes", "events"].contains(&key) {
                     errors.push(err(
                         None,
                         Some(key),
-                        "unknown top-level field; expected version, relations, rules, health, volatile, changes".into(),
+                        "unknown top-level field; expected version, relations, rules, health, volatile, changes, events"
+                            .into(),
                     ));
                 }
             }
@@ -188,12 +189,34 @@ pub fn load(files: &[(String, String)]) -> Result<RuleSet, RuleErrors> {
             }
             Some(_) => errors.push(err(None, Some("changes"), "expected a list of change rules".into())),
         }
+        match doc.get("events") {
+            None => {}
+            Some(serde_yaml::Value::Sequence(list)) => {
+                for (i, raw) in list.iter().enumerate() {
+                    match crate::events::compile(file, i, raw) {
+                        Ok(rule) => set.events.push(rule),
+                        Err(mut errs) => errors.append(&mut errs),
+                    }
+                }
+            }
+            Some(_) => errors.push(err(None, Some("events"), "expected a list of event rules".into())),
+        }
     }
     let known: HashSet<String> = relation::BUILTIN
         .iter()
         .map(|(n, _)| n.to_string())
         .chain(set.relations.iter().map(|r| r.name().to_owned()))
         .collect();
+    for rule in &set.events {
+        if !known.contains(&rule.about) {
+            errors.push(RuleError {
+                file: rule.file.clone(),
+                rule: Some(rule.name.clone()),
+                field: Some("about".into()),
+                message: format!("unknown relation {:?}; declare it under `relations:`", rule.about),
+            });
+        }
+    }
     let mut names = HashSet::new();
     for (file, raw) in raw_rules {
         if !names.insert(raw.name.clone()) {

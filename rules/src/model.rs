@@ -122,4 +122,6 @@ pub struct RuleSet {
     pub volatile: Vec<crate::volatile::VolatileRule>,
     /// Fields whose change is a change of its own type, by kind.
     pub changes: Vec<crate::changes::ChangeRule>,
+    /// Items that become changes of the items they are about.
+    pub events: Vec<crate::events::EventRule>,
 }

@@ -16,10 +16,12 @@ pub enum ChangeType {
     /// A wanted count went up or down (a kind's change rules say which).
     ScaledUp,
     ScaledDown,
+    /// Something reported about the item (a Kubernetes Event), counted, not repeated.
+    Event,
 }
 
 impl ChangeType {
-    pub const ALL: [ChangeType; 8] = [
+    pub const ALL: [ChangeType; 9] = [
         ChangeType::Created,
         ChangeType::Updated,
         ChangeType::Deleted,
@@ -28,6 +30,7 @@ impl ChangeType {
         ChangeType::ImageDigestChanged,
         ChangeType::ScaledUp,
         ChangeType::ScaledDown,
+        ChangeType::Event,
     ];
 
     /// The name people and clients use: `Created`, `HealthChanged`, ...
@@ -41,6 +44,7 @@ impl ChangeType {
             ChangeType::ImageDigestChanged => "ImageDigestChanged",
             ChangeType::ScaledUp => "ScaledUp",
             ChangeType::ScaledDown => "ScaledDown",
+            ChangeType::Event => "Event",
         }
     }
 

@@ -427,6 +427,8 @@ async fn a_node_that_only_reports_its_heartbeat_records_no_change() {
 
     let node = stored().unwrap();
     let changes = store.read().changes(&[node.id], &graphd_store::query::ChangeFilter::newest(100)).unwrap();
+    // (The fixture's Events about the node are changes of it too, of their own type.)
+    let changes: Vec<_> = changes.iter().filter(|c| c.change_type != graphd_core::ChangeType::Event).collect();
     let mut types: Vec<&str> = changes.iter().map(|c| c.change_type.as_str()).collect();
     types.sort_unstable();
     assert_eq!(types, ["Created", "HealthChanged", "Updated"], "heartbeats are no change: {changes:?}");
@@ -499,4 +501,67 @@ fn a_new_digest_behind_latest_and_a_rollout_are_changes_of_their_own() {
         0,
         "its size did not: {deployment:?}"
     );
+}
+
+#[test]
+fn events_become_changes_of_what_they_are_about_counted_not_repeated() {
+    let list = fixture("k3s-troubleshoot-real-snapshot.json");
+    let objects = list["items"].as_array().unwrap().clone();
+    let (events, others): (Vec<Value>, Vec<Value>) = objects.iter().cloned().partition(|o| o["kind"] == "Event");
+    let uid_of = |kind: &str, name: &str| -> String {
+        let object = objects.iter().find(|o| o["kind"] == kind && o["metadata"]["name"] == name).unwrap();
+        object["metadata"]["uid"].as_str().unwrap().to_owned()
+    };
+    let about = |uid: &str| events.iter().filter(|e| e["involvedObject"]["uid"] == uid).count();
+    let (pod, deployment) = (uid_of("Pod", "backend-api-75fb46b7bd-xtkrh"), uid_of("Deployment", "backend-api"));
+    assert!(about(&pod) >= 5 && about(&deployment) >= 1, "the fixture has events about both");
+    let dir = tempfile::tempdir().unwrap();
+    // The Event changes of the item with `uid`, oldest first.
+    let event_changes = |store: &GraphStore, uid: &str| -> Vec<String> {
+        let key = graphd_core::ExternalKey::kubernetes("k3s", uid);
+        let item = store.read().get_by_key(&key, false).unwrap().unwrap();
+        let filter = graphd_store::query::ChangeFilter {
+            types: vec![graphd_core::ChangeType::Event],
+            ..graphd_store::query::ChangeFilter::newest(1000)
+        };
+        let mut changes = store.read().changes(&[item.id], &filter).unwrap();
+        changes.reverse();
+        changes.into_iter().map(|c| c.summary).collect()
+    };
+    // Events before or after what they are about: the same history.
+    let mut stores = Vec::new();
+    for events_first in [false, true] {
+        let store = open(&dir.path().join(format!("events-first-{events_first}")));
+        let (first, second) = if events_first { (&events, &others) } else { (&others, &events) };
+        for part in [first, second] {
+            graphd::import::import(&store, "k3s", part, |_, _| {}).unwrap();
+        }
+        for uid in [&pod, &deployment] {
+            assert_eq!(event_changes(&store, uid).len(), about(uid), "events first: {events_first}");
+        }
+        stores.push(store);
+    }
+    assert_eq!(event_changes(&stores[0], &pod), event_changes(&stores[1], &pod));
+    let store = stores.pop().unwrap();
+    let summaries = event_changes(&store, &pod);
+    assert!(summaries.iter().any(|s| s.starts_with("Warning BackOff ")), "{summaries:?}");
+
+    // The kubelet reports a repeated event again: its count grows, its change is rewritten.
+    let repeated =
+        events.iter().find(|e| e["involvedObject"]["uid"] == pod.as_str() && e["count"].as_u64() > Some(1)).unwrap();
+    let count = repeated["count"].as_u64().unwrap();
+    assert!(summaries.iter().any(|s| s.contains(&format!("(×{count}, last "))), "{summaries:?}");
+    let mut again = repeated.clone();
+    again["count"] = json!(count + 1);
+    again["lastTimestamp"] = json!("2025-09-11T21:30:00Z");
+    graphd::import::import(&store, "k3s", &[again], |_, _| {}).unwrap();
+    let summaries = event_changes(&store, &pod);
+    assert_eq!(summaries.len(), about(&pod), "counted, not repeated: {summaries:?}");
+    let counted = format!("(×{}, last 2025-09-11T21:30:00Z)", count + 1);
+    assert!(summaries.iter().any(|s| s.ends_with(&counted)), "{counted} in {summaries:?}");
+
+    // The Event object expires from the cluster; what it said stays in the Pod's history.
+    let event_key = graphd_core::ExternalKey::kubernetes("k3s", repeated["metadata"]["uid"].as_str().unwrap());
+    store.apply(&[graphd_store::Op::Delete(event_key)], graphd_core::Timestamp::now(), "test").unwrap();
+    assert_eq!(event_changes(&store, &pod).len(), about(&pod));
 }

@@ -187,6 +187,7 @@ impl ChangeRecord {
             ChangeType::ImageDigestChanged => 5,
             ChangeType::ScaledUp => 6,
             ChangeType::ScaledDown => 7,
+            ChangeType::Event => 8,
         };
         ChangeRecord { change_type, summary, source }
     }
@@ -200,6 +201,7 @@ impl ChangeRecord {
             5 => ChangeType::ImageDigestChanged,
             6 => ChangeType::ScaledUp,
             7 => ChangeType::ScaledDown,
+            8 => ChangeType::Event,
             _ => ChangeType::Updated,
         }
     }

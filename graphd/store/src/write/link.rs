@@ -59,6 +59,15 @@ impl LinkRules {
         self.rules.stable_document(kind, document)
     }
 
+    pub(crate) fn event_rule(&self, kind: &str) -> Option<&graphd_rules::events::EventRule> {
+        self.rules.event_rule(kind)
+    }
+
+    /// The relations from event items to what they are about.
+    pub(crate) fn event_relations(&self) -> impl Iterator<Item = &str> {
+        self.rules.events.iter().map(|rule| rule.about.as_str())
+    }
+
     pub(crate) fn has_change_rules(&self, kind: &str) -> bool {
         self.rules.has_change_rules(kind)
     }

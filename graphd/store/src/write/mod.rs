@@ -58,6 +58,7 @@ impl Outcome {
     }
 }
 
+mod events;
 mod link;
 
 pub(crate) use link::LinkRules;
@@ -144,6 +145,7 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
         }
         if let Some(rules) = self.writer.rules.clone() {
             self.link_by_rules(&rules)?;
+            self.record_events(&rules)?;
         }
         Ok(self.finish())
     }
@@ -319,16 +321,16 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
     fn record_change(&mut self, id: ItemId, change_type: ChangeType, summary: String) {
         let seq = self.writer.next_seq;
         self.writer.next_seq += 1;
+        self.put_change(id, self.at, seq, change_type, summary);
+    }
+
+    /// Writes a change of `id` at `at`; `seq` orders changes of one time (and an existing
+    /// change with the same three is replaced).
+    fn put_change(&mut self, id: ItemId, at: Timestamp, seq: u64, change_type: ChangeType, summary: String) {
         let record = ChangeRecord::new(change_type, summary, self.source.to_owned());
-        self.batch.put(Cf::Changes, keys::change(id, self.at, seq).to_vec(), record.encode());
+        self.batch.put(Cf::Changes, keys::change(id, at, seq).to_vec(), record.encode());
         if self.writer.listener.is_some() {
-            self.feed.push(Change {
-                item: id,
-                at: self.at,
-                change_type,
-                summary: record.summary,
-                source: record.source,
-            });
+            self.feed.push(Change { item: id, at, change_type, summary: record.summary, source: record.source });
         }
     }
 
