@@ -85,7 +85,7 @@ async fn run() {
             for &pod in &pods {
                 let t = Instant::now();
                 if depth == 0 {
-                    client.walk_up(pb::WalkUpRequest { id: pod.0, include_deleted: false }).await.unwrap();
+                    client.walk_up(pb::WalkUpRequest { id: pod.0, ..Default::default() }).await.unwrap();
                 } else {
                     let request = pb::RelatedRequest {
                         id: pod.0,
@@ -117,7 +117,7 @@ async fn run() {
                     let mut i = c;
                     while Instant::now() < deadline {
                         client
-                            .walk_up(pb::WalkUpRequest { id: pods[i % pods.len()].0, include_deleted: false })
+                            .walk_up(pb::WalkUpRequest { id: pods[i % pods.len()].0, ..Default::default() })
                             .await
                             .unwrap();
                         i += 1;

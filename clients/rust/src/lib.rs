@@ -104,7 +104,7 @@ impl Client {
 
     /// The live ancestors of `id`, up to clusters and accounts.
     pub async fn walk_up(&mut self, id: u64) -> Result<pb::WalkUpResponse> {
-        self.walk_up_with(pb::WalkUpRequest { id, include_deleted: false }).await
+        self.walk_up_with(pb::WalkUpRequest { id, ..Default::default() }).await
     }
 
     pub async fn walk_up_with(&mut self, request: pb::WalkUpRequest) -> Result<pb::WalkUpResponse> {

@@ -59,6 +59,8 @@ pub struct Narrowing {
     pub account: Option<String>,
     pub region: Option<String>,
     pub include_deleted: bool,
+    /// The graph as of this time, in ms since the epoch; 0: now.
+    pub as_of: u64,
 }
 
 impl Narrowing {
@@ -94,12 +96,13 @@ pub fn one_line(item: &pb::Item) -> String {
 }
 
 pub(crate) async fn find(client: &mut Client, reference: &str, narrowing: &Narrowing) -> Result<pb::Item> {
-    let include_deleted = narrowing.include_deleted;
+    let (include_deleted, as_of) = (narrowing.include_deleted, narrowing.as_of);
     if let Some(id) = reference.strip_prefix("id:") {
         // An id names exactly one item: narrowing does not apply to it.
         let id: u64 =
             id.parse().map_err(|_| Error::Reference(format!("{reference:?}: an item id is a number, as in id:42")))?;
-        let request = pb::GetRequest { by: Some(pb::get_request::By::Id(id)), include_deleted, ..Default::default() };
+        let by = Some(pb::get_request::By::Id(id));
+        let request = pb::GetRequest { by, include_deleted, as_of, ..Default::default() };
         return match client.get_by(request).await {
             Err(Error::Status(status)) if status.code() == tonic::Code::NotFound => {
                 Err(Error::Reference(format!("no item matches {reference:?}")))
@@ -115,12 +118,13 @@ pub(crate) async fn find(client: &mut Client, reference: &str, narrowing: &Narro
             namespace: namespace.to_owned(),
             cluster: narrowing.cluster.clone().unwrap_or_default(),
             include_deleted,
+            as_of,
             ..Default::default()
         };
         client.lookup(request).await?
     } else {
         client
-            .lookup(pb::LookupRequest { short_id: reference.to_owned(), include_deleted, ..Default::default() })
+            .lookup(pb::LookupRequest { short_id: reference.to_owned(), include_deleted, as_of, ..Default::default() })
             .await?
     };
     matches.retain(|item| narrowing.admits(item));

@@ -130,7 +130,7 @@ async fn serve_ingest_query_and_stop() {
         .into_inner();
     assert_eq!(got.name, "web-1");
     assert!(got.document_json.contains("nodeName"));
-    let up = query.walk_up(pb::WalkUpRequest { id: web1, include_deleted: false }).await.unwrap().into_inner();
+    let up = query.walk_up(pb::WalkUpRequest { id: web1, ..Default::default() }).await.unwrap().into_inner();
     let names: Vec<String> = up.ancestors.iter().map(|a| a.item.as_ref().unwrap().name.clone()).collect();
     assert!(names.contains(&"n1".to_string()) && names.contains(&"apps".to_string()), "{names:?}");
     let node = query

@@ -15,13 +15,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use support::{graphd, open, text};
-
-fn fixture(name: &str) -> Value {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/k8s").join(name);
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("fixture {}: {e}", path.display()));
-    serde_json::from_str(&text).unwrap()
-}
+use support::{fixture, graphd, open, text};
 
 /// A kubeconfig for `server` in `dir`, and the source that scrapes it as `cluster`.
 /// A configuration that scrapes `sources` and nothing else.

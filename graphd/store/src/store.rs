@@ -172,6 +172,12 @@ impl<E: Engine> Store<E> {
         crate::query::Reader::new(self, snapshot, self.names(), seq)
     }
 
+    /// A consistent view of the graph as it was at `at`: items and edges alive then (see
+    /// [`crate::query::Reader::as_of`]).
+    pub fn read_as_of(&self, at: Timestamp) -> crate::query::Reader<'_, E> {
+        self.read().as_of(at)
+    }
+
     pub(crate) fn adjacency(&self) -> std::sync::RwLockReadGuard<'_, Adjacency> {
         self.adjacency.read().unwrap_or_else(|e| e.into_inner())
     }

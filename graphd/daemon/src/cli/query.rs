@@ -73,6 +73,9 @@ pub struct NarrowingArgs {
     /// Include tombstoned items and edges.
     #[arg(long)]
     pub include_deleted: bool,
+    /// The graph as it was then: a time ago (`2h`, `30m`) or a time (`2026-11-27T08:00:00Z`).
+    #[arg(long, value_parser = parse_as_of)]
+    pub as_of: Option<Timestamp>,
 }
 
 impl NarrowingArgs {
@@ -82,8 +85,18 @@ impl NarrowingArgs {
             account: self.account.clone(),
             region: self.region.clone(),
             include_deleted: self.include_deleted,
+            as_of: self.as_of.map_or(0, |at| at.0),
         }
     }
+}
+
+/// `--as-of`: a duration before now, or an RFC 3339 time.
+fn parse_as_of(text: &str) -> Result<Timestamp, String> {
+    if let Ok(ago) = parse_duration(text) {
+        return Ok(Timestamp(Timestamp::now().0.saturating_sub(ago.as_millis() as u64)));
+    }
+    graphd_rules::health::time::parse_rfc3339(text)
+        .ok_or_else(|| format!("{text:?}: expected a time ago (2h) or a time (2026-11-27T08:00:00Z)"))
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -154,6 +167,9 @@ pub struct ListArgs {
     pub health: Option<String>,
     #[arg(long)]
     pub include_deleted: bool,
+    /// The items alive then: a time ago (`2h`) or a time (`2026-11-27T08:00:00Z`).
+    #[arg(long, value_parser = parse_as_of)]
+    pub as_of: Option<Timestamp>,
     #[arg(long, default_value_t = 100)]
     pub limit: u32,
     /// The cursor printed at the end of the previous page.
@@ -293,6 +309,7 @@ async fn get(client: &mut Client, args: &ItemArgs) -> anyhow::Result<String> {
         by: Some(pb::get_request::By::Id(found.id)),
         include_deleted: narrowing.include_deleted,
         with_document: true,
+        as_of: narrowing.as_of,
     };
     json_text(&item_json(&client.get_by(request).await?))
 }
@@ -313,6 +330,7 @@ async fn related(client: &mut Client, args: &RelatedArgs, now: Timestamp) -> any
         kinds: args.kinds.iter().map(|k| parse_kind(k)).collect::<Result<_, _>>()?,
         include_deleted: narrowing.include_deleted,
         limit: args.limit,
+        as_of: narrowing.as_of,
     };
     let hits = client.related(request).await?;
     match args.item.output.unwrap_or(Output::Tree) {
@@ -349,8 +367,9 @@ async fn related(client: &mut Client, args: &RelatedArgs, now: Timestamp) -> any
 async fn walk_up(client: &mut Client, args: &ItemArgs, now: Timestamp) -> anyhow::Result<String> {
     let narrowing = args.narrowing.narrowing();
     let start = client.find(&args.item, &narrowing).await?;
-    let up =
-        client.walk_up_with(pb::WalkUpRequest { id: start.id, include_deleted: narrowing.include_deleted }).await?;
+    let request =
+        pb::WalkUpRequest { id: start.id, include_deleted: narrowing.include_deleted, as_of: narrowing.as_of };
+    let up = client.walk_up_with(request).await?;
     match args.output.unwrap_or(Output::Tree) {
         Output::Tree => Ok(render::walk_up_tree(&up, now)),
         Output::Table => {
@@ -403,6 +422,7 @@ async fn list(client: &mut Client, args: &ListArgs, now: Timestamp) -> anyhow::R
         include_deleted: args.include_deleted,
         limit: args.limit,
         cursor: args.cursor.clone().unwrap_or_default(),
+        as_of: args.as_of.map_or(0, |at| at.0),
     };
     let page = client.list(request).await?;
     let next_cursor = (!page.next_cursor.is_empty()).then_some(page.next_cursor);

@@ -59,6 +59,14 @@ fn scope_from(scope: Option<pb::ScopeFilter>) -> ScopeFilter {
     ScopeFilter { cluster: opt(s.cluster), namespace: opt(s.namespace), account: opt(s.account), region: opt(s.region) }
 }
 
+/// A reader of the graph now (`as_of` 0) or as it was at `as_of` (ms since the epoch).
+fn read_as_of(store: &GraphStore, as_of: u64) -> graphd_store::query::Reader<'_, graphd_rocks::RocksEngine> {
+    match as_of {
+        0 => store.read(),
+        at => store.read_as_of(Timestamp(at)),
+    }
+}
+
 #[tonic::async_trait]
 impl QueryService for Queries {
     type WatchStream = EventStream;
@@ -66,7 +74,7 @@ impl QueryService for Queries {
     async fn get(&self, request: Request<pb::GetRequest>) -> Result<Response<pb::Item>, Status> {
         let r = request.into_inner();
         self.run("get", move |store| {
-            let reader = store.read();
+            let reader = read_as_of(store, r.as_of);
             let item = match &r.by {
                 Some(pb::get_request::By::Id(id)) => reader
                     .get(ItemId(*id), r.include_deleted)
@@ -90,7 +98,7 @@ impl QueryService for Queries {
     async fn lookup(&self, request: Request<pb::LookupRequest>) -> Result<Response<pb::Items>, Status> {
         let r = request.into_inner();
         self.run("lookup", move |store| {
-            let reader = store.read();
+            let reader = read_as_of(store, r.as_of);
             let items = if r.kind.is_empty() {
                 if r.short_id.is_empty() {
                     return Err(Status::invalid_argument("kind: give a kind and name, or a short_id"));
@@ -127,7 +135,7 @@ impl QueryService for Queries {
             };
             let kinds = r.kinds.iter().map(|k| kind_from(k, "kinds")).collect::<Result<_, _>>().map_err(from_field)?;
             let query = RelatedQuery { direction, depth: r.depth, relations: r.relations.clone(), kinds, include_deleted: r.include_deleted, limit };
-            let reader = store.read();
+            let reader = read_as_of(store, r.as_of);
             let result = reader.related(ItemId(r.id), &query).map_err(from_store)?;
             if result.truncated {
                 return Err(Status::resource_exhausted(format!(
@@ -155,7 +163,7 @@ impl QueryService for Queries {
     async fn walk_up(&self, request: Request<pb::WalkUpRequest>) -> Result<Response<pb::WalkUpResponse>, Status> {
         let r = request.into_inner();
         self.run("walk_up", move |store| {
-            let reader = store.read();
+            let reader = read_as_of(store, r.as_of);
             let up = reader.walk_up(ItemId(r.id), r.include_deleted).map_err(from_store)?;
             let start = reader.get(ItemId(r.id), true).map_err(from_store)?;
             let names = reader.names();
@@ -191,7 +199,7 @@ impl QueryService for Queries {
                 limit: if r.limit == 0 { 100 } else { r.limit as usize },
                 cursor: (!r.cursor.is_empty()).then(|| r.cursor.clone()),
             };
-            let page = store.read().list(&query).map_err(from_store)?;
+            let page = read_as_of(store, r.as_of).list(&query).map_err(from_store)?;
             Ok(pb::ListResponse {
                 items: page.items.iter().map(|i| item_to(i, None)).collect(),
                 next_cursor: page.next_cursor.unwrap_or_default(),

@@ -1,10 +1,21 @@
-//! What the scraper tests share: a store with the built-in rules, and the `graphd` binary.
+//! What the scraper and history tests share: real objects, a store with the built-in rules,
+//! and the `graphd` binary.
+
+// Each test binary that includes this module uses a part of it.
+#![allow(dead_code)]
 
 use graphd::GraphStore;
 use std::future::Future;
 use std::path::Path;
 use std::process::Output;
 use std::sync::Arc;
+
+/// A file of real Kubernetes objects from `../shared/fixtures/k8s`.
+pub fn fixture(name: &str) -> serde_json::Value {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/k8s").join(name);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("fixture {}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap()
+}
 
 /// A store in `dir` with the built-in rules; the scrapers' logs go to the test's output
 /// (shown when it fails; RUST_LOG=debug for more).

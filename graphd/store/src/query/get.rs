@@ -40,7 +40,7 @@ impl<'a, E: Engine> Reader<'a, E> {
     /// The item with `id`; a tombstoned one only with `include_deleted`.
     pub fn get(&self, id: ItemId, include_deleted: bool) -> Result<Option<Item>> {
         match self.record(id)? {
-            Some(record) if include_deleted || !record.is_deleted() => Ok(Some(self.to_item(id, record)?)),
+            Some(record) if self.item_visible(&record, include_deleted) => Ok(Some(self.to_item(id, record)?)),
             _ => Ok(None),
         }
     }
@@ -98,7 +98,8 @@ impl<'a, E: Engine> Reader<'a, E> {
         }
     }
 
-    /// The edges leaving `id` (`outgoing`) or arriving at it, in key order.
+    /// The edges leaving `id` (`outgoing`) or arriving at it, in key order (as of a past time:
+    /// those alive then).
     pub fn edges(&self, id: ItemId, outgoing: bool, include_deleted: bool) -> Result<Vec<Edge>> {
         let cf = if outgoing { Cf::EdgesOut } else { Cf::EdgesIn };
         let mut raw = Vec::new();
@@ -110,7 +111,11 @@ impl<'a, E: Engine> Reader<'a, E> {
         for (key, value) in raw {
             let (near, rel, far) = keys::decode_edge(&key)?;
             let value = EdgeValue::decode(&value)?;
-            if value.deleted_at.is_some() && !include_deleted {
+            let visible = match self.as_of {
+                None => include_deleted || value.deleted_at.is_none(),
+                Some(at) => value.created_at <= at && value.deleted_at.is_none_or(|deleted| deleted > at),
+            };
+            if !visible {
                 continue;
             }
             let relation = self

@@ -174,7 +174,7 @@ impl<'a, E: Engine> Reader<'a, E> {
             return Err(StoreError::Corrupt(format!("scope entry for missing item {id}")));
         };
         let scope = &query.scope;
-        let keep = (query.include_deleted || !record.is_deleted())
+        let keep = self.item_visible(&record, query.include_deleted)
             && same(&scope.cluster, &record.cluster)
             && same(&scope.account, &record.account)
             && same(&scope.region, &record.region)

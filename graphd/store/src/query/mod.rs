@@ -29,11 +29,18 @@ use std::sync::Arc;
 
 /// A snapshot of the store plus the names it needs to answer in words. Walks read the
 /// store's adjacency as of the same moment (`seq`).
+///
+/// A reader made [`as_of`](Reader::as_of) a past time answers every query but `path` from the
+/// graph of that time: the items and edges created by then and not yet deleted, whatever
+/// `include_deleted` says. Tombstones are what make it possible, so it reaches back as far as
+/// retention keeps them; items are shown as they are now (their name, labels, health), and an
+/// item or edge that was deleted and came back counts from its last coming back.
 pub struct Reader<'a, E: Engine + 'a> {
     store: &'a Store<E>,
     snapshot: E::Snapshot<'a>,
     names: Arc<Names>,
     seq: u64,
+    as_of: Option<Timestamp>,
 }
 
 impl<'a, E: Engine> std::fmt::Debug for Reader<'a, E> {
@@ -44,7 +51,45 @@ impl<'a, E: Engine> std::fmt::Debug for Reader<'a, E> {
 
 impl<'a, E: Engine> Reader<'a, E> {
     pub(crate) fn new(store: &'a Store<E>, snapshot: E::Snapshot<'a>, names: Arc<Names>, seq: u64) -> Self {
-        Reader { store, snapshot, names, seq }
+        Reader { store, snapshot, names, seq, as_of: None }
+    }
+
+    /// This reader, answering from the graph as it was at `at`.
+    pub fn as_of(self, at: Timestamp) -> Self {
+        Reader { as_of: Some(at), ..self }
+    }
+
+    /// Whether a query sees `record`: alive (or any, with `include_deleted`), or, as of a past
+    /// time, alive then.
+    pub(crate) fn item_visible(&self, record: &ItemRecord, include_deleted: bool) -> bool {
+        match self.as_of {
+            None => include_deleted || !record.is_deleted(),
+            Some(at) => record.created_at <= at.0 && record.deleted_at.is_none_or(|deleted| deleted > at.0),
+        }
+    }
+
+    /// Whether a walk at `near` sees the adjacency entry `edge` (outgoing or not), and the item
+    /// at its far end: as [`Reader::item_visible`], for edges. As of a past time this reads
+    /// the edge's times and the far item.
+    pub(crate) fn edge_visible(
+        &self,
+        near: ItemId,
+        edge: &crate::adjacency::Entry,
+        outgoing: bool,
+        include_deleted: bool,
+    ) -> Result<bool> {
+        use crate::engine::Snapshot;
+        if !edge.exists_at(self.seq) {
+            return Ok(false);
+        }
+        let Some(at) = self.as_of else {
+            return Ok(include_deleted || !edge.deleted_at(self.seq));
+        };
+        let key = if outgoing { keys::edge(near, edge.rel, edge.far) } else { keys::edge(edge.far, edge.rel, near) };
+        let Some(bytes) = self.snapshot.get(crate::cf::Cf::EdgesOut, &key)? else { return Ok(false) };
+        let value = crate::codec::EdgeValue::decode(&bytes)?;
+        let alive = value.created_at <= at && value.deleted_at.is_none_or(|deleted| deleted > at);
+        Ok(alive && self.record(edge.far)?.is_some_and(|far| self.item_visible(&far, false)))
     }
 
     /// The adjacency, for one walk. Held briefly: the writer waits for it to stage a batch.
@@ -79,6 +124,7 @@ impl<'a, E: Engine> Reader<'a, E> {
         use crate::engine::Snapshot;
         match self.snapshot.get(crate::cf::Cf::Items, &keys::item(id))? {
             None => Ok(false),
+            Some(bytes) if self.as_of.is_some() => Ok(self.item_visible(&ItemRecord::decode(&bytes)?, include_deleted)),
             Some(bytes) => Ok(include_deleted || !ItemRecord::peek_deleted(&bytes)?),
         }
     }

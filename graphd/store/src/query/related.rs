@@ -141,7 +141,7 @@ impl<'a, E: Engine> Reader<'a, E> {
             let mut next = Vec::new();
             for &near in &frontier {
                 for edge in adjacency.edges(near, outgoing) {
-                    if !edge.exists_at(self.seq) || (edge.deleted_at(self.seq) && !filter.include_deleted) {
+                    if !self.edge_visible(near, edge, outgoing, filter.include_deleted)? {
                         continue;
                     }
                     if filter.relations.as_ref().is_some_and(|r| !r.contains(&edge.rel))

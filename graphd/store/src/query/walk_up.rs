@@ -65,10 +65,7 @@ impl<'a, E: Engine> Reader<'a, E> {
             for &child in &frontier {
                 for (outgoing, wanted) in [(true, Orientation::Up), (false, Orientation::Down)] {
                     for edge in adjacency.edges(child, outgoing) {
-                        if points(edge.rel) != wanted
-                            || !edge.exists_at(self.seq)
-                            || (edge.deleted_at(self.seq) && !include_deleted)
-                        {
+                        if points(edge.rel) != wanted || !self.edge_visible(child, edge, outgoing, include_deleted)? {
                             continue;
                         }
                         let parent = edge.far;
