@@ -120,3 +120,46 @@ async fn the_graph_before_a_pod_and_its_node_were_deleted_and_after() {
     let bad = walk(&["--as-of", "yesterday"]).await;
     assert!(text(&bad.stderr).contains("expected a time ago (2h) or a time"), "{}", text(&bad.stderr));
 }
+
+#[test]
+fn a_deleted_item_keeps_its_last_document_and_says_why_it_went() {
+    let list = fixture("k3s-troubleshoot-real-snapshot.json");
+    let objects = list["items"].as_array().unwrap().clone();
+    let mut evicted = objects.iter().find(|o| o["kind"] == "Pod" && o["metadata"]["name"] == POD).unwrap().clone();
+    evicted["status"]["phase"] = serde_json::json!("Failed");
+    evicted["status"]["reason"] = serde_json::json!("Evicted");
+    evicted["status"]["message"] = serde_json::json!("The node was low on resource: memory.");
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    graphd::import::import(&store, "k3s", &objects, |_, _| {}).unwrap();
+    graphd::import::import(&store, "k3s", &[evicted], |_, _| {}).unwrap();
+    let pod = item(&store, &uid(&objects, "Pod", POD));
+    store.apply(&[Op::Delete(pod.key.clone())], Timestamp::now(), "kubernetes/k3s").unwrap();
+    // A resync that no longer sees the Node: gone at resync.
+    let node_name = objects.iter().find(|o| o["kind"] == "Node").unwrap()["metadata"]["name"].as_str().unwrap();
+    let node = item(&store, &uid(&objects, "Node", node_name));
+    let resync = graphd_store::Resync {
+        scope: graphd_store::KeyScope::Kubernetes { cluster: "k3s".into() },
+        kinds: vec![graphd_core::Kind::new("Kubernetes::Node").unwrap()],
+    };
+    store.resync(&resync, &Default::default(), Timestamp::now(), "kubernetes/k3s").unwrap();
+
+    let reader = store.read();
+    let deleted = |id: ItemId| {
+        let filter = graphd_store::query::ChangeFilter {
+            types: vec![graphd_core::ChangeType::Deleted],
+            ..graphd_store::query::ChangeFilter::newest(10)
+        };
+        reader.changes(&[id], &filter).unwrap().remove(0)
+    };
+    let pod_gone = deleted(pod.id);
+    assert_eq!(pod_gone.summary, format!("deleted {POD} (evicted)"));
+    assert_eq!(pod_gone.source, "kubernetes/k3s");
+    let node_gone = deleted(node.id);
+    assert_eq!(node_gone.source, "kubernetes/k3s (gone at resync)");
+    // The last document, and when it went.
+    let stored = reader.get(pod.id, true).unwrap().unwrap();
+    assert!(stored.deleted_at.is_some_and(|at| at == pod_gone.at));
+    let document = reader.document(pod.id).unwrap().unwrap();
+    assert_eq!(document["status"]["message"], "The node was low on resource: memory.");
+}

@@ -266,7 +266,11 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
         self.ext.insert(ext_key, ExternalEntry { deleted: true, ..entry });
         record.deleted_at = Some(self.at.0);
         self.batch.put(Cf::Meta, keys::tomb(self.at, Tomb::Item(id)), Vec::new());
-        let summary = format!("deleted {}", record.name);
+        // Why it went, where the item says so (a resync says so in the change's source).
+        let summary = match record.status.as_str() {
+            "Evicted" => format!("deleted {} (evicted)", record.name),
+            _ => format!("deleted {}", record.name),
+        };
         self.items.insert(id, record);
         self.record_change(id, ChangeType::Deleted, summary);
         for out_key in self.edges_of(id)? {
