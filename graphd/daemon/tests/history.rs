@@ -162,4 +162,18 @@ fn a_deleted_item_keeps_its_last_document_and_says_why_it_went() {
     assert!(stored.deleted_at.is_some_and(|at| at == pod_gone.at));
     let document = reader.document(pod.id).unwrap().unwrap();
     assert_eq!(document["status"]["message"], "The node was low on resource: memory.");
+    drop(reader);
+
+    // What happened under a Deployment: its ReplicaSet's events and its Pods' events.
+    let data = dir.path().display().to_string();
+    let args = ["--data-dir", &data, "query", "changes", "deploy/default/backend-api", "--cluster", "k3s"];
+    let run = |extra: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_graphd")).args(args).args(extra).output().unwrap();
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        text(&out.stdout)
+    };
+    let own = run(&["--type", "Event"]);
+    let recursive = run(&["--recursive", "--type", "Event", "--include-deleted"]);
+    assert!(recursive.lines().count() > own.lines().count(), "{own}\n---\n{recursive}");
+    assert!(recursive.contains("BackOff"), "the crash-looping Pod's events: {recursive}");
 }

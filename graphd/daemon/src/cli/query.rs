@@ -201,9 +201,13 @@ pub struct PathArgs {
 pub struct ChangesArgs {
     #[command(flatten)]
     pub item: ItemArgs,
-    /// Also the changes of every item within this many steps, either way.
-    #[arg(long, default_value_t = 0)]
-    pub depth: u32,
+    /// Also the changes of every item within this many steps, either way [default: 0, or 3
+    /// with --recursive].
+    #[arg(long)]
+    pub depth: Option<u32>,
+    /// Also the changes of what is related to the item (to --depth, 3 unless given).
+    #[arg(long, short = 'r')]
+    pub recursive: bool,
     /// Only changes newer than this: 90s, 30m, 2h, 7d.
     #[arg(long, value_parser = parse_duration)]
     pub since: Option<Duration>,
@@ -213,6 +217,13 @@ pub struct ChangesArgs {
     pub types: Vec<String>,
     #[arg(long, default_value_t = 100)]
     pub limit: u32,
+}
+
+impl ChangesArgs {
+    /// How far from the item changes are gathered.
+    fn depth(&self) -> u32 {
+        self.depth.unwrap_or(if self.recursive { 3 } else { 0 })
+    }
 }
 
 #[derive(Debug, Args)]
@@ -495,7 +506,7 @@ async fn changes(client: &mut Client, args: &ChangesArgs, now: Timestamp) -> any
     let item = client.find(&args.item.item, &narrowing).await?;
     let since = args.since.map_or(0, |ago| now.0.saturating_sub(ago.as_millis() as u64));
     let request =
-        pb::ChangesRequest { id: item.id, depth: args.depth, since, types: args.types.clone(), limit: args.limit };
+        pb::ChangesRequest { id: item.id, depth: args.depth(), since, types: args.types.clone(), limit: args.limit };
     let changes = client.changes(request).await?;
     if args.item.output == Some(Output::Json) {
         let json: Vec<_> = changes
