@@ -165,42 +165,13 @@ pub fn load(files: &[(String, String)]) -> Result<RuleSet, RuleErrors> {
             }
             Some(_) => errors.push(err(None, Some("health"), "expected a list of health rules".into())),
         }
-        match doc.get("volatile") {
-            None => {}
-            Some(serde_yaml::Value::Sequence(list)) => {
-                for (i, raw) in list.iter().enumerate() {
-                    match crate::volatile::compile(file, i, raw) {
-                        Ok(rule) => set.volatile.push(rule),
-                        Err(mut errs) => errors.append(&mut errs),
-                    }
-                }
-            }
-            Some(_) => errors.push(err(None, Some("volatile"), "expected a list of volatile-field rules".into())),
-        }
-        match doc.get("changes") {
-            None => {}
-            Some(serde_yaml::Value::Sequence(list)) => {
-                for (i, raw) in list.iter().enumerate() {
-                    match crate::changes::compile(file, i, raw) {
-                        Ok(rule) => set.changes.push(rule),
-                        Err(mut errs) => errors.append(&mut errs),
-                    }
-                }
-            }
-            Some(_) => errors.push(err(None, Some("changes"), "expected a list of change rules".into())),
-        }
-        match doc.get("events") {
-            None => {}
-            Some(serde_yaml::Value::Sequence(list)) => {
-                for (i, raw) in list.iter().enumerate() {
-                    match crate::events::compile(file, i, raw) {
-                        Ok(rule) => set.events.push(rule),
-                        Err(mut errs) => errors.append(&mut errs),
-                    }
-                }
-            }
-            Some(_) => errors.push(err(None, Some("events"), "expected a list of event rules".into())),
-        }
+        let volatile = compile_list(file, &doc, "volatile", "volatile-field rules", crate::volatile::compile);
+        let changes = compile_list(file, &doc, "changes", "change rules", crate::changes::compile);
+        let events = compile_list(file, &doc, "events", "event rules", crate::events::compile);
+        set.volatile.extend(volatile.0);
+        set.changes.extend(changes.0);
+        set.events.extend(events.0);
+        errors.extend([volatile.1, changes.1, events.1].into_iter().flatten());
     }
     let known: HashSet<String> = relation::BUILTIN
         .iter()
@@ -254,6 +225,36 @@ pub fn load(files: &[(String, String)]) -> Result<RuleSet, RuleErrors> {
     } else {
         Err(RuleErrors(errors))
     }
+}
+
+/// Each entry of the list under `field` of a file, compiled by `compile`, and every error met
+/// (`what` names the entries in the message for a field that is not a list).
+fn compile_list<T>(
+    file: &str,
+    doc: &serde_yaml::Value,
+    field: &str,
+    what: &str,
+    compile: impl Fn(&str, usize, &serde_yaml::Value) -> Result<T, Vec<RuleError>>,
+) -> (Vec<T>, Vec<RuleError>) {
+    let (mut compiled, mut errors) = (Vec::new(), Vec::new());
+    match doc.get(field) {
+        None => {}
+        Some(serde_yaml::Value::Sequence(list)) => {
+            for (i, raw) in list.iter().enumerate() {
+                match compile(file, i, raw) {
+                    Ok(rule) => compiled.push(rule),
+                    Err(mut errs) => errors.append(&mut errs),
+                }
+            }
+        }
+        Some(_) => errors.push(RuleError {
+            file: file.to_owned(),
+            rule: None,
+            field: Some(field.to_owned()),
+            message: format!("expected a list of {what}"),
+        }),
+    }
+    (compiled, errors)
 }
 
 fn orientation(word: &str) -> Option<Orientation> {
