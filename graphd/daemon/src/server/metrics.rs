@@ -1,6 +1,7 @@
 //! Prometheus metrics: ingest counters, query latency, store size, each scraper's progress;
 //! served as `/metrics` on their own listener (beside the gRPC one), in the OpenMetrics text
-//! format. The scrapers' statuses are kept here too, for the `Scrapers` query.
+//! format. The running scrapers' handles are kept here too: their statuses for the `Scrapers`
+//! query, their wake-ups for `Rescrape`.
 
 use crate::scrape::Handles;
 use crate::GraphStore;
