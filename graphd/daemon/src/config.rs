@@ -9,6 +9,8 @@
 //! rules: [rules/team.yaml]         # on top of the built-in rules
 //! retention:
 //!   keep_deleted: 7d               # tombstones older than this are purged
+//!   keep_changes: 90d              # change records older than this are purged (default: kept)
+//!   keep_changes_of: {Event: 14d}  # per change type, over keep_changes
 //!   purge_every: 1h
 //! limits:
 //!   max_related: 100000            # a related walk returning more is RESOURCE_EXHAUSTED
@@ -25,7 +27,7 @@
 
 use crate::server::Limits;
 use anyhow::Context;
-use graphd_core::parse_duration;
+use graphd_core::{parse_duration, ChangeType};
 use serde::{Deserialize, Deserializer};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -79,13 +81,30 @@ pub const DEFAULT_DATA_DIR: &str = "graphd-data";
 pub struct Retention {
     #[serde(deserialize_with = "duration")]
     pub keep_deleted: Duration,
+    /// Change records of a type without a bound of its own; none: kept as long as their item.
+    #[serde(deserialize_with = "optional_duration")]
+    pub keep_changes: Option<Duration>,
+    /// By change type (`Event`, `Updated`, …).
+    #[serde(deserialize_with = "durations_by_change_type")]
+    pub keep_changes_of: Vec<(ChangeType, Duration)>,
     #[serde(deserialize_with = "duration")]
     pub purge_every: Duration,
 }
 
 impl Default for Retention {
     fn default() -> Self {
-        Retention { keep_deleted: Duration::from_secs(7 * 86_400), purge_every: Duration::from_secs(3_600) }
+        Retention {
+            keep_deleted: Duration::from_secs(7 * 86_400),
+            keep_changes: None,
+            keep_changes_of: Vec::new(),
+            purge_every: Duration::from_secs(3_600),
+        }
+    }
+}
+
+impl Retention {
+    pub fn changes(&self) -> graphd_store::ChangeRetention {
+        graphd_store::ChangeRetention { default: self.keep_changes, by_type: self.keep_changes_of.clone() }
     }
 }
 
@@ -131,6 +150,27 @@ fn duration<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::E
     parse_duration(&text).map_err(serde::de::Error::custom)
 }
 
+fn optional_duration<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Duration>, D::Error> {
+    duration(deserializer).map(Some)
+}
+
+fn durations_by_change_type<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Vec<(ChangeType, Duration)>, D::Error> {
+    let map = std::collections::BTreeMap::<String, String>::deserialize(deserializer)?;
+    map.iter()
+        .map(|(name, text)| {
+            let change_type = ChangeType::from_name(name).ok_or_else(|| {
+                let known: Vec<&str> = ChangeType::ALL.iter().map(|t| t.as_str()).collect();
+                format!("{name:?} is no change type; one of {}", known.join(", "))
+            });
+            let keep = parse_duration(text).map_err(|e| format!("{name}: {e}"));
+            Ok((change_type?, keep?))
+        })
+        .collect::<Result<_, String>>()
+        .map_err(serde::de::Error::custom)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -152,7 +192,8 @@ mod tests {
     #[test]
     fn every_field_is_read() {
         let text = "data_dir: /var/lib/graphd\nlisten: 0.0.0.0:7000\nmetrics_listen: 0.0.0.0:9000\n\
-                    rules: [a.yaml]\nretention: {keep_deleted: 30d, purge_every: 10m}\n\
+                    rules: [a.yaml]\nretention: {keep_deleted: 30d, purge_every: 10m, keep_changes: 90d, \
+                    keep_changes_of: {Event: 14d}}\n\
                     limits: {max_related: 50, max_message_bytes: 1024}\n";
         let config = Config::parse(text).unwrap();
         assert_eq!(config.data_dir, PathBuf::from("/var/lib/graphd"));
@@ -160,6 +201,8 @@ mod tests {
         assert_eq!(config.metrics_listen.map(|a| a.port()), Some(9000));
         assert_eq!(config.retention.keep_deleted, Duration::from_secs(30 * 86_400));
         assert_eq!(config.retention.purge_every, Duration::from_secs(600));
+        assert_eq!(config.retention.keep_changes, Some(Duration::from_secs(90 * 86_400)));
+        assert_eq!(config.retention.keep_changes_of, [(ChangeType::Event, Duration::from_secs(14 * 86_400))]);
         assert_eq!((config.limits.max_related, config.limits.max_message_bytes), (50, 1024));
     }
 
@@ -173,6 +216,9 @@ mod tests {
         assert!(unknown.contains("max_related"), "suggests the known fields: {unknown}");
         let aws = Config::parse("scrapers:\n  aws:\n    - name: prod\n      regions: eu-west-1\n").unwrap_err();
         assert!(aws.starts_with("scrapers.aws[0].regions: "), "{aws}");
+        let bad_type = Config::parse("retention:\n  keep_changes_of: {Evnt: 1d}\n").unwrap_err();
+        assert!(bad_type.starts_with("retention.keep_changes_of: "), "{bad_type}");
+        assert!(bad_type.contains("\"Evnt\" is no change type; one of Created"), "{bad_type}");
         let bad_addr = Config::parse("listen: localhost\n").unwrap_err();
         assert!(bad_addr.starts_with("listen: "), "{bad_addr}");
     }

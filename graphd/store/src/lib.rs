@@ -39,6 +39,6 @@ pub use engine::{Engine, EngineError, Snapshot, WriteBatch};
 pub use error::{Result, StoreError};
 pub use mem::MemEngine;
 pub use resync::{KeyScope, Resync};
-pub use retention::{PurgeStats, RetentionTask};
+pub use retention::{ChangeRetention, PurgeStats, RetentionTask};
 pub use store::{ChangeListener, Store};
 pub use write::{Op, Outcome};

@@ -1,18 +1,19 @@
-//! Purging tombstones older than the retention bound, in small batches, in the background.
+//! Purging tombstones older than the retention bound, and change records older than the bound
+//! of their type, in small batches, in the background.
 //!
 //! Tombstones are queued in the meta column family by deletion time, so a purge reads only
-//! what it removes. Each round holds the writer lock for one bounded batch, so ingest is never
-//! blocked for long.
+//! what it removes; change records are read in key order, a bounded number per round. Each
+//! round holds the writer lock for one bounded batch, so ingest is never blocked for long.
 
 use crate::adjacency::{ChangeKind, EdgeChange};
 use crate::cf::Cf;
-use crate::codec::{EdgeValue, ItemRecord};
+use crate::codec::{ChangeRecord, EdgeValue, ItemRecord};
 use crate::engine::{Engine, Snapshot, WriteBatch};
 use crate::error::{Result, StoreError};
 use crate::keys::{self, Tomb};
 use crate::store::Store;
 use crate::write::index_keys;
-use graphd_core::{ItemId, Timestamp};
+use graphd_core::{ChangeType, ItemId, Timestamp};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -80,6 +81,73 @@ impl<E: Engine> Store<E> {
     }
 }
 
+/// How long change records are kept: a type's own bound, else `default`; with neither, as long
+/// as their item (a purged tombstone takes its changes with it).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ChangeRetention {
+    pub default: Option<Duration>,
+    pub by_type: Vec<(ChangeType, Duration)>,
+}
+
+impl ChangeRetention {
+    pub fn keep(&self, change_type: ChangeType) -> Option<Duration> {
+        self.by_type.iter().find(|(t, _)| *t == change_type).map(|(_, keep)| *keep).or(self.default)
+    }
+
+    fn is_unbounded(&self) -> bool {
+        self.default.is_none() && self.by_type.is_empty()
+    }
+}
+
+impl<E: Engine> Store<E> {
+    /// Removes the change records older at `now` than their type's bound among at most `max`
+    /// records read from `cursor` on (the first when `None`). Returns how many it removed and
+    /// where to go on (`None`: every record was read).
+    pub fn purge_changes(
+        &self,
+        retention: &ChangeRetention,
+        now: Timestamp,
+        cursor: Option<&[u8]>,
+        max: usize,
+    ) -> Result<(usize, Option<Vec<u8>>)> {
+        let mut writer = self.lock_writer();
+        let snapshot = self.engine().snapshot();
+        let mut batch = WriteBatch::new();
+        let (mut read, mut next, mut failure) = (0, None, None);
+        snapshot.scan(Cf::Changes, &[], cursor, &mut |key, value| {
+            if read == max {
+                next = Some(key.to_vec());
+                return false;
+            }
+            read += 1;
+            let (at, change_type) = match (keys::decode_change(key), ChangeRecord::decode(value)) {
+                (Ok((_, at, _)), Ok(record)) => (at, record.change_type()),
+                (Err(e), _) => {
+                    failure = Some(StoreError::from(e));
+                    return false;
+                }
+                (_, Err(e)) => {
+                    failure = Some(StoreError::from(e));
+                    return false;
+                }
+            };
+            if retention.keep(change_type).is_some_and(|keep| at < now.minus(keep)) {
+                batch.delete(Cf::Changes, key.to_vec());
+            }
+            true
+        })?;
+        drop(snapshot);
+        if let Some(failure) = failure {
+            return Err(failure);
+        }
+        let removed = batch.len();
+        if !batch.is_empty() {
+            self.commit(&mut writer, batch, &[])?;
+        }
+        Ok((removed, next))
+    }
+}
+
 fn removal(from: ItemId, rel: keys::RelId, to: ItemId) -> EdgeChange {
     EdgeChange { from, rel, to, from_kind: 0, to_kind: 0, kind: ChangeKind::Removed }
 }
@@ -132,8 +200,9 @@ fn purge_item(
     }
 }
 
-/// A background thread that purges tombstones older than `keep`, every `every`.
-/// Dropping it stops the thread and waits for the round in progress.
+/// A background thread that purges tombstones older than `keep`, and change records older
+/// than the bounds of `changes`, every `every`. Dropping it stops the thread and waits for the
+/// round in progress.
 #[derive(Debug)]
 pub struct RetentionTask {
     stop: Option<mpsc::Sender<()>>,
@@ -144,7 +213,12 @@ pub struct RetentionTask {
 const PURGE_BATCH: usize = 1_000;
 
 impl RetentionTask {
-    pub fn spawn<E: Engine>(store: Arc<Store<E>>, keep: Duration, every: Duration) -> RetentionTask {
+    pub fn spawn<E: Engine>(
+        store: Arc<Store<E>>,
+        keep: Duration,
+        changes: ChangeRetention,
+        every: Duration,
+    ) -> RetentionTask {
         let (stop, stopped) = mpsc::channel::<()>();
         let thread = std::thread::Builder::new()
             .name("graphd-retention".into())
@@ -167,6 +241,24 @@ impl RetentionTask {
                     }
                     if !matches!(stopped.try_recv(), Err(mpsc::TryRecvError::Empty)) {
                         return;
+                    }
+                }
+                let mut cursor: Option<Vec<u8>> = None;
+                while !changes.is_unbounded() {
+                    match store.purge_changes(&changes, Timestamp::now(), cursor.as_deref(), PURGE_BATCH) {
+                        Ok((removed, next)) => {
+                            if removed > 0 {
+                                tracing::info!(changes = removed, "purged old change records");
+                            }
+                            cursor = next;
+                        }
+                        Err(error) => {
+                            tracing::warn!(%error, "change purge failed, retrying next round");
+                            break;
+                        }
+                    }
+                    if cursor.is_none() || !matches!(stopped.try_recv(), Err(mpsc::TryRecvError::Empty)) {
+                        break;
                     }
                 }
                 match stopped.recv_timeout(every) {
@@ -203,7 +295,12 @@ mod tests {
         store.apply(&[Op::Upsert(item("old")), Op::Upsert(item("kept"))], long_ago, "test").unwrap();
         store.apply(&[Op::Delete(ExternalKey::custom("t", "old"))], long_ago, "test").unwrap();
         store.apply(&[Op::Delete(ExternalKey::custom("t", "kept"))], Timestamp::now(), "test").unwrap();
-        let task = RetentionTask::spawn(Arc::clone(&store), Duration::from_secs(600), Duration::from_millis(10));
+        let task = RetentionTask::spawn(
+            Arc::clone(&store),
+            Duration::from_secs(600),
+            ChangeRetention::default(),
+            Duration::from_millis(10),
+        );
         let deadline = Instant::now() + Duration::from_secs(10);
         while store.read().get_by_key(&ExternalKey::custom("t", "old"), true).unwrap().is_some() {
             assert!(Instant::now() < deadline, "the retention task never purged the old tombstone");
@@ -212,5 +309,37 @@ mod tests {
         drop(task);
         let kept = store.read().get_by_key(&ExternalKey::custom("t", "kept"), true).unwrap();
         assert!(kept.is_some_and(|i| i.is_deleted()), "a tombstone younger than the bound stays");
+    }
+
+    #[test]
+    fn change_records_go_when_their_type_says_and_the_rest_stay() {
+        let store = Store::open(MemEngine::new()).unwrap();
+        let kind = Kind::new("Custom::Thing").unwrap();
+        let write = |n: u32| {
+            let mut item = ItemWrite::new(ExternalKey::custom("t", "a"), kind.clone(), "a");
+            item.document = serde_json::json!({"n": n});
+            Op::Upsert(item)
+        };
+        let long_ago = Timestamp::now().minus(Duration::from_secs(3_600));
+        store.apply(&[write(1)], long_ago, "test").unwrap();
+        store.apply(&[write(2)], long_ago, "test").unwrap();
+        store.apply(&[write(3)], Timestamp::now(), "test").unwrap();
+        let types = |store: &Store<MemEngine>| -> Vec<ChangeType> {
+            let id = store.read().get_by_key(&ExternalKey::custom("t", "a"), false).unwrap().unwrap().id;
+            let changes = store.read().changes(&[id], &crate::query::ChangeFilter::newest(10)).unwrap();
+            changes.into_iter().map(|c| c.change_type).collect()
+        };
+        assert_eq!(types(&store), [ChangeType::Updated, ChangeType::Updated, ChangeType::Created]);
+        // Updates are kept ten minutes; creations as long as their item.
+        let retention =
+            ChangeRetention { default: None, by_type: vec![(ChangeType::Updated, Duration::from_secs(600))] };
+        // Two records per round: the purge goes on from where it stopped.
+        let (removed, next) = store.purge_changes(&retention, Timestamp::now(), None, 2).unwrap();
+        let (more, end) = store.purge_changes(&retention, Timestamp::now(), next.as_deref(), 2).unwrap();
+        assert_eq!((removed + more, end), (1, None));
+        assert_eq!(types(&store), [ChangeType::Updated, ChangeType::Created]);
+        let everything = ChangeRetention { default: Some(Duration::from_secs(600)), by_type: Vec::new() };
+        store.purge_changes(&everything, Timestamp::now(), None, 100).unwrap();
+        assert_eq!(types(&store), [ChangeType::Updated], "only the recent update is younger than ten minutes");
     }
 }

@@ -60,8 +60,8 @@ pub fn run(data_dir: Option<&Path>, args: &ServeArgs) -> anyhow::Result<()> {
     let rules = super::rules::load_with_builtin(&config.rules)?;
     let store = Arc::new(crate::open_store(&config.data_dir)?);
     store.set_rules(rules)?;
-    let retention =
-        RetentionTask::spawn(Arc::clone(&store), config.retention.keep_deleted, config.retention.purge_every);
+    let r = &config.retention;
+    let retention = RetentionTask::spawn(Arc::clone(&store), r.keep_deleted, r.changes(), r.purge_every);
     let metrics = Arc::new(Metrics::default());
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async {
