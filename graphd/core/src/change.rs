@@ -69,4 +69,7 @@ pub struct Change {
     pub summary: String,
     /// Who reported it: a scraper, a rule, an API caller.
     pub source: String,
+    /// Of an update: the RFC 6902 JSON Patch from the document before to the one after.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub patch: Option<serde_json::Value>,
 }

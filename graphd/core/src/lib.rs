@@ -7,6 +7,7 @@
 //! - [`item`]: what exists (or existed): scope, labels, health, status, document.
 //! - [`edge`]: `(from, relation, to)` with provenance and tombstone times.
 //! - [`change`]: what happened to an item.
+//! - [`patch`]: what an update changed in a document, as a JSON Patch.
 //! - [`scrape`]: how scrapes run (once or watching) and how each is doing.
 //!
 //! This crate depends on serde only: it never pulls in storage, networking or async code, so
@@ -17,6 +18,7 @@ pub mod edge;
 pub mod item;
 pub mod key;
 pub mod kind;
+pub mod patch;
 pub mod relation;
 pub mod scrape;
 pub mod time;

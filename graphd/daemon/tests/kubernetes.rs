@@ -467,6 +467,17 @@ fn a_new_digest_behind_latest_and_a_rollout_are_changes_of_their_own() {
     assert_eq!(count(&changes, "ImageDigestChanged"), 1, "{changes:?}");
     let (_, summary) = changes.iter().find(|(t, _)| t == "ImageDigestChanged").unwrap();
     assert!(summary.contains("sha256:4bcff639") && summary.contains(new_digest), "{summary}");
+    // The update's JSON Patch says exactly what changed.
+    let item = store
+        .read()
+        .get_by_key(&graphd_core::ExternalKey::kubernetes("k3s", pod["metadata"]["uid"].as_str().unwrap()), false);
+    let updated = graphd_store::query::ChangeFilter {
+        types: vec![graphd_core::ChangeType::Updated],
+        ..graphd_store::query::ChangeFilter::newest(1)
+    };
+    let update = store.read().changes(&[item.unwrap().unwrap().id], &updated).unwrap().remove(0);
+    let patch = json!([{"op": "replace", "path": "/status/containerStatuses/0/imageID", "value": new_digest}]);
+    assert_eq!(update.patch, Some(patch));
 
     // A rollout: a new ReplicaSet scales up while the old one scales down, step by step.
     let deployment = find("Deployment", "cpu-intensive-app");

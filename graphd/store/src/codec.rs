@@ -174,6 +174,8 @@ pub struct ChangeRecord {
     pub change_type: u8,
     pub summary: String,
     pub source: String,
+    /// Of an update: the JSON Patch from the document before, as JSON text.
+    pub patch: Option<String>,
 }
 
 impl ChangeRecord {
@@ -189,7 +191,7 @@ impl ChangeRecord {
             ChangeType::ScaledDown => 7,
             ChangeType::Event => 8,
         };
-        ChangeRecord { change_type, summary, source }
+        ChangeRecord { change_type, summary, source, patch: None }
     }
 
     pub fn change_type(&self) -> ChangeType {
@@ -211,13 +213,36 @@ impl ChangeRecord {
     }
 
     pub fn decode(bytes: &[u8]) -> Result<Self, CodecError> {
-        postcard::from_bytes(bytes).map_err(|e| CodecError { what: "change", reason: e.to_string() })
+        postcard::from_bytes(bytes).or_else(|e| {
+            // Written before records had a patch.
+            let (change_type, summary, source): (u8, String, String) =
+                postcard::from_bytes(bytes).map_err(|_| CodecError { what: "change", reason: e.to_string() })?;
+            Ok(ChangeRecord { change_type, summary, source, patch: None })
+        })
+    }
+
+    /// The patch, read back as JSON.
+    pub fn patch(&self) -> Option<serde_json::Value> {
+        self.patch.as_deref().and_then(|text| serde_json::from_str(text).ok())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn change_records_written_before_patches_still_read() {
+        let old = postcard::to_stdvec(&(1u8, "updated Pod p".to_owned(), "kubernetes".to_owned())).unwrap();
+        let record = ChangeRecord::decode(&old).unwrap();
+        assert_eq!(
+            (record.change_type(), record.summary.as_str(), record.patch),
+            (ChangeType::Updated, "updated Pod p", None)
+        );
+        let mut new = ChangeRecord::new(ChangeType::Updated, "s".into(), "src".into());
+        new.patch = Some("[]".into());
+        assert_eq!(ChangeRecord::decode(&new.encode()).unwrap(), new);
+    }
 
     #[test]
     fn the_tombstone_flag_is_read_from_the_first_byte() {

@@ -511,7 +511,11 @@ async fn changes(client: &mut Client, args: &ChangesArgs, now: Timestamp) -> any
     if args.item.output == Some(Output::Json) {
         let json: Vec<_> = changes
             .iter()
-            .map(|c| serde_json::json!({"item": c.item, "at": c.at, "type": c.r#type, "summary": c.summary, "source": c.source}))
+            .map(|c| {
+                let patch: Option<serde_json::Value> = serde_json::from_str(&c.patch_json).ok();
+                serde_json::json!({"item": c.item, "at": c.at, "type": c.r#type, "summary": c.summary,
+                    "source": c.source, "patch": patch})
+            })
             .collect();
         return json_text(&serde_json::Value::Array(json));
     }

@@ -199,6 +199,7 @@ pub fn change_to(change: &Change) -> pb::Change {
         r#type: change.change_type.as_str().to_owned(),
         summary: change.summary.clone(),
         source: change.source.clone(),
+        patch_json: change.patch.as_ref().map(ToString::to_string).unwrap_or_default(),
     }
 }
 

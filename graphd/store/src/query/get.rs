@@ -164,7 +164,15 @@ impl<'a, E: Engine> Reader<'a, E> {
                 Ok((item, at, record)) => {
                     let change_type = record.change_type();
                     if filter.types.is_empty() || filter.types.contains(&change_type) {
-                        out.push(Change { item, at, change_type, summary: record.summary, source: record.source });
+                        let patch = record.patch();
+                        out.push(Change {
+                            item,
+                            at,
+                            change_type,
+                            summary: record.summary,
+                            source: record.source,
+                            patch,
+                        });
                         taken += 1;
                     }
                     taken < filter.limit

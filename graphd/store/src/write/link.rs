@@ -68,10 +68,6 @@ impl LinkRules {
         self.rules.events.iter().map(|rule| rule.about.as_str())
     }
 
-    pub(crate) fn has_change_rules(&self, kind: &str) -> bool {
-        self.rules.has_change_rules(kind)
-    }
-
     /// The kind-specific changes from `old` to `new` (see [`RuleSet::changes_between`]).
     pub(crate) fn changes_between(
         &self,

@@ -238,12 +238,16 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
             self.record_change(id, ChangeType::Restored, format!("restored {} {}", write.kind, write.name));
             self.outcome.restored += 1;
         } else {
-            self.record_change(id, ChangeType::Updated, format!("updated {} {}", write.kind, write.name));
+            let before = self.stored_document(id)?;
+            let patch = serde_json::to_string(&graphd_core::patch::diff(&before, &write.document))
+                .expect("JSON values always serialise");
+            let summary = format!("updated {} {}", write.kind, write.name);
+            self.record_change_with(id, ChangeType::Updated, summary, Some(patch));
             if old.health != record.health {
                 let summary = format!("health {} → {}", old.health(), record.health());
                 self.record_change(id, ChangeType::HealthChanged, summary);
             }
-            for (change_type, summary) in self.kind_changes(id, write)? {
+            for (change_type, summary) in self.kind_changes(write, &before) {
                 self.record_change(id, change_type, summary);
             }
             self.outcome.updated += 1;
@@ -280,14 +284,13 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
         Ok(())
     }
 
-    /// The changes the rules' change rules see between the stored document of `id` (as before
+    /// The changes the rules' change rules see between the document `before` (as stored before
     /// the batch) and the one `write` brings.
-    fn kind_changes(&self, id: ItemId, write: &ItemWrite) -> Result<Vec<(ChangeType, String)>> {
-        let Some(rules) = self.writer.rules.as_ref().filter(|r| r.has_change_rules(write.kind.as_str())) else {
-            return Ok(Vec::new());
-        };
-        let old = self.stored_document(id)?;
-        Ok(rules.changes_between(write.kind.as_str(), &old, &write.document))
+    fn kind_changes(&self, write: &ItemWrite, before: &serde_json::Value) -> Vec<(ChangeType, String)> {
+        match &self.writer.rules {
+            Some(rules) => rules.changes_between(write.kind.as_str(), before, &write.document),
+            None => Vec::new(),
+        }
     }
 
     /// An item written without health or status gets them, and its readiness, from the health
@@ -323,18 +326,29 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
     }
 
     fn record_change(&mut self, id: ItemId, change_type: ChangeType, summary: String) {
+        self.record_change_with(id, change_type, summary, None);
+    }
+
+    /// [`Self::record_change`] with the JSON Patch an update made.
+    fn record_change_with(&mut self, id: ItemId, change_type: ChangeType, summary: String, patch: Option<String>) {
         let seq = self.writer.next_seq;
         self.writer.next_seq += 1;
-        self.put_change(id, self.at, seq, change_type, summary);
+        let record = ChangeRecord { patch, ..ChangeRecord::new(change_type, summary, self.source.to_owned()) };
+        self.put_record(id, self.at, seq, record);
     }
 
     /// Writes a change of `id` at `at`; `seq` orders changes of one time (and an existing
     /// change with the same three is replaced).
     fn put_change(&mut self, id: ItemId, at: Timestamp, seq: u64, change_type: ChangeType, summary: String) {
-        let record = ChangeRecord::new(change_type, summary, self.source.to_owned());
+        self.put_record(id, at, seq, ChangeRecord::new(change_type, summary, self.source.to_owned()));
+    }
+
+    fn put_record(&mut self, id: ItemId, at: Timestamp, seq: u64, record: ChangeRecord) {
         self.batch.put(Cf::Changes, keys::change(id, at, seq).to_vec(), record.encode());
         if self.writer.listener.is_some() {
-            self.feed.push(Change { item: id, at, change_type, summary: record.summary, source: record.source });
+            let change_type = record.change_type();
+            let patch = record.patch();
+            self.feed.push(Change { item: id, at, change_type, summary: record.summary, source: record.source, patch });
         }
     }
 
