@@ -8,6 +8,10 @@
 //!     kind: Kubernetes::Pod               # a kind, a domain (Kubernetes::*) or *
 //!     type: ImageDigestChanged            # when the values at `field` differ
 //!     field: "status.containerStatuses[].imageID"
+//!   - name: aws-instance-state
+//!     kind: AWS::EC2::Instance
+//!     type: StateChanged                  # as ImageDigestChanged, another name
+//!     field: State.Name
 //!   - name: k8s-deployment-replicas
 //!     kind: Kubernetes::Deployment
 //!     type: Scaled                        # ScaledUp or ScaledDown, by the number at `field`
@@ -66,8 +70,10 @@ pub(crate) fn compile(file: &str, i: usize, raw: &serde_yaml::Value) -> Result<C
     let detect = match raw.change_type.as_str() {
         "Scaled" => Some(Detect::Scaled),
         "ImageDigestChanged" => Some(Detect::Changed(ChangeType::ImageDigestChanged)),
+        "StateChanged" => Some(Detect::Changed(ChangeType::StateChanged)),
         other => {
-            let message = format!("{other:?}: expected ImageDigestChanged (the field's values differ) or Scaled");
+            let message =
+                format!("{other:?}: expected ImageDigestChanged or StateChanged (the field's values differ) or Scaled");
             errors.push(err(name, "type", message));
             None
         }

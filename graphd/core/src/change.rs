@@ -16,12 +16,14 @@ pub enum ChangeType {
     /// A wanted count went up or down (a kind's change rules say which).
     ScaledUp,
     ScaledDown,
+    /// A state its source reports moved (an EC2 instance stopped; a kind's change rules say which).
+    StateChanged,
     /// Something reported about the item (a Kubernetes Event), counted, not repeated.
     Event,
 }
 
 impl ChangeType {
-    pub const ALL: [ChangeType; 9] = [
+    pub const ALL: [ChangeType; 10] = [
         ChangeType::Created,
         ChangeType::Updated,
         ChangeType::Deleted,
@@ -30,6 +32,7 @@ impl ChangeType {
         ChangeType::ImageDigestChanged,
         ChangeType::ScaledUp,
         ChangeType::ScaledDown,
+        ChangeType::StateChanged,
         ChangeType::Event,
     ];
 
@@ -44,6 +47,7 @@ impl ChangeType {
             ChangeType::ImageDigestChanged => "ImageDigestChanged",
             ChangeType::ScaledUp => "ScaledUp",
             ChangeType::ScaledDown => "ScaledDown",
+            ChangeType::StateChanged => "StateChanged",
             ChangeType::Event => "Event",
         }
     }

@@ -215,7 +215,19 @@ async fn two_accounts_and_two_regions_are_scraped_linked_and_kept_up_to_date() {
     // A terminated instance is gone at the next scrape; what it left attached stays.
     let east_ec2 = moto.ec2(DEFAULT_ACCOUNT, "us-east-1").await;
     east_ec2.terminate_instances().instance_ids(&east.instance).send().await.unwrap();
+    // And one in the other account is stopped: a change of its state.
+    let second_ec2 = moto.ec2(SECOND_ACCOUNT, "us-east-1").await;
+    second_ec2.stop_instances().instance_ids(&second.instance).send().await.unwrap();
     scrape_once(&store, &config).await;
+    let stopped = alive(&store, SECOND_ACCOUNT, "us-east-1", &second.instance);
+    let filter = graphd_store::query::ChangeFilter {
+        types: vec![graphd_core::ChangeType::StateChanged],
+        ..graphd_store::query::ChangeFilter::newest(10)
+    };
+    let state_changes = store.read().changes(&[stopped.id], &filter).unwrap();
+    assert_eq!(state_changes.len(), 1, "{state_changes:?}");
+    assert!(state_changes[0].summary.starts_with("State.Name: running → stop"), "{state_changes:?}");
+    assert_ne!(stopped.status, "running");
     let terminated = item(&store, DEFAULT_ACCOUNT, "us-east-1", &east.instance).unwrap();
     assert!(terminated.is_deleted(), "a terminated instance is tombstoned");
     alive(&store, DEFAULT_ACCOUNT, "us-east-1", &east.vpc);

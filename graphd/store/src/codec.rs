@@ -190,6 +190,7 @@ impl ChangeRecord {
             ChangeType::ScaledUp => 6,
             ChangeType::ScaledDown => 7,
             ChangeType::Event => 8,
+            ChangeType::StateChanged => 9,
         };
         ChangeRecord { change_type, summary, source, patch: None }
     }
@@ -204,6 +205,7 @@ impl ChangeRecord {
             6 => ChangeType::ScaledUp,
             7 => ChangeType::ScaledDown,
             8 => ChangeType::Event,
+            9 => ChangeType::StateChanged,
             _ => ChangeType::Updated,
         }
     }

@@ -212,7 +212,7 @@ pub struct ChangesArgs {
     #[arg(long, value_parser = parse_duration)]
     pub since: Option<Duration>,
     /// Only these types (repeatable): Created, Updated, Deleted, Restored, HealthChanged,
-    /// ImageDigestChanged, ScaledUp, ScaledDown, Event.
+    /// ImageDigestChanged, ScaledUp, ScaledDown, StateChanged, Event.
     #[arg(long = "type")]
     pub types: Vec<String>,
     #[arg(long, default_value_t = 100)]
