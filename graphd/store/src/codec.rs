@@ -50,6 +50,11 @@ impl ItemRecord {
         self.deleted_at.is_some()
     }
 
+    /// Whether the item existed at `at`: created by then and not yet deleted.
+    pub fn alive_at(&self, at: Timestamp) -> bool {
+        self.created_at <= at.0 && self.deleted_at.is_none_or(|deleted| deleted > at.0)
+    }
+
     /// Whether an encoded record is tombstoned, from its first byte (postcard's `Option` tag).
     pub fn peek_deleted(bytes: &[u8]) -> Result<bool, CodecError> {
         match bytes.first() {
@@ -128,6 +133,11 @@ pub struct EdgeValue {
 const EDGE_FIXED: usize = 8 + 2 + 8 + 1;
 
 impl EdgeValue {
+    /// Whether the edge existed at `at`: created by then and not yet tombstoned.
+    pub fn alive_at(&self, at: Timestamp) -> bool {
+        self.created_at <= at && self.deleted_at.is_none_or(|deleted| deleted > at)
+    }
+
     pub fn encode(&self) -> Vec<u8> {
         let (tag, name) = match &self.provenance {
             Provenance::Rule(n) => (b'r', n),

@@ -93,7 +93,7 @@ impl NarrowingArgs {
 /// `--as-of`: a duration before now, or an RFC 3339 time.
 fn parse_as_of(text: &str) -> Result<Timestamp, String> {
     if let Ok(ago) = parse_duration(text) {
-        return Ok(Timestamp(Timestamp::now().0.saturating_sub(ago.as_millis() as u64)));
+        return Ok(Timestamp::now().minus(ago));
     }
     graphd_rules::health::time::parse_rfc3339(text)
         .ok_or_else(|| format!("{text:?}: expected a time ago (2h) or a time (2026-11-27T08:00:00Z)"))

@@ -113,7 +113,7 @@ impl<'a, E: Engine> Reader<'a, E> {
             let value = EdgeValue::decode(&value)?;
             let visible = match self.as_of {
                 None => include_deleted || value.deleted_at.is_none(),
-                Some(at) => value.created_at <= at && value.deleted_at.is_none_or(|deleted| deleted > at),
+                Some(at) => value.alive_at(at),
             };
             if !visible {
                 continue;

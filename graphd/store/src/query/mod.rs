@@ -64,7 +64,7 @@ impl<'a, E: Engine> Reader<'a, E> {
     pub(crate) fn item_visible(&self, record: &ItemRecord, include_deleted: bool) -> bool {
         match self.as_of {
             None => include_deleted || !record.is_deleted(),
-            Some(at) => record.created_at <= at.0 && record.deleted_at.is_none_or(|deleted| deleted > at.0),
+            Some(at) => record.alive_at(at),
         }
     }
 
@@ -87,9 +87,8 @@ impl<'a, E: Engine> Reader<'a, E> {
         };
         let key = if outgoing { keys::edge(near, edge.rel, edge.far) } else { keys::edge(edge.far, edge.rel, near) };
         let Some(bytes) = self.snapshot.get(crate::cf::Cf::EdgesOut, &key)? else { return Ok(false) };
-        let value = crate::codec::EdgeValue::decode(&bytes)?;
-        let alive = value.created_at <= at && value.deleted_at.is_none_or(|deleted| deleted > at);
-        Ok(alive && self.record(edge.far)?.is_some_and(|far| self.item_visible(&far, false)))
+        let alive = crate::codec::EdgeValue::decode(&bytes)?.alive_at(at);
+        Ok(alive && self.record(edge.far)?.is_some_and(|far| far.alive_at(at)))
     }
 
     /// The adjacency, for one walk. Held briefly: the writer waits for it to stage a batch.
