@@ -59,7 +59,7 @@ impl<S: Snapshot> BatchWriter<'_, S> {
         for out_key in self.edges_of(event)? {
             let (from, rel, to) = keys::decode_edge(&out_key)?;
             if from == event && rel == about && self.edge_state(&out_key)? == EdgeState::Live {
-                self.put_change(to, at, EVENT_SEQ | event.0, ChangeType::Event, note.summary.clone());
+                self.put_change(to, at, EVENT_SEQ | event.0, ChangeType::Event, note.summary.clone(), None);
             }
         }
         Ok(())

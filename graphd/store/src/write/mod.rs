@@ -239,8 +239,7 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
             self.outcome.restored += 1;
         } else {
             let before = self.stored_document(id)?;
-            let patch = serde_json::to_string(&graphd_core::patch::diff(&before, &write.document))
-                .expect("JSON values always serialise");
+            let patch = serde_json::Value::Array(graphd_core::patch::diff(&before, &write.document));
             let summary = format!("updated {} {}", write.kind, write.name);
             self.record_change_with(id, ChangeType::Updated, summary, Some(patch));
             if old.health != record.health {
@@ -330,24 +329,35 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
     }
 
     /// [`Self::record_change`] with the JSON Patch an update made.
-    fn record_change_with(&mut self, id: ItemId, change_type: ChangeType, summary: String, patch: Option<String>) {
+    fn record_change_with(
+        &mut self,
+        id: ItemId,
+        change_type: ChangeType,
+        summary: String,
+        patch: Option<serde_json::Value>,
+    ) {
         let seq = self.writer.next_seq;
         self.writer.next_seq += 1;
-        let record = ChangeRecord { patch, ..ChangeRecord::new(change_type, summary, self.source.to_owned()) };
-        self.put_record(id, self.at, seq, record);
+        self.put_change(id, self.at, seq, change_type, summary, patch);
     }
 
     /// Writes a change of `id` at `at`; `seq` orders changes of one time (and an existing
     /// change with the same three is replaced).
-    fn put_change(&mut self, id: ItemId, at: Timestamp, seq: u64, change_type: ChangeType, summary: String) {
-        self.put_record(id, at, seq, ChangeRecord::new(change_type, summary, self.source.to_owned()));
-    }
-
-    fn put_record(&mut self, id: ItemId, at: Timestamp, seq: u64, record: ChangeRecord) {
+    fn put_change(
+        &mut self,
+        id: ItemId,
+        at: Timestamp,
+        seq: u64,
+        change_type: ChangeType,
+        summary: String,
+        patch: Option<serde_json::Value>,
+    ) {
+        let record = ChangeRecord {
+            patch: patch.as_ref().map(ToString::to_string),
+            ..ChangeRecord::new(change_type, summary, self.source.to_owned())
+        };
         self.batch.put(Cf::Changes, keys::change(id, at, seq).to_vec(), record.encode());
         if self.writer.listener.is_some() {
-            let change_type = record.change_type();
-            let patch = record.patch();
             self.feed.push(Change { item: id, at, change_type, summary: record.summary, source: record.source, patch });
         }
     }
