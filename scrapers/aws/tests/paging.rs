@@ -48,11 +48,6 @@ fn listing(action: &str, n: usize) -> Option<(&'static str, String)> {
     })
 }
 
-fn region_of(headers: &axum::http::HeaderMap) -> String {
-    let authorization = headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or_default();
-    authorization.split("Credential=").nth(1).and_then(|c| c.split('/').nth(2)).unwrap_or_default().to_owned()
-}
-
 async fn answer(
     State(calls): State<Calls>,
     headers: axum::http::HeaderMap,
@@ -61,7 +56,7 @@ async fn answer(
     let form: BTreeMap<String, String> = form_urlencoded::parse(body.as_bytes()).into_owned().collect();
     let action = form.get("Action").cloned().unwrap_or_default();
     let token = form.get("NextToken").cloned();
-    let region = region_of(&headers);
+    let region = graphd_moto::signed_region(&headers).unwrap_or_default();
     let throttle = {
         let mut calls = calls.lock().unwrap();
         calls.push((region.clone(), action.clone(), token.clone()));

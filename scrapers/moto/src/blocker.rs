@@ -3,7 +3,7 @@
 
 use axum::body::{to_bytes, Body};
 use axum::extract::{Request, State};
-use axum::http::{HeaderName, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use std::collections::HashSet;
 use std::net::SocketAddr;
@@ -47,14 +47,14 @@ impl RegionBlocker {
 }
 
 /// The region a SigV4-signed request is for: `Credential=KEY/DATE/REGION/SERVICE/aws4_request`.
-fn signed_region(request: &Request) -> Option<String> {
-    let authorization = request.headers().get("authorization")?.to_str().ok()?;
+pub fn signed_region(headers: &HeaderMap) -> Option<String> {
+    let authorization = headers.get("authorization")?.to_str().ok()?;
     let credential = authorization.split("Credential=").nth(1)?;
     Some(credential.split('/').nth(2)?.to_owned())
 }
 
 async fn forward(State(upstream): State<Upstream>, request: Request) -> Response {
-    if let Some(region) = signed_region(&request) {
+    if let Some(region) = signed_region(request.headers()) {
         if upstream.blocked.lock().expect("not poisoned").contains(&region) {
             let body = format!(
                 "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Errors><Error><Code>UnauthorizedOperation</Code>\

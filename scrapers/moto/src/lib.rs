@@ -11,7 +11,7 @@
 
 mod blocker;
 
-pub use blocker::RegionBlocker;
+pub use blocker::{signed_region, RegionBlocker};
 
 use aws_config::{BehaviorVersion, Region};
 use aws_sdk_ec2::config::{Credentials, SharedCredentialsProvider};
