@@ -2,7 +2,7 @@
 //! The daemon turns each planned reference into edges to the items that match it now, and
 //! keeps it waiting for the ones that arrive later.
 
-use crate::model::{LookIn, MatchField, Rule, RuleSet, Target, WhenEmpty};
+use crate::model::{LookIn, MatchField, Rule, RuleSet, Target, Values, WhenEmpty};
 use crate::selector::Selector;
 use graphd_core::Kind;
 use serde_json::Value;
@@ -59,8 +59,18 @@ impl RuleSet {
                         Some(path) => path.strings(source.document).into_iter().next(),
                         None => source.namespace.map(str::to_owned),
                     };
+                    let found: Vec<(String, Option<String>)> = match values {
+                        Values::Path(path) => path.strings(source.document).into_iter().map(|v| (v, None)).collect(),
+                        Values::Cel(expression) => match expression.values(source.document) {
+                            Ok(found) => found.into_iter().map(|e| (e.value, e.namespace)).collect(),
+                            Err(message) => {
+                                problems.push(EvalProblem { rule: rule.name.clone(), message });
+                                continue;
+                            }
+                        },
+                    };
                     let mut seen = Vec::new();
-                    for value in values.strings(source.document) {
+                    for (value, own_namespace) in found {
                         let value = match capture {
                             None => value,
                             Some(capture) => match capture.apply(&value) {
@@ -68,17 +78,13 @@ impl RuleSet {
                                 None => continue,
                             },
                         };
-                        if seen.contains(&value) {
+                        let namespace = own_namespace.or_else(|| namespace.clone());
+                        if seen.contains(&(value.clone(), namespace.clone())) {
                             continue;
                         }
-                        seen.push(value.clone());
-                        let lookup = Lookup::Field {
-                            kind: kind.clone(),
-                            field: *field,
-                            value,
-                            namespace: namespace.clone(),
-                            look_in: *look_in,
-                        };
+                        seen.push((value.clone(), namespace.clone()));
+                        let lookup =
+                            Lookup::Field { kind: kind.clone(), field: *field, value, namespace, look_in: *look_in };
                         planned.push(PlannedRef { rule, lookup });
                     }
                 }

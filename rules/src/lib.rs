@@ -2,6 +2,7 @@
 //! item is doing).
 //!
 //! - [`path`]: field paths over JSON documents (`spec.volumes[].persistentVolumeClaim.claimName`).
+//! - [`expression`]: CEL expressions over a document, where a field path cannot say it.
 //! - [`selector`]: Kubernetes label selectors, with the rule deciding what empty means.
 //! - [`model`]: compiled rules and rule sets.
 //! - [`load`](mod@load): parsing versioned YAML (`version: 1`) and validating it, reporting every error
@@ -24,6 +25,7 @@ pub mod builtin;
 pub mod changes;
 pub mod eval;
 pub mod events;
+pub mod expression;
 pub mod health;
 pub mod load;
 pub mod model;
@@ -34,4 +36,4 @@ pub mod volatile;
 pub use eval::{Lookup, PlannedRef, Source};
 pub use health::{Assessment, HealthRule};
 pub use load::{load, RuleError, RuleErrors};
-pub use model::{KindPattern, LookIn, MatchField, Rule, RuleSet, Target, WhenEmpty};
+pub use model::{KindPattern, LookIn, MatchField, Rule, RuleSet, Target, Values, WhenEmpty};

@@ -5,7 +5,7 @@
 //! [`crate::changes`], event rules (`events:`) in [`crate::events`].
 
 use crate::health;
-use crate::model::{Capture, KindPattern, LookIn, MatchField, Rule, RuleSet, Target, WhenEmpty};
+use crate::model::{Capture, KindPattern, LookIn, MatchField, Rule, RuleSet, Target, Values, WhenEmpty};
 use crate::path::FieldPath;
 use graphd_core::{relation, Kind, Orientation, Relation};
 use serde::Deserialize;
@@ -72,6 +72,7 @@ struct RawTarget {
     #[serde(rename = "match")]
     match_field: String,
     values: Option<String>,
+    cel: Option<String>,
     capture: Option<String>,
     selector: Option<String>,
     empty: Option<String>,
@@ -323,9 +324,24 @@ fn compile(file: &str, raw: RawRule, known_relations: &HashSet<String>) -> Resul
             source_fields.push((p, value.clone()));
         }
     }
-    let values = path("to.values", &raw.to.values);
+    let values_path = path("to.values", &raw.to.values);
     let selector = path("to.selector", &raw.to.selector);
     let namespace = path("to.namespace", &raw.to.namespace);
+    let values = match (values_path, raw.to.cel.as_deref()) {
+        (Some(_), Some(_)) => {
+            err("to.cel", "give the values by a field path (to.values) or by CEL (to.cel), not both".into());
+            None
+        }
+        (Some(path), None) => Some(Values::Path(path)),
+        (None, Some(text)) => match crate::expression::Expression::compile(text) {
+            Ok(expression) => Some(Values::Cel(expression)),
+            Err(e) => {
+                err("to.cel", e);
+                None
+            }
+        },
+        (None, None) => None,
+    };
     let capture = match raw.to.capture.as_deref().map(regex::Regex::new) {
         None => None,
         Some(Ok(re)) => Some(Capture(re)),
@@ -355,7 +371,7 @@ fn compile(file: &str, raw: RawRule, known_relations: &HashSet<String>) -> Resul
                     None
                 }
             };
-            if raw.to.values.is_some() {
+            if raw.to.values.is_some() || raw.to.cel.is_some() {
                 err("to.values", "a labels match reads a selector (to.selector), not values".into());
             }
             if raw.to.selector.is_none() {
@@ -375,8 +391,8 @@ fn compile(file: &str, raw: RawRule, known_relations: &HashSet<String>) -> Resul
             if raw.to.selector.is_some() || raw.to.empty.is_some() {
                 err("to.selector", format!("a {word} match reads values, not a selector"));
             }
-            if raw.to.values.is_none() {
-                err("to.values", format!("a {word} match needs the path of the values"));
+            if raw.to.values.is_none() && raw.to.cel.is_none() {
+                err("to.values", format!("a {word} match needs its values: a field path (to.values) or CEL (to.cel)"));
             }
             if word == "name" && raw.to.kind.is_none() {
                 err("to.kind", "a name match needs the target kind (names repeat across kinds)".into());
@@ -443,6 +459,10 @@ rules:
     from: {kind: "Kubernetes::Pod"}
     relation: uses
     to: {kind: "Kubernetes::Node", match: name, values: spec.nodeName, scope: cluster}
+  - name: bad-cel
+    from: {kind: "Kubernetes::Node"}
+    relation: runs-on
+    to: {kind: "AWS::EC2::Instance", match: uid, cel: "object.spec.providerID.split(", scope: anywhere}
   - name: bad-capture
     from: {kind: "Kubernetes::Node"}
     relation: runs-on
@@ -466,6 +486,7 @@ rules:
         assert!(has(Some("selector-without-path"), Some("to.selector"), "needs the path"), "{errors:#?}");
         assert!(has(Some("bad-scope"), Some("name"), "another rule has this name"), "{errors:#?}");
         assert!(has(Some("bad-capture"), Some("to.capture"), "not a regular expression"), "{errors:#?}");
+        assert!(has(Some("bad-cel"), Some("to.cel"), "CEL does not compile"), "{errors:#?}");
         let shown = RuleErrors(errors.clone()).to_string();
         assert!(shown.contains("custom.yaml: rule bad-scope: to.scope: unknown scope \"galaxy\""), "{shown}");
     }

@@ -58,7 +58,7 @@ pub enum Target {
         /// `None`: any kind (uids are unique across kinds).
         kind: Option<Kind>,
         field: MatchField,
-        values: FieldPath,
+        values: Values,
         /// Keep only what this pattern matches in each value, its first group if it has one:
         /// the instance id in `aws:///us-east-1a/i-0abc`.
         capture: Option<Capture>,
@@ -68,6 +68,16 @@ pub enum Target {
     },
     /// Targets whose labels match the selector found at `selector`.
     Selector { kind: Kind, selector: FieldPath, when_empty: WhenEmpty, look_in: LookIn },
+}
+
+/// Where a field target's values come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Values {
+    /// `to.values`: the strings a field path reaches.
+    Path(FieldPath),
+    /// `to.cel`: what an expression over the document gives, each value with its own target
+    /// namespace when the expression names one.
+    Cel(crate::expression::Expression),
 }
 
 /// A compiled pattern, compared by its text.

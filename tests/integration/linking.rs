@@ -85,6 +85,9 @@ fn k3s_snapshot_links_as_expected_links_counts() {
             ("k8s-owner-reference", 33),
             ("k8s-rolebinding-role", 9),
             ("k8s-clusterrolebinding-clusterrole", 59),
+            // Subjects that are ServiceAccounts present in the snapshot (the rest wait).
+            ("k8s-rolebinding-service-account", 2),
+            ("k8s-clusterrolebinding-service-account", 39),
             // Resolved by uid: 52+1+11+4+4+3+71+10+4 of EXPECTED_LINKS' Event lines.
             ("k8s-event-object", 160),
             // EXPECTED_LINKS resolves 3 of 20 Node events (by uid); the kubelet's other 17
@@ -135,9 +138,26 @@ fn openshift_snapshot_links_storage_both_ways() {
             ("k8s-pod-image-pull-secret", 14),
             // Two PDBs, each selecting the two Pods of its Deployment.
             ("k8s-pdb-pods", 4),
+            // prometheus-k8s (2 replicas, template prometheus-data) and its claims, found by
+            // name (they carry no ownerReference): EXPECTED_LINKS counts the set once, graphd
+            // links each of its two claims.
+            ("k8s-statefulset-pvc", 2),
             ("k8s-service-pods", 28),
             ("k8s-namespace", 207),
         ],
+    );
+    let claim = id_by_name(
+        &store,
+        "Kubernetes::PersistentVolumeClaim",
+        Some("openshift-monitoring"),
+        "prometheus-data-prometheus-k8s-1",
+    );
+    let reader = store.read();
+    let up = reader.walk_up(claim, false).unwrap();
+    let kinds: Vec<String> = up.nodes.iter().map(|n| reader.names().kind(n.kind).unwrap().to_string()).collect();
+    assert!(
+        kinds.iter().any(|k| k == "Kubernetes::StatefulSet"),
+        "walk-up from a claim reaches its StatefulSet: {kinds:?}"
     );
 }
 
@@ -199,6 +219,8 @@ fn popeye_name_references_link_and_dangling_ones_wait() {
             ("k8s-rolebinding-role", 1),
             ("k8s-rolebinding-clusterrole", 0),
             ("k8s-clusterrolebinding-clusterrole", 1),
+            ("k8s-rolebinding-service-account", 0),
+            ("k8s-clusterrolebinding-service-account", 1),
             // These objects have no uids: every ownerReference dangles and waits.
             ("k8s-owner-reference", 0),
         ],
