@@ -308,3 +308,54 @@ fn a_pod_walks_up_through_its_node_to_the_ec2_estate_whatever_came_first() {
         assert_eq!(names, ["ip-10-0-1-5", "i-0abc", "subnet-1", "vpc-1"], "order {order:?}");
     }
 }
+
+#[test]
+fn relinking_after_a_rule_change_gives_the_graph_a_fresh_import_would() {
+    let files = |drop: &[&str], extra: Option<&str>| {
+        let mut set = graphd_rules::builtin::rules().unwrap();
+        set.rules.retain(|rule| !drop.contains(&rule.name.as_str()));
+        if let Some(text) = extra {
+            let custom = graphd_rules::load(&[("custom.yaml".into(), text.into())]).unwrap();
+            set.rules.extend(custom.rules);
+        }
+        set
+    };
+    let custom = r#"
+version: 1
+rules:
+  - name: custom-pod-node
+    from: {kind: "Kubernetes::Pod"}
+    relation: uses
+    to: {kind: "Kubernetes::Node", match: name, values: spec.nodeName, scope: cluster}
+"#;
+    let subjects = ["k8s-rolebinding-service-account", "k8s-clusterrolebinding-service-account"];
+    let dir = tempfile::tempdir().unwrap();
+    let old_rules = files(&subjects, Some(custom));
+    {
+        let store = Store::open(RocksEngine::open(dir.path(), &RocksOptions::default()).unwrap()).unwrap();
+        store.set_rules(old_rules.clone()).unwrap();
+        assert!(store.linked_by_current_rules().unwrap(), "an empty store is linked by whatever rules it gets");
+        import(&store, "c1", &fixture("k3s-troubleshoot-real-snapshot.json"), |_, _| {}).unwrap();
+        assert_eq!(edges_by_rule(&store)["custom-pod-node"], 11);
+        store.set_rules(old_rules.clone()).unwrap();
+        assert!(store.linked_by_current_rules().unwrap(), "the same rules again");
+    }
+    let store = Store::open(RocksEngine::open(dir.path(), &RocksOptions::default()).unwrap()).unwrap();
+    store.set_rules(files(&[], None)).unwrap();
+    assert!(!store.linked_by_current_rules().unwrap(), "two rules added and one dropped since the import");
+    let mut seen = Vec::new();
+    let outcome = store.relink(graphd_core::Timestamp::now(), |done, total| seen.push((done, total))).unwrap();
+    assert_eq!(
+        (outcome.edges_added, outcome.edges_removed),
+        (2 + 39, 11),
+        "the subjects linked, the dropped rule's edges gone"
+    );
+    assert_eq!(seen.last().map(|(done, total)| done == total), Some(true), "progress ends at the total: {seen:?}");
+    assert!(store.linked_by_current_rules().unwrap());
+
+    let fresh_dir = tempfile::tempdir().unwrap();
+    let fresh = imported("k3s-troubleshoot-real-snapshot.json", fresh_dir.path());
+    assert_eq!(edges_by_rule(&store), edges_by_rule(&fresh), "relinked = imported under the new rules");
+    let again = store.relink(graphd_core::Timestamp::now(), |_, _| {}).unwrap();
+    assert_eq!((again.edges_added, again.edges_removed), (0, 0), "a second relink changes nothing");
+}

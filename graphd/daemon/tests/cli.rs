@@ -198,3 +198,38 @@ fn query_a_server_by_addr_and_its_data_dir_beside_it() {
     let gone = fails(remote(&["get", "id:1"]));
     assert!(gone.contains(&format!("cannot reach graphd at {addr}")), "{gone}");
 }
+
+#[test]
+fn relink_applies_changed_rules_to_what_is_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let snapshot =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/k8s/k3s-troubleshoot-real-snapshot.json");
+    let snapshot = snapshot.to_str().unwrap();
+    let custom = dir.path().join("custom.yaml");
+    std::fs::write(
+        &custom,
+        "version: 1\nrules:\n  - name: custom-pod-node\n    from: {kind: \"Kubernetes::Pod\"}\n    relation: uses\n    to: {kind: \"Kubernetes::Node\", match: name, cel: \"object.spec.nodeName\", scope: cluster}\n",
+    )
+    .unwrap();
+    let custom = custom.to_str().unwrap();
+    ok(graphd(&data, &["import", "--cluster", "c1", snapshot]));
+    let out = ok(graphd(&data, &["relink", "--rules", custom]));
+    assert!(out.contains(": 11 edges added, 0 removed"), "the 11 scheduled Pods gain an edge: {out}");
+    let out = graphd(&data, &["import", "--cluster", "c1", snapshot]);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let stdout = ok(out);
+    assert!(stderr.contains("relinking them"), "an import under other rules relinks first: {stderr}");
+    assert!(stdout.contains(": 0 edges added, 11 removed"), "the dropped rule's edges go: {stdout}");
+    let out = ok(graphd(&data, &["relink"]));
+    assert!(out.contains(": 0 edges added, 0 removed"), "{out}");
+
+    let bad = dir.path().join("bad-cel.yaml");
+    std::fs::write(
+        &bad,
+        "version: 1\nrules:\n  - name: half\n    from: {kind: \"Kubernetes::Node\"}\n    relation: runs-on\n    to: {kind: \"AWS::EC2::Instance\", match: name, cel: \"object.spec.providerID.split(\", scope: anywhere}\n",
+    )
+    .unwrap();
+    let err = fails(graphd(&data, &["relink", "--rules", bad.to_str().unwrap()]));
+    assert!(err.contains("bad-cel.yaml: rule half: to.cel: CEL does not compile"), "{err}");
+}

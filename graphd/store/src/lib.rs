@@ -12,6 +12,7 @@
 //! - [`query`]: get, lookups, related, walk-up, list, health counts, changes.
 //! - [`resync`]: tombstoning what a source no longer reports for its scope.
 //! - [`retention`]: purging old tombstones in the background.
+//! - [`relink`](mod@relink): deriving every item again after the link rules changed.
 //! - `conformance` (feature `conformance`): the suite every engine must pass.
 //!
 //! This crate never depends on RocksDB: `graphd-rocks` plugs it in.
@@ -26,6 +27,7 @@ pub mod mem;
 pub mod names;
 pub mod query;
 mod reassess;
+pub mod relink;
 pub mod resync;
 pub mod retention;
 pub mod store;

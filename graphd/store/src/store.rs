@@ -69,7 +69,7 @@ impl<E: Engine> Store<E> {
     pub fn open(engine: E) -> Result<Self> {
         let snapshot = engine.snapshot();
         let names = Names::load(&snapshot)?;
-        let next_id = read_counter(&snapshot, keys::META_NEXT_ID)?.unwrap_or(1);
+        let next_id = read_counter(&snapshot, keys::META_NEXT_ID)?.unwrap_or(FIRST_ITEM_ID);
         let next_seq = read_counter(&snapshot, keys::META_NEXT_SEQ)?.unwrap_or(1);
         drop(snapshot);
         let adjacency = Adjacency::load(&engine)?;
@@ -120,12 +120,22 @@ impl<E: Engine> Store<E> {
 
     /// Links every later batch by `rules`: the relations they declare are declared, and each
     /// batch derives the edges of the items it changes and of the items that reference them.
-    /// Items stored before are linked when they or their targets next change.
+    /// Items stored before are linked when they or their targets next change, or all at once
+    /// by [`Store::relink`] (see [`Store::linked_by_current_rules`]).
     pub fn set_rules(&self, rules: RuleSet) -> Result<()> {
         for relation in &rules.relations {
             self.declare_relation(relation)?;
         }
-        self.lock_writer().rules = Some(Arc::new(LinkRules::new(rules)));
+        let link = Arc::new(LinkRules::new(rules));
+        let empty = {
+            let mut writer = self.lock_writer();
+            writer.rules = Some(Arc::clone(&link));
+            writer.next_id == FIRST_ITEM_ID
+        };
+        if empty {
+            // Every item to come is linked by these rules.
+            self.record_fingerprint(link.fingerprint)?;
+        }
         Ok(())
     }
 
@@ -231,7 +241,7 @@ impl<E: Engine> Store<E> {
     /// Forgets whatever a failed batch staged: counters and names come back from disk.
     pub(crate) fn rollback(&self, writer: &mut WriterState) -> Result<()> {
         let snapshot = self.engine.snapshot();
-        writer.next_id = read_counter(&snapshot, keys::META_NEXT_ID)?.unwrap_or(1);
+        writer.next_id = read_counter(&snapshot, keys::META_NEXT_ID)?.unwrap_or(FIRST_ITEM_ID);
         writer.next_seq = read_counter(&snapshot, keys::META_NEXT_SEQ)?.unwrap_or(1);
         writer.names = (**self.names.read().unwrap_or_else(|e| e.into_inner())).clone();
         Ok(())
@@ -240,6 +250,9 @@ impl<E: Engine> Store<E> {
 
 /// The sequence readers start at: entries loaded at open are visible to all of them.
 const FIRST_SEQ: u64 = 1;
+
+/// The id of a store's first item.
+const FIRST_ITEM_ID: u64 = 1;
 
 fn read_counter(snapshot: &impl Snapshot, key: &[u8]) -> Result<Option<u64>> {
     match snapshot.get(Cf::Meta, key)? {

@@ -23,6 +23,7 @@ pub fn run(data_dir: &Path, args: &ImportArgs) -> anyhow::Result<()> {
     let rules = super::rules::load_with_builtin(&args.rules)?;
     let store = crate::open_store(data_dir)?;
     store.set_rules(rules)?;
+    super::relink::relink_if_rules_changed(&store)?;
     for file in &args.files {
         let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
         let objects = parse_objects(&text).with_context(|| format!("parsing {}", file.display()))?;

@@ -6,12 +6,14 @@
 //! - `scrape`: run the configured scrapers, once or until stopped.
 //! - `serve`: the gRPC service, and the configured scrapers.
 //! - `query`: get, related, walk-up, list, counts, path, changes; of a data dir or a server.
+//! - `relink`: derive every item's edges again after the link rules changed.
 //! - `rules validate`: check link-rule files, every error at once.
 
 mod demo;
 mod generate;
 mod import;
 mod query;
+mod relink;
 mod rules;
 mod scrape;
 mod serve;
@@ -48,6 +50,8 @@ pub enum Command {
     Serve(serve::ServeArgs),
     /// Ask a running server (--addr) or the store in the data dir.
     Query(query::QueryArgs),
+    /// Derive every item's edges again under the link rules as they are now (after a change).
+    Relink(relink::RelinkArgs),
     /// Work with link-rule files.
     #[command(subcommand)]
     Rules(rules::RulesCommand),
@@ -72,6 +76,7 @@ pub fn main() -> ExitCode {
         Command::Scrape(args) => scrape::run(cli.data_dir.as_deref(), &args),
         Command::Serve(args) => serve::run(cli.data_dir.as_deref(), &args),
         Command::Query(args) => query::run(&data_dir, &args),
+        Command::Relink(args) => relink::run(cli.data_dir.as_deref(), &args),
         Command::Rules(command) => rules::run(&command),
     };
     match result {

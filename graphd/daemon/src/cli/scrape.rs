@@ -32,6 +32,7 @@ pub fn run(data_dir: Option<&Path>, args: &ScrapeArgs) -> anyhow::Result<()> {
     let rules = super::rules::load_with_builtin(&config.rules)?;
     let store = Arc::new(crate::open_store(&config.data_dir)?);
     store.set_rules(rules)?;
+    super::relink::relink_if_rules_changed(&store)?;
     let mode = if args.once { Mode::Once } else { Mode::Watch };
     let started = Instant::now();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;

@@ -60,6 +60,7 @@ pub fn run(data_dir: Option<&Path>, args: &ServeArgs) -> anyhow::Result<()> {
     let rules = super::rules::load_with_builtin(&config.rules)?;
     let store = Arc::new(crate::open_store(&config.data_dir)?);
     store.set_rules(rules)?;
+    super::relink::relink_in_background_if_rules_changed(&store)?;
     let r = &config.retention;
     let retention = RetentionTask::spawn(Arc::clone(&store), r.keep_deleted, r.changes(), r.purge_every);
     let metrics = Arc::new(Metrics::default());

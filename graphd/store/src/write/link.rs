@@ -40,13 +40,21 @@ pub(crate) struct LinkRules {
     wanted: HashSet<Wanted>,
     /// Per rule name, whether its edges point at its source.
     reverse_by_rule: HashMap<String, bool>,
+    /// Identifies the link rules: the store keeps the one its items were last linked by.
+    pub(crate) fingerprint: u64,
 }
 
 impl LinkRules {
     pub(crate) fn new(rules: RuleSet) -> Self {
         let wanted = wanted_signatures(&rules);
         let reverse_by_rule = rules.rules.iter().map(|r| (r.name.clone(), r.reverse)).collect();
-        LinkRules { rules, wanted, reverse_by_rule }
+        // The compiled rules' own rendering, without the files they came from (a path given
+        // another way is the same rule): any change to what a rule reads, matches or links
+        // changes it.
+        let unplaced: Vec<_> =
+            rules.rules.iter().map(|r| graphd_rules::Rule { file: String::new(), ..r.clone() }).collect();
+        let fingerprint = xxhash_rust::xxh3::xxh3_64(format!("{unplaced:?}").as_bytes());
+        LinkRules { rules, wanted, reverse_by_rule, fingerprint }
     }
 
     /// Kinds whose health rules read the clock.
@@ -108,6 +116,46 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
             self.derive(link, source, &index)?;
         }
         Ok(())
+    }
+
+    /// Re-derives `sources` (items stored before) under the rules set now, and tombstones their
+    /// outgoing edges made by rules that are no longer in the set: after the rules changed.
+    pub(crate) fn relink(mut self, sources: &[ItemId]) -> Result<super::Built> {
+        if let Some(link) = self.writer.rules.clone() {
+            // Nothing changes in this batch but edges: every target is read from the store.
+            let index = BatchIndex::default();
+            for &source in sources {
+                for out_key in self.edges_of_dropped_rules(&link, source)? {
+                    self.tombstone_edge(out_key)?;
+                }
+                self.derive(&link, source, &index)?;
+            }
+        }
+        Ok(self.finish())
+    }
+
+    /// The live outgoing edges of `source` whose rule the rules set now does not have.
+    fn edges_of_dropped_rules(&self, link: &LinkRules, source: ItemId) -> Result<Vec<EdgeKey>> {
+        let mut dropped = Vec::new();
+        let mut failure = None;
+        self.snapshot.scan_prefix(Cf::EdgesOut, &keys::edge_prefix(source), &mut |key, value| {
+            match (<EdgeKey>::try_from(key), EdgeValue::decode(value)) {
+                (Ok(out_key), Ok(value)) => {
+                    if let (Provenance::Rule(rule), None) = (&value.provenance, value.deleted_at) {
+                        if !link.reverse_by_rule.contains_key(rule.as_str()) {
+                            dropped.push(out_key);
+                        }
+                    }
+                }
+                (Err(_), _) => failure = Some(StoreError::Corrupt(format!("edge key of item {source}"))),
+                (_, Err(e)) => failure = Some(StoreError::from(e)),
+            }
+            true
+        })?;
+        match failure {
+            Some(e) => Err(e),
+            None => Ok(dropped),
+        }
     }
 
     fn batch_index(&self) -> BatchIndex {

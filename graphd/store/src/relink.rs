@@ -1,0 +1,86 @@
+//! Relinking: after the link rules changed, every live item is derived again under the rules
+//! set now, so that the graph is the one those rules make from the same items — edges of
+//! dropped or changed rules tombstoned, new ones added, waiting references re-indexed.
+//!
+//! A batch links only the items it changes (and those waiting for them), so without a relink
+//! a rule change reaches an old item only when it or its targets next change. The store keeps
+//! the fingerprint of the rules its items were last linked by, to tell.
+
+use crate::cf::Cf;
+use crate::codec::ItemRecord;
+use crate::engine::{Engine, Snapshot, WriteBatch};
+use crate::error::{Result, StoreError};
+use crate::keys;
+use crate::store::Store;
+use crate::write::{BatchWriter, Outcome};
+use graphd_core::{ItemId, Timestamp};
+
+/// Items derived per batch: the writer is released between batches, so ingest goes on.
+pub const RELINK_BATCH: usize = 2_000;
+
+impl<E: Engine> Store<E> {
+    /// Whether the stored items were linked by the rules set now. `false` after the rules
+    /// changed (or for a store linked before fingerprints were kept) until [`Store::relink`]
+    /// has run; `true` without rules.
+    pub fn linked_by_current_rules(&self) -> Result<bool> {
+        let Some(link) = self.lock_writer().rules.clone() else { return Ok(true) };
+        let stored = self.engine().snapshot().get(Cf::Meta, keys::META_RULES_FINGERPRINT)?;
+        Ok(stored.as_deref() == Some(link.fingerprint.to_be_bytes().as_slice()))
+    }
+
+    /// Derives every live item again under the rules set now, [`RELINK_BATCH`] items per
+    /// atomic batch, telling `progress` (items done, items in all) after each, and then
+    /// records that the items are linked by these rules. Without rules it does nothing.
+    pub fn relink(&self, at: Timestamp, mut progress: impl FnMut(usize, usize)) -> Result<Outcome> {
+        let mut total = Outcome::default();
+        let Some(link) = self.lock_writer().rules.clone() else { return Ok(total) };
+        let live = self.live_items()?;
+        for (done, chunk) in live.chunks(RELINK_BATCH).enumerate() {
+            let mut writer = self.lock_writer();
+            let snapshot = self.engine().snapshot();
+            let adjacency = self.adjacency();
+            let built = BatchWriter::new(&snapshot, &adjacency, &mut writer, at, "relink").relink(chunk);
+            drop(adjacency);
+            drop(snapshot);
+            let built = match built {
+                Ok(built) => built,
+                Err(err) => {
+                    self.rollback(&mut writer)?;
+                    return Err(err);
+                }
+            };
+            self.commit(&mut writer, built.batch, &built.edge_changes)?;
+            drop(writer);
+            total.add_counts(&built.outcome);
+            progress((done * RELINK_BATCH + chunk.len()).min(live.len()), live.len());
+        }
+        self.record_fingerprint(link.fingerprint)?;
+        Ok(total)
+    }
+
+    /// Notes that the stored items are linked by the rules of `fingerprint`.
+    pub(crate) fn record_fingerprint(&self, fingerprint: u64) -> Result<()> {
+        let mut writer = self.lock_writer();
+        let mut batch = WriteBatch::new();
+        batch.put(Cf::Meta, keys::META_RULES_FINGERPRINT.to_vec(), fingerprint.to_be_bytes().to_vec());
+        self.commit(&mut writer, batch, &[])
+    }
+
+    fn live_items(&self) -> Result<Vec<ItemId>> {
+        let mut live = Vec::new();
+        let mut failure = None;
+        self.engine().snapshot().scan_prefix(Cf::Items, &[], &mut |key, value| {
+            match (keys::decode_item(key), ItemRecord::peek_deleted(value)) {
+                (Ok(id), Ok(false)) => live.push(id),
+                (Ok(_), Ok(true)) => {}
+                (Err(e), _) => failure = Some(StoreError::from(e)),
+                (_, Err(e)) => failure = Some(StoreError::from(e)),
+            }
+            true
+        })?;
+        match failure {
+            Some(e) => Err(e),
+            None => Ok(live),
+        }
+    }
+}
