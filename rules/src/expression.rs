@@ -1,6 +1,7 @@
-//! CEL expressions over a source document, where a field path cannot say it: names built from
-//! several fields (`<template>-<statefulset>-<ordinal>`), a target namespace per value (the
-//! subjects of a RoleBinding), text taken apart (`spec.providerID.split("/")`).
+//! CEL expressions over a document: in link rules, where a field path cannot say it (names
+//! built from several fields, `<template>-<statefulset>-<ordinal>`; a target namespace per
+//! value, the subjects of a RoleBinding; text taken apart, `spec.providerID.split("/")`), and
+//! in custom sources, the mapping of a record to an item.
 //!
 //! The document is the variable `object`. The standard library is there with the `strings`
 //! and `lists` extensions (`split`, `join`, `lists.range`, `flatten`, …). An expression gives a
@@ -65,6 +66,16 @@ impl Expression {
         let mut context = cel::Context::with_env(Arc::clone(&ENV));
         context.add_variable_from_value("object", to_cel(document));
         self.program.execute(&context)
+    }
+
+    /// What the expression gives for `document`, as JSON; a field the document lacks gives
+    /// `null`. Maps with keys other than strings have them written out as strings.
+    pub fn json(&self, document: &Json) -> Result<Json, String> {
+        match self.evaluate(document) {
+            Ok(result) => to_json(&result).ok_or_else(|| format!("CEL {:?} gave a {:?}", self.text, result.type_of())),
+            Err(cel::ExecutionError::NoSuchKey(_)) => Ok(Json::Null),
+            Err(e) => Err(format!("CEL {:?}: {e}", self.text)),
+        }
     }
 
     /// The values the expression gives for `document`. A field the document lacks gives
@@ -144,6 +155,34 @@ fn to_cel(json: &Json) -> cel::Value {
     }
 }
 
+/// A CEL value as JSON: `None` for what JSON has no word for (bytes, types, functions).
+fn to_json(value: &cel::Value) -> Option<Json> {
+    Some(match value {
+        cel::Value::Null => Json::Null,
+        cel::Value::Bool(b) => Json::Bool(*b),
+        cel::Value::Int(n) => Json::from(*n),
+        cel::Value::UInt(n) => Json::from(*n),
+        cel::Value::Float(f) => serde_json::Number::from_f64(*f).map(Json::Number).unwrap_or(Json::Null),
+        cel::Value::String(s) => Json::String(s.as_str().to_owned()),
+        cel::Value::List(list) => Json::Array(list.iter().map(to_json).collect::<Option<_>>()?),
+        cel::Value::Map(map) => Json::Object(
+            map.map
+                .iter()
+                .map(|(key, value)| {
+                    let key = match key {
+                        cel::objects::Key::String(s) => s.as_str().to_owned(),
+                        cel::objects::Key::Int(n) => n.to_string(),
+                        cel::objects::Key::Uint(n) => n.to_string(),
+                        cel::objects::Key::Bool(b) => b.to_string(),
+                    };
+                    Some((key, to_json(value)?))
+                })
+                .collect::<Option<_>>()?,
+        ),
+        _ => return None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -194,6 +233,17 @@ mod tests {
         assert!(not_a_value.unwrap_err().contains("without a \"value\" key"));
         let wrong_type = Expression::compile("[true]").unwrap().values(&json!({})).unwrap_err();
         assert!(wrong_type.contains("not a string"), "{wrong_type}");
+    }
+
+    #[test]
+    fn gives_json() {
+        let record = json!({"svc": {"id": 7, "tags": {"team": "payments"}, "up": true}});
+        let made = Expression::compile("{'id': string(object.svc.id), 'labels': object.svc.tags, 'ok': object.svc.up}")
+            .unwrap()
+            .json(&record)
+            .unwrap();
+        assert_eq!(made, json!({"id": "7", "labels": {"team": "payments"}, "ok": true}));
+        assert_eq!(Expression::compile("object.missing").unwrap().json(&record).unwrap(), Json::Null);
     }
 
     #[test]

@@ -23,6 +23,10 @@
 //!     - name: prod                 # the account's name in the scraper status
 //!       role_arn: arn:aws:iam::111111111111:role/graphd-reader   # or the default credentials
 //!       regions: [eu-west-1]       # default: every enabled region
+//!   custom:                        # files, HTTP endpoints, commands (see graphd-scrape-custom)
+//!     - name: catalog              # the source: items are keyed custom:catalog/<id>
+//!       files: {path: catalog}     # or http: {url: …}, or command: {run: [prog, arg]}
+//!       map: {id: object.id, kind: "'Custom::Service'", name: object.name}   # CEL per field
 //! ```
 
 use crate::server::Limits;
@@ -51,11 +55,12 @@ pub struct Config {
 pub struct Scrapers {
     pub kubernetes: Vec<graphd_scrape_kubernetes::KubernetesSource>,
     pub aws: Vec<graphd_scrape_aws::AwsSource>,
+    pub custom: Vec<graphd_scrape_custom::CustomSource>,
 }
 
 impl Scrapers {
     pub fn is_empty(&self) -> bool {
-        self.kubernetes.is_empty() && self.aws.is_empty()
+        self.kubernetes.is_empty() && self.aws.is_empty() && self.custom.is_empty()
     }
 }
 
@@ -118,6 +123,11 @@ impl Config {
         config.rules = config.rules.iter().map(|r| base.join(r)).collect();
         for cluster in &mut config.scrapers.kubernetes {
             cluster.kubeconfig = cluster.kubeconfig.as_ref().map(|k| base.join(k));
+        }
+        for source in &mut config.scrapers.custom {
+            if let graphd_scrape_custom::Input::Files(files) = &mut source.input {
+                files.path = base.join(&files.path);
+            }
         }
         Ok(config)
     }
@@ -216,6 +226,9 @@ mod tests {
         assert!(unknown.contains("max_related"), "suggests the known fields: {unknown}");
         let aws = Config::parse("scrapers:\n  aws:\n    - name: prod\n      regions: eu-west-1\n").unwrap_err();
         assert!(aws.starts_with("scrapers.aws[0].regions: "), "{aws}");
+        let custom = "scrapers:\n  custom:\n    - name: c\n      files: {path: x}\n      map: {id: object.id(, kind: \"'Custom::S'\"}\n";
+        let custom = Config::parse(custom).unwrap_err();
+        assert!(custom.starts_with("scrapers.custom[0].map.id: CEL does not compile"), "{custom}");
         let bad_type = Config::parse("retention:\n  keep_changes_of: {Evnt: 1d}\n").unwrap_err();
         assert!(bad_type.starts_with("retention.keep_changes_of: "), "{bad_type}");
         assert!(bad_type.contains("\"Evnt\" is no change type; one of Created"), "{bad_type}");

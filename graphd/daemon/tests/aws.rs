@@ -368,7 +368,7 @@ async fn graphd_serve_scrapes_an_account_and_rescrapes_it_on_request() {
     found(second).await;
     let unknown = graphd(&["query", "--addr", &addr, "rescrape", "nowhere"]).await;
     assert!(!unknown.status.success());
-    assert!(text(&unknown.stderr).contains("no AWS source named \"nowhere\""), "{}", text(&unknown.stderr));
+    assert!(text(&unknown.stderr).contains("no AWS or custom source named \"nowhere\""), "{}", text(&unknown.stderr));
 
     let statuses = graphd(&["query", "--addr", &addr, "scrapers", "-o", "json"]).await;
     let metrics = tokio::task::spawn_blocking(move || http::get(&metrics_addr, "/metrics")).await.unwrap();

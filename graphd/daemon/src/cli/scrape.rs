@@ -27,7 +27,10 @@ pub fn run(data_dir: Option<&Path>, args: &ScrapeArgs) -> anyhow::Result<()> {
         config.data_dir = dir.to_path_buf();
     }
     if config.scrapers.is_empty() {
-        bail!("{}: no scrapers configured (scrapers.kubernetes and scrapers.aws are empty)", args.config.display());
+        bail!(
+            "{}: no scrapers configured (scrapers.kubernetes, scrapers.aws and scrapers.custom are empty)",
+            args.config.display()
+        );
     }
     let rules = super::rules::load_with_builtin(&config.rules)?;
     let store = Arc::new(crate::open_store(&config.data_dir)?);

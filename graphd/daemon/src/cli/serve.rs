@@ -91,8 +91,11 @@ pub fn run(data_dir: Option<&Path>, args: &ServeArgs) -> anyhow::Result<()> {
             (!config.scrapers.is_empty()).then(|| Scrapers::start(Arc::clone(&store), &config.scrapers, Mode::Watch));
         if let Some(scrapers) = &scrapers {
             metrics.set_scrapers(scrapers.handles.clone());
-            let (clusters, accounts) = (config.scrapers.kubernetes.len(), config.scrapers.aws.len());
-            announce(&format!("scraping {clusters} cluster(s) and {accounts} AWS account(s)"));
+            let s = &config.scrapers;
+            let (clusters, accounts, custom) = (s.kubernetes.len(), s.aws.len(), s.custom.len());
+            announce(&format!(
+                "scraping {clusters} cluster(s), {accounts} AWS account(s) and {custom} custom source(s)"
+            ));
         }
         tokio::spawn(async move {
             shutdown_signal().await;

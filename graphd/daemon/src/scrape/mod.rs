@@ -1,13 +1,15 @@
-//! Scraped objects into the store. Each scraper (Kubernetes, AWS) sends its events to a sink
+//! Scraped objects into the store. Each scraper (Kubernetes, AWS, custom sources) sends its events to a sink
 //! of its own, which turns them into items (linked by the rules) as they arrive, in batches;
 //! each complete listing is a resync of its scope, so what the source no longer has is
 //! tombstoned; a listing that never completed (a failed or interrupted scrape) tombstones
 //! nothing.
 
 mod aws;
+mod custom;
 mod kubernetes;
 
 pub use aws::AwsSink;
+pub use custom::CustomSink;
 pub use kubernetes::KubernetesSink;
 
 use crate::config;
@@ -178,12 +180,12 @@ where
 }
 
 /// What the server needs of the running scrapers: how each is doing, and a way to ask an AWS
-/// source to scrape again now.
+/// or custom source to scrape again now.
 #[derive(Debug, Clone, Default)]
 pub struct Handles {
-    /// How each cluster, account and region is doing.
+    /// How each cluster, account, region and custom source is doing.
     pub board: Arc<StatusBoard>,
-    /// By AWS source name.
+    /// By AWS or custom source name.
     rescrape: Arc<HashMap<String, Arc<Notify>>>,
 }
 
@@ -198,7 +200,7 @@ pub enum RescrapeError {
 impl std::fmt::Display for RescrapeError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            RescrapeError::Unknown(name) => write!(f, "no AWS source named {name:?} is scraped here"),
+            RescrapeError::Unknown(name) => write!(f, "no AWS or custom source named {name:?} is scraped here"),
             RescrapeError::Watched(name) => {
                 write!(f, "{name:?} is a Kubernetes cluster: it is watched live, there is nothing to rescrape")
             }
@@ -207,7 +209,8 @@ impl std::fmt::Display for RescrapeError {
 }
 
 impl Handles {
-    /// Asks the AWS source `name` to scrape every region now (or right after the scrape under way).
+    /// Asks the AWS source `name` to scrape every region now, or the custom source `name` to
+    /// read again (or right after the scrape under way).
     pub fn rescrape(&self, name: &str) -> Result<(), RescrapeError> {
         if let Some(wake) = self.rescrape.get(name) {
             wake.notify_one();
@@ -249,6 +252,15 @@ impl Scrapers {
                 sources.spawn(graphd_scrape_aws::run_account(source.clone(), mode, events.clone(), board, wake));
             }
             sinks.push(spawn_drain(AwsSink::new(Arc::clone(&store)), received));
+        }
+        if !config.custom.is_empty() {
+            let (events, received) = mpsc::channel(CHANNEL);
+            for source in &config.custom {
+                let wake = Arc::clone(rescrape.entry(source.name.clone()).or_default());
+                let status = board.row("custom", &source.name);
+                sources.spawn(graphd_scrape_custom::run_source(source.clone(), mode, events.clone(), status, wake));
+            }
+            sinks.push(spawn_drain(CustomSink::new(Arc::clone(&store)), received));
         }
         Scrapers { handles: Handles { board, rescrape: Arc::new(rescrape) }, sources, sinks }
     }
