@@ -15,7 +15,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use support::{fixture, graphd, open, text};
+use support::{fixture, graph_of, graphd, open, text};
 
 /// A kubeconfig for `server` in `dir`, and the source that scrapes it as `cluster`.
 /// A configuration that scrapes `sources` and nothing else.
@@ -33,28 +33,6 @@ fn source_for(server: &TestApiServer, cluster: &str, dir: &Path) -> KubernetesSo
         page_size: 50,
         ..KubernetesSource::new(cluster)
     }
-}
-
-type Node = (String, String, String);
-
-/// The live graph of `cluster`, by kind, namespace and name: comparable across stores.
-fn graph_of(store: &GraphStore, cluster: &str) -> (BTreeSet<Node>, BTreeSet<(Node, String, Node)>) {
-    let reader = store.read();
-    let scope = graphd_store::query::ScopeFilter { cluster: Some(cluster.to_owned()), ..Default::default() };
-    let items = reader.list(&ListQuery { scope, limit: usize::MAX, ..Default::default() }).unwrap().items;
-    let node = |item: &graphd_core::Item| {
-        (item.kind.to_string(), item.namespace.clone().unwrap_or_default(), item.name.clone())
-    };
-    let nodes: BTreeSet<Node> = items.iter().map(node).collect();
-    assert_eq!(nodes.len(), items.len(), "no item twice");
-    let mut edges = BTreeSet::new();
-    for item in &items {
-        for edge in reader.edges(item.id, true, false).unwrap() {
-            let to = reader.get(edge.to, false).unwrap().expect("a live edge ends at a live item");
-            edges.insert((node(item), edge.relation.clone(), node(&to)));
-        }
-    }
-    (nodes, edges)
 }
 
 /// Waits until `check` holds, for at most `limit`; returns how long it took.
@@ -120,6 +98,26 @@ async fn a_full_listing_gives_the_graph_of_an_import_of_the_same_objects() {
         ..Default::default()
     });
     assert!(node.unwrap().items.iter().all(|n| n.health == graphd_core::Health::Healthy));
+}
+
+/// OLM serves ClusterServiceVersions only at `operators.coreos.com/v1alpha1`, in a group whose
+/// preferred version is `v1`: they are scraped all the same.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kind_served_only_at_a_version_the_group_does_not_prefer_is_scraped() {
+    let list = fixture("openshift-vsphere-mustgather-monitoring-pv.json");
+    let server = TestApiServer::start().await;
+    server.load_list(&list);
+    let dir = tempfile::tempdir().unwrap();
+    let scraped = open(&dir.path().join("scraped"));
+    let source = source_for(&server, "ocp", dir.path());
+    Scrapers::start(Arc::clone(&scraped), &clusters(&[source]), Mode::Once).finish().await.unwrap();
+    let imported = open(&dir.path().join("imported"));
+    graphd::import::import(&imported, "ocp", &graphd::import::parse_objects(&list.to_string()).unwrap(), |_, _| {})
+        .unwrap();
+    let (scraped, imported) = (graph_of(&scraped, "ocp"), graph_of(&imported, "ocp"));
+    let csv = |(kind, _, _): &&support::Node| kind == "Kubernetes::ClusterServiceVersion";
+    assert_eq!(scraped.0.iter().filter(csv).count(), 2, "both CSVs of the fixture");
+    assert_eq!(scraped, imported);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -30,12 +30,17 @@ const METADATA_ONLY: &[Named] = &[("", "Secret")];
 /// same uids, in another shape. Only the second is scraped when both are served.
 const SAME_OBJECTS_AS: &[(Named, Named)] = &[(("events.k8s.io", "Event"), ("", "Event"))];
 
-/// Every listable, watchable resource at its preferred version that `filter` admits.
+/// Every listable, watchable resource that `filter` admits, each kind at the most stable
+/// version its group serves it in. Not only the group's preferred version: a kind served only
+/// at another (OLM's ClusterServiceVersions and Subscriptions are `v1alpha1` in a group whose
+/// preferred version is `v1`) would be missed.
 pub async fn discover(client: Client, filter: &ResourceFilter) -> Result<Vec<Resource>, kube::Error> {
     let discovery = Discovery::new(client).run().await?;
     let mut resources = Vec::new();
     for group in discovery.groups() {
-        for (api, capabilities) in group.recommended_resources() {
+        let mut by_kind = group.resources_by_stability();
+        by_kind.sort_by(|(a, _), (b, _)| a.kind.cmp(&b.kind));
+        for (api, capabilities) in by_kind {
             let watchable =
                 capabilities.supports_operation(verbs::LIST) && capabilities.supports_operation(verbs::WATCH);
             if !watchable || !filter.admits(&api.group, &api.kind) {

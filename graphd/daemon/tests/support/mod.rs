@@ -1,10 +1,12 @@
 //! What the scraper and history tests share: real objects, a store with the built-in rules,
-//! and the `graphd` binary.
+//! the `graphd` binary, and a cluster's graph in a form two stores can be compared by.
 
 // Each test binary that includes this module uses a part of it.
 #![allow(dead_code)]
 
 use graphd::GraphStore;
+use graphd_store::query::ListQuery;
+use std::collections::BTreeSet;
 use std::future::Future;
 use std::path::Path;
 use std::process::Output;
@@ -36,4 +38,26 @@ pub fn graphd(args: &[&str]) -> impl Future<Output = Output> + 'static {
 
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
+}
+
+pub type Node = (String, String, String);
+
+/// The live graph of `cluster`, by kind, namespace and name: comparable across stores.
+pub fn graph_of(store: &GraphStore, cluster: &str) -> (BTreeSet<Node>, BTreeSet<(Node, String, Node)>) {
+    let reader = store.read();
+    let scope = graphd_store::query::ScopeFilter { cluster: Some(cluster.to_owned()), ..Default::default() };
+    let items = reader.list(&ListQuery { scope, limit: usize::MAX, ..Default::default() }).unwrap().items;
+    let node = |item: &graphd_core::Item| {
+        (item.kind.to_string(), item.namespace.clone().unwrap_or_default(), item.name.clone())
+    };
+    let nodes: BTreeSet<Node> = items.iter().map(node).collect();
+    assert_eq!(nodes.len(), items.len(), "no item twice");
+    let mut edges = BTreeSet::new();
+    for item in &items {
+        for edge in reader.edges(item.id, true, false).unwrap() {
+            let to = reader.get(edge.to, false).unwrap().expect("a live edge ends at a live item");
+            edges.insert((node(item), edge.relation.clone(), node(&to)));
+        }
+    }
+    (nodes, edges)
 }
