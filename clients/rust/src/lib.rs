@@ -155,6 +155,15 @@ impl Client {
         Ok(())
     }
 
+    /// Opens an ingest stream fed by `batches`: one acknowledgement per batch, in order, as
+    /// the server applies them (for senders that pace themselves by the acknowledgements).
+    pub async fn ingest_stream(
+        &mut self,
+        batches: impl tokio_stream::Stream<Item = pb::IngestRequest> + Send + 'static,
+    ) -> Result<Streaming<pb::IngestAck>> {
+        Ok(self.ingest.ingest(batches).await?.into_inner())
+    }
+
     /// Sends `batches` on one ingest stream and returns their acknowledgements, in order.
     pub async fn ingest(&mut self, batches: Vec<pb::IngestRequest>) -> Result<Vec<pb::IngestAck>> {
         let mut acks = self.ingest.ingest(tokio_stream::iter(batches)).await?.into_inner();

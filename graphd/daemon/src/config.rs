@@ -62,6 +62,19 @@ impl Scrapers {
     pub fn is_empty(&self) -> bool {
         self.kubernetes.is_empty() && self.aws.is_empty() && self.custom.is_empty()
     }
+
+    /// Takes the relative paths of these scrapers (kubeconfigs, custom sources' files) from
+    /// `base`, the folder of the file they were read from.
+    pub fn resolve_paths(&mut self, base: &Path) {
+        for cluster in &mut self.kubernetes {
+            cluster.kubeconfig = cluster.kubeconfig.as_ref().map(|k| base.join(k));
+        }
+        for source in &mut self.custom {
+            if let graphd_scrape_custom::Input::Files(files) = &mut source.input {
+                files.path = base.join(&files.path);
+            }
+        }
+    }
 }
 
 impl Default for Config {
@@ -121,14 +134,7 @@ impl Config {
         let base = path.parent().unwrap_or(Path::new("."));
         config.data_dir = base.join(&config.data_dir);
         config.rules = config.rules.iter().map(|r| base.join(r)).collect();
-        for cluster in &mut config.scrapers.kubernetes {
-            cluster.kubeconfig = cluster.kubeconfig.as_ref().map(|k| base.join(k));
-        }
-        for source in &mut config.scrapers.custom {
-            if let graphd_scrape_custom::Input::Files(files) = &mut source.input {
-                files.path = base.join(&files.path);
-            }
-        }
+        config.scrapers.resolve_paths(base);
         Ok(config)
     }
 
@@ -137,22 +143,28 @@ impl Config {
         if text.trim().is_empty() {
             return Ok(Config::default());
         }
-        let deserializer = serde_yaml::Deserializer::from_str(text);
-        serde_path_to_error::deserialize(deserializer).map_err(|e| {
-            let field = e.path().to_string();
-            let inner = e.into_inner().to_string();
-            if field == "." {
-                return inner;
-            }
-            // serde_yaml starts its message with the enclosing mapping (`retention: …`); the
-            // full path of the field says it better.
-            let message = match inner.split_once(": ") {
-                Some((prefix, rest)) if !prefix.contains(' ') && field.starts_with(prefix) => rest,
-                _ => inner.as_str(),
-            };
-            format!("{field}: {message}")
-        })
+        parse_yaml(text)
     }
+}
+
+/// Parses a YAML configuration; an error starts with the path of the field it is about
+/// (`retention.keep_deleted: …`).
+pub fn parse_yaml<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, String> {
+    let deserializer = serde_yaml::Deserializer::from_str(text);
+    serde_path_to_error::deserialize(deserializer).map_err(|e| {
+        let field = e.path().to_string();
+        let inner = e.into_inner().to_string();
+        if field == "." {
+            return inner;
+        }
+        // serde_yaml starts its message with the enclosing mapping (`retention: …`); the
+        // full path of the field says it better.
+        let message = match inner.split_once(": ") {
+            Some((prefix, rest)) if !prefix.contains(' ') && field.starts_with(prefix) => rest,
+            _ => inner.as_str(),
+        };
+        format!("{field}: {message}")
+    })
 }
 
 fn duration<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {

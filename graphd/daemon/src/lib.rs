@@ -7,10 +7,12 @@
 //! - [`scrape`]: the scrapers of a configuration, writing into the store.
 //! - [`render`]: tree, table and JSON output of the API's answers.
 //! - [`server`]: the gRPC service (queries, ingest, health, reflection).
+//! - [`agent`]: scrapers near what they scrape, streaming to a central graphd.
 //! - [`cli`]: the subcommands.
 //!
 //! Storage and query logic live in `graphd-store`; this crate wires it to RocksDB and people.
 
+pub mod agent;
 pub mod cli;
 pub mod config;
 pub mod import;

@@ -79,6 +79,11 @@ impl std::fmt::Display for KeyScope {
     }
 }
 
+/// The source of a resync's tombstones: why the items went.
+pub fn resync_source(source: &str) -> String {
+    format!("{source} (gone at resync)")
+}
+
 /// What a resync covers: a key scope, and the kinds in it (all when empty).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Resync {
@@ -96,12 +101,23 @@ impl<E: Engine> Store<E> {
         at: Timestamp,
         source: &str,
     ) -> Result<Outcome> {
+        self.resync_tombstoning(resync, reported, at, source).map(|(outcome, _)| outcome)
+    }
+
+    /// [`Store::resync`], returning also the keys it tombstoned (for an agent to forward).
+    pub fn resync_tombstoning(
+        &self,
+        resync: &Resync,
+        reported: &HashSet<ExternalKey>,
+        at: Timestamp,
+        source: &str,
+    ) -> Result<(Outcome, Vec<ExternalKey>)> {
         let gone = self.unreported(resync, reported)?;
         if gone.is_empty() {
-            return Ok(Outcome::default());
+            return Ok((Outcome::default(), gone));
         }
-        let ops: Vec<Op> = gone.into_iter().map(Op::Delete).collect();
-        self.apply(&ops, at, &format!("{source} (gone at resync)"))
+        let ops: Vec<Op> = gone.iter().cloned().map(Op::Delete).collect();
+        Ok((self.apply(&ops, at, &resync_source(source))?, gone))
     }
 
     fn unreported(&self, resync: &Resync, reported: &HashSet<ExternalKey>) -> Result<Vec<ExternalKey>> {

@@ -5,10 +5,12 @@
 //! - `import`: kubectl output, linked by rules.
 //! - `scrape`: run the configured scrapers, once or until stopped.
 //! - `serve`: the gRPC service, and the configured scrapers.
+//! - `agent`: the configured scrapers, streaming to a central graphd.
 //! - `query`: get, related, walk-up, list, counts, path, changes; of a data dir or a server.
 //! - `relink`: derive every item's edges again after the link rules changed.
 //! - `rules validate`: check link-rule files, every error at once.
 
+mod agent;
 mod demo;
 mod generate;
 mod import;
@@ -48,6 +50,8 @@ pub enum Command {
     Scrape(scrape::ScrapeArgs),
     /// Serve the store over gRPC (queries, ingest, health, reflection) until SIGINT/SIGTERM.
     Serve(serve::ServeArgs),
+    /// Run scrapers here and stream their items to a central graphd, buffering while it is away.
+    Agent(agent::AgentArgs),
     /// Ask a running server (--addr) or the store in the data dir.
     Query(query::QueryArgs),
     /// Derive every item's edges again under the link rules as they are now (after a change).
@@ -75,6 +79,7 @@ pub fn main() -> ExitCode {
         Command::Import(args) => import::run(&data_dir, &args),
         Command::Scrape(args) => scrape::run(cli.data_dir.as_deref(), &args),
         Command::Serve(args) => serve::run(cli.data_dir.as_deref(), &args),
+        Command::Agent(args) => agent::run(&args),
         Command::Query(args) => query::run(&data_dir, &args),
         Command::Relink(args) => relink::run(cli.data_dir.as_deref(), &args),
         Command::Rules(command) => rules::run(&command),

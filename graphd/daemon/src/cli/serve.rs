@@ -128,7 +128,7 @@ pub(super) async fn shutdown_signal() {
 
 /// A line for whoever started graphd (the first one tells the address it listens on). A
 /// daemon whose stdout was closed goes on serving: the line is dropped, not a panic.
-fn announce(line: &str) {
+pub(super) fn announce(line: &str) {
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{line}").and_then(|()| out.flush());
 }

@@ -12,6 +12,7 @@ pub use aws::AwsSink;
 pub use custom::CustomSink;
 pub use kubernetes::KubernetesSink;
 
+use crate::agent::Outbox;
 use crate::config;
 use graphd_core::scrape::{Mode, StatusBoard};
 use graphd_core::{ExternalKey, Timestamp};
@@ -66,11 +67,25 @@ pub struct Writer<E: Engine> {
     source: &'static str,
     pending: Vec<Op>,
     pub report: SinkReport,
+    /// In an agent: every batch written is queued here for the central graphd too.
+    forward: Option<Arc<Outbox>>,
 }
 
 impl<E: Engine> Writer<E> {
     pub fn new(store: Arc<Store<E>>, source: &'static str) -> Self {
-        Writer { store, source, pending: Vec::new(), report: SinkReport::default() }
+        Writer { store, source, pending: Vec::new(), report: SinkReport::default(), forward: None }
+    }
+
+    /// Queues every batch written from now on in `outbox` as well.
+    pub fn forward_to(&mut self, outbox: Arc<Outbox>) {
+        self.forward = Some(outbox);
+    }
+
+    fn forward(&self, ops: &[Op], source: &str) -> anyhow::Result<()> {
+        if let Some(outbox) = &self.forward {
+            outbox.append(&crate::agent::request(ops, source))?;
+        }
+        Ok(())
     }
 
     pub fn store(&self) -> Arc<Store<E>> {
@@ -100,17 +115,21 @@ impl<E: Engine> Writer<E> {
         let ops = std::mem::take(&mut self.pending);
         let outcome = self.store.apply(&ops, Timestamp::now(), self.source)?;
         self.report.outcome.add_counts(&outcome);
-        Ok(())
+        self.forward(&ops, self.source)
     }
 
     /// Writes what is pending, then tombstones whatever of `resync`'s scope and kinds is not
     /// among `reported`. `source` names the listing (`kubernetes/prod`).
     pub fn resync(&mut self, resync: &Resync, reported: &HashSet<ExternalKey>, source: &str) -> anyhow::Result<()> {
         self.flush()?;
-        let outcome = self.store.resync(resync, reported, Timestamp::now(), source)?;
+        let (outcome, gone) = self.store.resync_tombstoning(resync, reported, Timestamp::now(), source)?;
         self.report.gone_at_resync += outcome.deleted as u64;
         self.report.outcome.add_counts(&outcome);
-        Ok(())
+        if gone.is_empty() {
+            return Ok(());
+        }
+        let deletes: Vec<Op> = gone.into_iter().map(Op::Delete).collect();
+        self.forward(&deletes, &graphd_store::resync::resync_source(source))
     }
 
     /// Counts a malformed object that is left out.
@@ -161,14 +180,19 @@ pub async fn drain<E: Engine, S: Sink<E>>(
     Ok(std::mem::take(&mut writer.report))
 }
 
-/// Runs `drain` in a task of its own, saying at once when writing fails.
+/// Runs `drain` in a task of its own (queueing what it writes in `forward` too, if given),
+/// saying at once when writing fails.
 fn spawn_drain<E: Engine + 'static, S: Sink<E> + 'static>(
-    sink: S,
+    mut sink: S,
     events: mpsc::Receiver<S::Event>,
+    forward: Option<Arc<Outbox>>,
 ) -> JoinHandle<anyhow::Result<SinkReport>>
 where
     S::Event: 'static,
 {
+    if let Some(outbox) = forward {
+        sink.writer().forward_to(outbox);
+    }
     tokio::spawn(async move {
         let drained = drain(sink, events).await;
         if let Err(error) = &drained {
@@ -232,6 +256,16 @@ pub struct Scrapers {
 impl Scrapers {
     /// Starts every source of `config` in `mode`, writing into `store`.
     pub fn start<E: Engine + 'static>(store: Arc<Store<E>>, config: &config::Scrapers, mode: Mode) -> Scrapers {
+        Scrapers::start_forwarding(store, config, mode, None)
+    }
+
+    /// [`Scrapers::start`], queueing every batch written in `forward` as well (an agent).
+    pub fn start_forwarding<E: Engine + 'static>(
+        store: Arc<Store<E>>,
+        config: &config::Scrapers,
+        mode: Mode,
+        forward: Option<Arc<Outbox>>,
+    ) -> Scrapers {
         let board = Arc::new(StatusBoard::default());
         let mut sources = JoinSet::new();
         let mut sinks = Vec::new();
@@ -241,7 +275,7 @@ impl Scrapers {
                 let status = board.row("kubernetes", &source.name);
                 sources.spawn(graphd_scrape_kubernetes::run_cluster(source.clone(), mode, events.clone(), status));
             }
-            sinks.push(spawn_drain(KubernetesSink::new(Arc::clone(&store)), received));
+            sinks.push(spawn_drain(KubernetesSink::new(Arc::clone(&store)), received, forward.clone()));
         }
         let mut rescrape = HashMap::new();
         if !config.aws.is_empty() {
@@ -251,7 +285,7 @@ impl Scrapers {
                 let board = Arc::clone(&board);
                 sources.spawn(graphd_scrape_aws::run_account(source.clone(), mode, events.clone(), board, wake));
             }
-            sinks.push(spawn_drain(AwsSink::new(Arc::clone(&store)), received));
+            sinks.push(spawn_drain(AwsSink::new(Arc::clone(&store)), received, forward.clone()));
         }
         if !config.custom.is_empty() {
             let (events, received) = mpsc::channel(CHANNEL);
@@ -260,7 +294,7 @@ impl Scrapers {
                 let status = board.row("custom", &source.name);
                 sources.spawn(graphd_scrape_custom::run_source(source.clone(), mode, events.clone(), status, wake));
             }
-            sinks.push(spawn_drain(CustomSink::new(Arc::clone(&store)), received));
+            sinks.push(spawn_drain(CustomSink::new(Arc::clone(&store)), received, forward.clone()));
         }
         Scrapers { handles: Handles { board, rescrape: Arc::new(rescrape) }, sources, sinks }
     }

@@ -1,0 +1,206 @@
+//! Sending the agent's queue and mirror to the central graphd, through every outage.
+
+use super::{request, AgentConfig, Outbox};
+use crate::open::GraphStore;
+use graphd_core::{ExternalKey, ItemWrite, Provenance};
+use graphd_proto::v1 as pb;
+use graphd_store::query::ListQuery;
+use graphd_store::Op;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, watch};
+
+/// Operations per batch of a full resync.
+const RESYNC_BATCH: usize = 500;
+/// The first pause after a failed connection; it doubles up to the configured maximum.
+const FIRST_RETRY: Duration = Duration::from_millis(200);
+
+/// Forwards until `stop` turns true: connects (retrying with back-off), sends the queue, a
+/// full resync of the mirror, then each new batch as it is queued.
+pub async fn forward(
+    config: AgentConfig,
+    mirror: Arc<GraphStore>,
+    outbox: Arc<Outbox>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut retry = FIRST_RETRY;
+    loop {
+        let session = Session { config: &config, mirror: &mirror, outbox: &outbox };
+        tokio::select! {
+            ended = session.run() => match ended {
+                Ok(()) => return,
+                Err(error) => {
+                    tracing::warn!(
+                        central = %config.central,
+                        queued_bytes = outbox.queued_bytes(),
+                        error = format!("{error:#}"),
+                        retry_in = ?retry,
+                        "cannot forward to the central graphd; changes wait in the buffer"
+                    );
+                }
+            },
+            _ = stop.wait_for(|stop| *stop) => return,
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(retry) => {}
+            _ = stop.wait_for(|stop| *stop) => return,
+        }
+        retry = (retry * 2).min(config.retry_max());
+    }
+}
+
+struct Session<'a> {
+    config: &'a AgentConfig,
+    mirror: &'a Arc<GraphStore>,
+    outbox: &'a Arc<Outbox>,
+}
+
+/// One ingest stream: batches go out one at a time, each waits for its acknowledgement.
+struct Stream {
+    requests: mpsc::Sender<pb::IngestRequest>,
+    acks: tonic::Streaming<pb::IngestAck>,
+    sequence: u64,
+    /// A batch was rejected since the last full resync.
+    rejected: bool,
+}
+
+impl Stream {
+    async fn send(&mut self, mut batch: pb::IngestRequest) -> anyhow::Result<pb::IngestAck> {
+        self.sequence += 1;
+        batch.sequence = self.sequence;
+        self.requests.send(batch).await.map_err(|_| anyhow::anyhow!("the ingest stream closed"))?;
+        let ack = self.acks.message().await?.ok_or_else(|| anyhow::anyhow!("the ingest stream ended"))?;
+        if !ack.applied {
+            // A batch is rejected whole, e.g. for a delete of an item the central graphd
+            // never got: a full resync puts it right once the queue is sent.
+            tracing::warn!(error = %ack.error, "the central graphd rejected a batch; a full resync follows");
+            self.rejected = true;
+        }
+        Ok(ack)
+    }
+}
+
+impl Session<'_> {
+    async fn run(&self) -> anyhow::Result<()> {
+        let mut client = graphd_client::Client::connect(&self.config.central).await?;
+        let (requests, outgoing) = mpsc::channel(4);
+        let acks = client.ingest_stream(tokio_stream::wrappers::ReceiverStream::new(outgoing)).await?;
+        let mut stream = Stream { requests, acks, sequence: 0, rejected: false };
+        tracing::info!(central = %self.config.central, queued_bytes = self.outbox.queued_bytes(), "connected to the central graphd");
+        if self.outbox.overflowed() {
+            // The queue misses batches: the resync below stands for all of it.
+            self.outbox.discard()?;
+        }
+        self.send_queue(&mut stream).await?;
+        self.resync(&mut stream).await?;
+        tracing::info!(central = %self.config.central, "the central graph is up to date; forwarding as changes come");
+        loop {
+            self.send_queue(&mut stream).await?;
+            if stream.rejected {
+                self.resync(&mut stream).await?;
+            }
+            self.outbox.appended().await;
+        }
+    }
+
+    /// Sends every queued batch, each acknowledged before the next.
+    async fn send_queue(&self, stream: &mut Stream) -> anyhow::Result<()> {
+        while let Some((next, mut batch)) = self.outbox.next()? {
+            batch.source = format!("{}:{}", self.config.name, batch.source);
+            stream.send(batch).await?;
+            self.outbox.ack(next)?;
+        }
+        Ok(())
+    }
+
+    /// Every scope of the mirror, in full: what the central graphd has of it and the mirror
+    /// does not is tombstoned. Then the explicit edges between them (region → account).
+    async fn resync(&self, stream: &mut Stream) -> anyhow::Result<()> {
+        let mirror = Arc::clone(self.mirror);
+        let (scopes, links) = tokio::task::spawn_blocking(move || mirror_contents(&mirror)).await??;
+        let source = format!("{}:resync", self.config.name);
+        let mut tombstoned = 0;
+        for (scope, items) in scopes {
+            let chunks: Vec<&[ItemWrite]> = items.chunks(RESYNC_BATCH).collect();
+            let last = chunks.len() - 1;
+            for (i, chunk) in chunks.into_iter().enumerate() {
+                let ops: Vec<Op> = chunk.iter().cloned().map(Op::Upsert).collect();
+                let mut batch = request(&ops, &source);
+                if i == 0 {
+                    batch.begin_resync = Some(resync_scope(&scope));
+                }
+                batch.end_resync = i == last;
+                tombstoned += stream.send(batch).await?.resync_deleted;
+            }
+        }
+        for chunk in links.chunks(RESYNC_BATCH) {
+            stream.send(request(chunk, &source)).await?;
+        }
+        tracing::info!(tombstoned, "full resync sent");
+        stream.rejected = false;
+        self.outbox.resynced();
+        Ok(())
+    }
+}
+
+type Contents = (BTreeMap<ScopeKey, Vec<ItemWrite>>, Vec<Op>);
+
+/// A scope, ordered so that the resync goes cluster by cluster, account by account.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum ScopeKey {
+    Kubernetes(String),
+    Aws(String, String),
+    Custom(String),
+}
+
+fn resync_scope(scope: &ScopeKey) -> pb::ResyncScope {
+    use pb::resync_scope::Scope;
+    let scope = match scope {
+        ScopeKey::Kubernetes(cluster) => Scope::Cluster(cluster.clone()),
+        ScopeKey::Aws(account, region) => Scope::Aws(pb::AwsScope { account: account.clone(), region: region.clone() }),
+        ScopeKey::Custom(source) => Scope::CustomSource(source.clone()),
+    };
+    pb::ResyncScope { scope: Some(scope), kinds: Vec::new() }
+}
+
+fn scope_of(key: &ExternalKey) -> ScopeKey {
+    match key {
+        ExternalKey::Kubernetes { cluster, .. } => ScopeKey::Kubernetes(cluster.clone()),
+        ExternalKey::Aws { account, region, .. } => ScopeKey::Aws(account.clone(), region.clone()),
+        ExternalKey::Custom { source, .. } => ScopeKey::Custom(source.clone()),
+    }
+}
+
+/// Every live item of the mirror as the write that makes it, by scope, and every live edge a
+/// scraper made (not a rule: the mirror has none) as a link.
+fn mirror_contents(mirror: &GraphStore) -> anyhow::Result<Contents> {
+    let reader = mirror.read();
+    let items = reader.list(&ListQuery { limit: usize::MAX, ..Default::default() })?.items;
+    let mut scopes: Contents = Default::default();
+    let keys: BTreeMap<_, _> = items.iter().map(|item| (item.id, item.key.clone())).collect();
+    for item in &items {
+        let mut write = ItemWrite::new(item.key.clone(), item.kind.clone(), item.name.clone());
+        write.namespace = item.namespace.clone();
+        write.scope = item.scope.clone();
+        write.labels = item.labels.clone();
+        // The mirror has no rules: these are as the scraper gave them, and the central
+        // graphd's rules assess what the scraper left open, as they did the first time.
+        (write.health, write.status, write.ready) = (item.health, item.status.clone(), item.ready);
+        write.document = reader.document(item.id)?.unwrap_or_default();
+        write.created_at = Some(item.created_at);
+        scopes.0.entry(scope_of(&item.key)).or_default().push(write);
+        for edge in reader.edges(item.id, true, false)? {
+            if let (Provenance::Scraper(_) | Provenance::Api(_), Some(to)) = (&edge.provenance, keys.get(&edge.to)) {
+                let link = graphd_core::EdgeWrite {
+                    from: item.key.clone(),
+                    relation: edge.relation.clone(),
+                    to: to.clone(),
+                    provenance: edge.provenance.clone(),
+                };
+                scopes.1.push(Op::Link(link));
+            }
+        }
+    }
+    Ok(scopes)
+}

@@ -1,0 +1,161 @@
+//! Agents: two `graphd agent` processes, each scraping one fixture cluster on its own local
+//! list/watch API server, feed one central `graphd serve`. The central server is killed in the
+//! middle of the first sync; while it is away a Pod is added and another deleted; it comes
+//! back on the same address. In the end its graph is the one `graphd import` makes of both
+//! clusters' objects as they are then: nothing lost, nothing twice.
+
+mod support;
+
+use graphd_kube_testserver::TestApiServer;
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use support::{fixture, graph_of, open};
+
+/// A child process killed when the test ends, however it ends.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn graphd() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_graphd"))
+}
+
+/// `graphd serve` on `port` over `data`, once it listens.
+fn central(data: &Path, port: u16) -> Running {
+    let mut child = graphd()
+        .args(["--data-dir", data.to_str().unwrap(), "serve", "--listen", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start graphd serve");
+    let mut first = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stdout.take().unwrap()), &mut first).unwrap();
+    assert!(first.starts_with("graphd listening on"), "{first}");
+    Running(child)
+}
+
+/// `graphd agent` scraping `server` as `cluster`, forwarding to the central server on `port`.
+fn agent(dir: &Path, server: &TestApiServer, cluster: &str, port: u16) -> Running {
+    let kubeconfig = dir.join(format!("{cluster}.kubeconfig"));
+    std::fs::write(&kubeconfig, server.kubeconfig(cluster)).unwrap();
+    let config = dir.join(format!("{cluster}-agent.yaml"));
+    let yaml = format!(
+        "name: agent-{cluster}\ncentral: http://127.0.0.1:{port}\ndata_dir: {}\nretry_max_secs: 1\n\
+         scrapers:\n  kubernetes:\n    - {{name: {cluster}, kubeconfig: {}, context: {cluster}, page_size: 50}}\n",
+        dir.join(format!("{cluster}-agent")).display(),
+        kubeconfig.display()
+    );
+    std::fs::write(&config, yaml).unwrap();
+    let log = std::fs::File::create(dir.join(format!("{cluster}-agent.log"))).unwrap();
+    let child = graphd()
+        .args(["agent", "--config", config.to_str().unwrap()])
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("start graphd agent");
+    Running(child)
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Items of `cluster` in the central store, read-only while the server runs.
+fn central_items(data: &Path, cluster: &str) -> usize {
+    match graphd::open::open_store_read_only(data) {
+        Ok(store) => graph_of(&store, cluster).0.len(),
+        Err(_) => 0,
+    }
+}
+
+fn pod(name: &str) -> Value {
+    json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": name, "namespace": "default", "uid": format!("uid-{name}"), "labels": {"app": "backend-api"}},
+        "spec": {"nodeName": "c9b7eea91", "serviceAccountName": "default", "containers": [{"name": "c", "image": "nginx:1"}]},
+        "status": {"phase": "Running"}
+    })
+}
+
+fn logs(dir: &Path) -> String {
+    ["k3s", "ocp"]
+        .iter()
+        .map(|c| std::fs::read_to_string(dir.join(format!("{c}-agent.log"))).unwrap_or_default())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_agents_feed_a_central_graphd_through_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let (k3s, ocp) = (TestApiServer::start().await, TestApiServer::start().await);
+    k3s.load_list(&fixture("k3s-troubleshoot-real-snapshot.json"));
+    ocp.load_list(&fixture("openshift-vsphere-mustgather-monitoring-pv.json"));
+    let data: PathBuf = dir.path().join("central");
+    let port = free_port();
+    let server = central(&data, port);
+    let _agents = [agent(dir.path(), &k3s, "k3s", port), agent(dir.path(), &ocp, "ocp", port)];
+
+    // Killed as soon as the first items arrive: in the middle of the first sync.
+    let started = Instant::now();
+    while central_items(&data, "k3s") + central_items(&data, "ocp") == 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "nothing reached the central graphd:\n{}",
+            logs(dir.path())
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    drop(server);
+
+    // While it is away, the clusters change.
+    k3s.apply(pod("web-added-while-away"));
+    let gone = "backend-api-75fb46b7bd-xtkrh";
+    assert!(k3s.delete("v1", "Pod", Some("default"), gone));
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let _server = central(&data, port);
+
+    // What `graphd import` makes of the same objects as they are now.
+    let expected_dir = tempfile::tempdir().unwrap();
+    let expected = open(expected_dir.path());
+    let objects = |list: Value| graphd::import::parse_objects(&list.to_string()).unwrap();
+    let mut k3s_objects = objects(fixture("k3s-troubleshoot-real-snapshot.json"));
+    k3s_objects.retain(|o| o["metadata"]["name"] != gone);
+    k3s_objects.push(pod("web-added-while-away"));
+    graphd::import::import(&expected, "k3s", &k3s_objects, |_, _| {}).unwrap();
+    let ocp_objects = objects(fixture("openshift-vsphere-mustgather-monitoring-pv.json"));
+    graphd::import::import(&expected, "ocp", &ocp_objects, |_, _| {}).unwrap();
+
+    let started = Instant::now();
+    loop {
+        let central = graphd::open::open_store_read_only(&data).unwrap();
+        let same = ["k3s", "ocp"].iter().all(|c| graph_of(&central, c) == graph_of(&expected, c));
+        if same {
+            break;
+        }
+        if started.elapsed() > Duration::from_secs(60) {
+            for cluster in ["k3s", "ocp"] {
+                let (have, want) = (graph_of(&central, cluster), graph_of(&expected, cluster));
+                let missing: Vec<_> = want.0.difference(&have.0).take(5).collect();
+                let extra: Vec<_> = have.0.difference(&want.0).take(5).collect();
+                let missing_edges: Vec<_> = want.1.difference(&have.1).take(5).collect();
+                let extra_edges: Vec<_> = have.1.difference(&want.1).take(5).collect();
+                eprintln!("{cluster}: missing {missing:?}\nextra {extra:?}\nmissing edges {missing_edges:?}\nextra edges {extra_edges:?}");
+            }
+            panic!("the central graph never became the imported one; agents said:\n{}", logs(dir.path()));
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let (nodes, edges) = graph_of(&expected, "k3s");
+    assert!(nodes.len() > 400 && edges.len() > 500, "a real graph: {} items, {} edges", nodes.len(), edges.len());
+    let said = logs(dir.path());
+    assert!(said.contains("cannot forward to the central graphd"), "the outage was seen:\n{said}");
+    assert!(said.contains("full resync sent"), "{said}");
+}
