@@ -42,11 +42,16 @@ fn central(data: &Path, port: u16) -> Running {
 
 /// `graphd agent` scraping `server` as `cluster`, forwarding to the central server on `port`.
 fn agent(dir: &Path, server: &TestApiServer, cluster: &str, port: u16) -> Running {
+    agent_with(dir, server, cluster, port, "")
+}
+
+/// The same, with `extra` lines in its config.
+fn agent_with(dir: &Path, server: &TestApiServer, cluster: &str, port: u16, extra: &str) -> Running {
     let kubeconfig = dir.join(format!("{cluster}.kubeconfig"));
     std::fs::write(&kubeconfig, server.kubeconfig(cluster)).unwrap();
     let config = dir.join(format!("{cluster}-agent.yaml"));
     let yaml = format!(
-        "name: agent-{cluster}\ncentral: http://127.0.0.1:{port}\ndata_dir: {}\nretry_max_secs: 1\n\
+        "name: agent-{cluster}\ncentral: http://127.0.0.1:{port}\ndata_dir: {}\nretry_max_secs: 1\n{extra}\
          scrapers:\n  kubernetes:\n    - {{name: {cluster}, kubeconfig: {}, context: {cluster}, page_size: 50}}\n",
         dir.join(format!("{cluster}-agent")).display(),
         kubeconfig.display()
@@ -85,7 +90,7 @@ fn pod(name: &str) -> Value {
 }
 
 fn logs(dir: &Path) -> String {
-    ["k3s", "ocp"]
+    ["k3s", "ocp", "small"]
         .iter()
         .map(|c| std::fs::read_to_string(dir.join(format!("{c}-agent.log"))).unwrap_or_default())
         .collect::<Vec<_>>()
@@ -158,4 +163,30 @@ async fn two_agents_feed_a_central_graphd_through_a_restart() {
     let said = logs(dir.path());
     assert!(said.contains("cannot forward to the central graphd"), "the outage was seen:\n{said}");
     assert!(said.contains("full resync sent"), "{said}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_buffer_says_so_and_a_resync_makes_up_for_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let k3s = TestApiServer::start().await;
+    k3s.load_list(&fixture("k3s-troubleshoot-real-snapshot.json"));
+    let data: PathBuf = dir.path().join("central");
+    let port = free_port();
+    // No central graphd yet, and room for a few batches only.
+    let _agent = agent_with(dir.path(), &k3s, "small", port, "buffer_max_bytes: 20000\n");
+    let started = Instant::now();
+    while !logs(dir.path()).contains("the agent's buffer is full") {
+        assert!(started.elapsed() < Duration::from_secs(60), "no warning:\n{}", logs(dir.path()));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let _server = central(&data, port);
+    let expected_dir = tempfile::tempdir().unwrap();
+    let expected = open(expected_dir.path());
+    let objects = graphd::import::parse_objects(&fixture("k3s-troubleshoot-real-snapshot.json").to_string()).unwrap();
+    graphd::import::import(&expected, "small", &objects, |_, _| {}).unwrap();
+    let started = Instant::now();
+    while graph_of(&graphd::open::open_store_read_only(&data).unwrap(), "small") != graph_of(&expected, "small") {
+        assert!(started.elapsed() < Duration::from_secs(60), "never converged:\n{}", logs(dir.path()));
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }
