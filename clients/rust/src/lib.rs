@@ -18,6 +18,7 @@ pub mod reference;
 pub use graphd_proto::v1 as pb;
 pub use reference::Narrowing;
 
+use pb::admin_service_client::AdminServiceClient;
 use pb::ingest_service_client::IngestServiceClient;
 use pb::query_service_client::QueryServiceClient;
 use tonic::transport::Channel;
@@ -41,6 +42,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 pub struct Client {
     query: QueryServiceClient<Channel>,
     ingest: IngestServiceClient<Channel>,
+    admin: AdminServiceClient<Channel>,
 }
 
 /// Messages this client sends and accepts, at most (graphd's own default limit).
@@ -65,9 +67,10 @@ impl Client {
             query: QueryServiceClient::new(channel.clone())
                 .max_decoding_message_size(MAX_MESSAGE_BYTES)
                 .max_encoding_message_size(MAX_MESSAGE_BYTES),
-            ingest: IngestServiceClient::new(channel)
+            ingest: IngestServiceClient::new(channel.clone())
                 .max_decoding_message_size(MAX_MESSAGE_BYTES)
                 .max_encoding_message_size(MAX_MESSAGE_BYTES),
+            admin: AdminServiceClient::new(channel),
         }
     }
 
@@ -153,6 +156,13 @@ impl Client {
     pub async fn rescrape(&mut self, name: &str) -> Result<()> {
         self.ingest.rescrape(pb::RescrapeRequest { name: name.to_owned() }).await?;
         Ok(())
+    }
+
+    /// Asks the server to write a checkpoint of its store to `dir` (on the server's machine, not
+    /// existing yet); returns the stream sequence the checkpoint covers (0 without a stream).
+    pub async fn checkpoint(&mut self, dir: &str) -> Result<u64> {
+        let taken = self.admin.checkpoint(pb::CheckpointRequest { dir: dir.to_owned() }).await?.into_inner();
+        Ok(taken.stream_sequence)
     }
 
     /// Opens an ingest stream fed by `batches`: one acknowledgement per batch, in order, as

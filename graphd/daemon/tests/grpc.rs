@@ -437,3 +437,26 @@ fn unsafe_sigterm(pid: u32) {
     let status = Command::new("kill").args(["-TERM", &pid.to_string()]).status().unwrap();
     assert!(status.success());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_checkpoint_is_a_store_of_its_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = start(&dir.path().join("data")).expect("graphd serve starts");
+    let mut client = graphd_client::Client::connect(&server.addr).await.unwrap();
+    let batch = pb::IngestRequest {
+        sequence: 1,
+        source: "test".into(),
+        operations: vec![upsert("u1", "Kubernetes::Pod", "web", "default", serde_json::json!({}))],
+        ..Default::default()
+    };
+    assert!(client.ingest(vec![batch]).await.unwrap()[0].applied);
+    let copy = dir.path().join("copy");
+    assert_eq!(client.checkpoint(copy.to_str().unwrap()).await.unwrap(), 0, "no replication stream here");
+    let again = client.checkpoint(copy.to_str().unwrap()).await.unwrap_err();
+    assert!(again.to_string().contains("exists; name a new one"), "{again}");
+    unsafe_sigterm(server.child.id());
+    assert!(tokio::task::spawn_blocking(move || server.child.wait().unwrap()).await.unwrap().success());
+    let copied = graphd::open_store(&copy).unwrap();
+    let key = graphd_core::ExternalKey::kubernetes("c1", "u1");
+    assert_eq!(copied.read().get_by_key(&key, false).unwrap().map(|i| i.name), Some("web".to_string()));
+}

@@ -106,6 +106,13 @@ impl RocksEngine {
             .sum()
     }
 
+    /// Writes a consistent copy of the database, as it is now, to `dir` (which must not exist
+    /// yet): a database graphd opens like any other. Files are hard-linked where `dir` is on the
+    /// same file system, copied otherwise; writes go on meanwhile.
+    pub fn checkpoint(&self, dir: &Path) -> Result<(), rocksdb::Error> {
+        rocksdb::checkpoint::Checkpoint::new(&self.db)?.create_checkpoint(dir)
+    }
+
     /// RocksDB's estimate of the keys in `cf`: cheap to ask, close after compaction.
     pub fn estimated_keys(&self, cf: Cf) -> u64 {
         self.int_property(cf, "rocksdb.estimate-num-keys")

@@ -319,6 +319,8 @@ pub const META_NEXT_ID: &[u8] = b"counter/next_id";
 pub const META_NEXT_SEQ: &[u8] = b"counter/next_seq";
 /// The fingerprint of the link rules the items were last linked by.
 pub const META_RULES_FINGERPRINT: &[u8] = b"rules/fingerprint";
+/// The sequence of the last message of a replication stream the store has applied.
+pub const META_STREAM_POSITION: &[u8] = b"stream/position";
 pub const META_KIND_PREFIX: &[u8] = b"kind/";
 pub const META_RELATION_PREFIX: &[u8] = b"relation/";
 /// Tombstones in deletion order: `tomb/ · time · what · key`, so purging scans only old ones.

@@ -173,6 +173,21 @@ impl<E: Engine> Store<E> {
         }
     }
 
+    /// The sequence of the last replication-stream message applied to this store, if it is
+    /// fed by one: where a replica (or one started from a checkpoint of it) resumes.
+    pub fn stream_position(&self) -> Result<Option<u64>> {
+        read_counter(&self.engine.snapshot(), keys::META_STREAM_POSITION)
+    }
+
+    /// Records that every stream message up to `sequence` has been applied. Written after the
+    /// message's batch: a crash in between replays that message, and batches are idempotent.
+    pub fn set_stream_position(&self, sequence: u64) -> Result<()> {
+        let mut writer = self.lock_writer();
+        let mut batch = WriteBatch::new();
+        batch.put(Cf::Meta, keys::META_STREAM_POSITION.to_vec(), sequence.to_be_bytes().to_vec());
+        self.commit(&mut writer, batch, &[])
+    }
+
     /// A consistent view for queries.
     pub fn read(&self) -> crate::query::Reader<'_, E> {
         let visible = self.visible.read().unwrap_or_else(|e| e.into_inner());

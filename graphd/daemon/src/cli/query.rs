@@ -43,6 +43,9 @@ pub enum QueryCommand {
     Scrapers(OutputArgs),
     /// Ask a running server (--addr) to scrape an AWS source again now, in every region.
     Rescrape(RescrapeArgs),
+    /// Ask a running server (--addr) to write a checkpoint of its store: a new replica starts
+    /// from it.
+    Checkpoint(CheckpointArgs),
 }
 
 #[derive(Debug, Args)]
@@ -232,7 +235,18 @@ pub struct RescrapeArgs {
     pub name: String,
 }
 
+#[derive(Debug, Args)]
+pub struct CheckpointArgs {
+    /// A directory on the server's machine that does not exist yet.
+    pub dir: String,
+}
+
 pub fn run(data_dir: &Path, args: &QueryArgs) -> anyhow::Result<()> {
+    if matches!(args.command, QueryCommand::Checkpoint(_)) && args.addr.is_none() {
+        anyhow::bail!(
+            "checkpoint asks a running server: give its --addr (a stopped store's data dir can simply be copied)"
+        );
+    }
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     runtime.block_on(async {
         let mut client = match &args.addr {
@@ -267,6 +281,10 @@ async fn answer(client: &mut Client, command: &QueryCommand, now: Timestamp) -> 
         QueryCommand::Rescrape(args) => {
             client.rescrape(&args.name).await?;
             Ok(format!("rescrape of {} requested: `graphd query scrapers` shows its progress\n", args.name))
+        }
+        QueryCommand::Checkpoint(args) => {
+            let sequence = client.checkpoint(&args.dir).await?;
+            Ok(format!("checkpoint written to {} (replication stream sequence {sequence})\n", args.dir))
         }
     }
 }

@@ -1,6 +1,8 @@
-//! The gRPC server: queries, ingest, standard health checking and server reflection, on one
-//! listener, until shutdown.
+//! The gRPC server: queries, ingest, checkpoints, standard health checking and server
+//! reflection, on one listener, until shutdown.
 
+mod admin;
+pub mod apply;
 pub mod convert;
 mod ingest;
 mod metrics;
@@ -9,6 +11,7 @@ mod status;
 mod watch;
 
 use crate::GraphStore;
+use graphd_proto::v1::admin_service_server::AdminServiceServer;
 use graphd_proto::v1::ingest_service_server::IngestServiceServer;
 use graphd_proto::v1::query_service_server::QueryServiceServer;
 use std::future::Future;
@@ -80,7 +83,7 @@ pub async fn in_process_channel(store: Arc<GraphStore>) -> anyhow::Result<tonic:
     Ok(channel)
 }
 
-/// Every service graphd answers: queries, ingest, health checking, reflection.
+/// Every service graphd answers: queries, ingest, admin, health checking, reflection.
 async fn routes(
     store: Arc<GraphStore>,
     limits: Limits,
@@ -90,6 +93,7 @@ async fn routes(
     let (health_reporter, health) = tonic_health::server::health_reporter();
     health_reporter.set_serving::<QueryServiceServer<query::Queries>>().await;
     health_reporter.set_serving::<IngestServiceServer<ingest::Ingest>>().await;
+    health_reporter.set_serving::<AdminServiceServer<admin::Admin>>().await;
     let feed = watch::Feed::attach(&store, stopping);
     // Both versions of reflection: grpcurl asks v1 first; Postman, Python's grpcio-reflection
     // and older tools only know v1alpha.
@@ -108,8 +112,9 @@ async fn routes(
                 .max_encoding_message_size(limits.max_message_bytes),
         )
         .add_service(
-            IngestServiceServer::new(ingest::Ingest::new(store, metrics))
+            IngestServiceServer::new(ingest::Ingest::new(Arc::clone(&store), metrics))
                 .max_decoding_message_size(limits.max_message_bytes),
-        );
+        )
+        .add_service(AdminServiceServer::new(admin::Admin::new(store)));
     Ok(router)
 }
