@@ -27,6 +27,8 @@
 //!     - name: catalog              # the source: items are keyed custom:catalog/<id>
 //!       files: {path: catalog}     # or http: {url: …}, or command: {run: [prog, arg]}
 //!       map: {id: object.id, kind: "'Custom::Service'", name: object.name}   # CEL per field
+//! stream:                          # replication (see crate::stream): consume what agents publish
+//!   nats: {servers: [nats://10.0.0.1:4222], consumer: replica-a}
 //! ```
 
 use crate::server::Limits;
@@ -47,6 +49,8 @@ pub struct Config {
     pub retention: Retention,
     pub limits: Limits,
     pub scrapers: Scrapers,
+    /// Replication: consume a NATS JetStream stream that agents publish to.
+    pub stream: Option<crate::stream::StreamConfig>,
 }
 
 /// The scrapers `graphd serve` runs and `graphd scrape --once` runs once.
@@ -87,6 +91,7 @@ impl Default for Config {
             retention: Retention::default(),
             limits: Limits::default(),
             scrapers: Scrapers::default(),
+            stream: None,
         }
     }
 }
@@ -131,6 +136,9 @@ impl Config {
     pub fn load(path: &Path) -> anyhow::Result<Config> {
         let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
         let mut config = Config::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        if config.stream.as_ref().is_some_and(|s| s.nats.consumer.is_none()) {
+            anyhow::bail!("{}: stream.nats.consumer: missing; name this replica's durable consumer", path.display());
+        }
         let base = path.parent().unwrap_or(Path::new("."));
         config.data_dir = base.join(&config.data_dir);
         config.rules = config.rules.iter().map(|r| base.join(r)).collect();

@@ -8,6 +8,7 @@
 //! - [`render`]: tree, table and JSON output of the API's answers.
 //! - [`server`]: the gRPC service (queries, ingest, health, reflection).
 //! - [`agent`]: scrapers near what they scrape, streaming to a central graphd.
+//! - [`stream`]: replication through NATS JetStream: agents publish, replicas consume.
 //! - [`cli`]: the subcommands.
 //!
 //! Storage and query logic live in `graphd-store`; this crate wires it to RocksDB and people.
@@ -21,5 +22,6 @@ pub mod render;
 pub mod sample;
 pub mod scrape;
 pub mod server;
+pub mod stream;
 
 pub use open::{open_store, GraphStore};

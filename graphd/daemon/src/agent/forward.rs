@@ -1,4 +1,5 @@
-//! Sending the agent's queue and mirror to the central graphd, through every outage.
+//! Sending the agent's queue and mirror to the central graphd (or the stream), through every
+//! outage.
 
 use super::{request, AgentConfig, Outbox};
 use crate::open::GraphStore;
@@ -32,11 +33,11 @@ pub async fn forward(
                 Ok(()) => return,
                 Err(error) => {
                     tracing::warn!(
-                        central = %config.central,
+                        to = %config.destination(),
                         queued_bytes = outbox.queued_bytes(),
                         error = format!("{error:#}"),
                         retry_in = ?retry,
-                        "cannot forward to the central graphd; changes wait in the buffer"
+                        "cannot forward; changes wait in the buffer"
                     );
                 }
             },
@@ -56,45 +57,77 @@ struct Session<'a> {
     outbox: &'a Arc<Outbox>,
 }
 
-/// One ingest stream: batches go out one at a time, each waits for its acknowledgement.
+/// Where batches go: one at a time, each acknowledged before the next.
 struct Stream {
-    requests: mpsc::Sender<pb::IngestRequest>,
-    acks: tonic::Streaming<pb::IngestAck>,
+    to: Destination,
     sequence: u64,
     /// A batch was rejected since the last full resync.
     rejected: bool,
 }
 
+enum Destination {
+    /// An ingest stream of the central graphd: applied when acknowledged.
+    Central { requests: mpsc::Sender<pb::IngestRequest>, acks: tonic::Streaming<pb::IngestAck> },
+    /// A JetStream subject: stored by the stream's replicas when acknowledged; the graphd
+    /// replicas apply it as they consume.
+    Nats { context: async_nats::jetstream::Context, subject: String },
+}
+
 impl Stream {
-    async fn send(&mut self, mut batch: pb::IngestRequest) -> anyhow::Result<pb::IngestAck> {
+    async fn open(config: &AgentConfig) -> anyhow::Result<Stream> {
+        let to = match (&config.central, &config.stream) {
+            (Some(central), _) => {
+                let mut client = graphd_client::Client::connect(central).await?;
+                let (requests, outgoing) = mpsc::channel(4);
+                let acks = client.ingest_stream(tokio_stream::wrappers::ReceiverStream::new(outgoing)).await?;
+                Destination::Central { requests, acks }
+            }
+            (None, Some(stream)) => {
+                let (context, _) = stream.nats.connect().await?;
+                Destination::Nats { context, subject: stream.nats.subject_of(&config.name) }
+            }
+            (None, None) => anyhow::bail!("the agent has no destination"),
+        };
+        Ok(Stream { to, sequence: 0, rejected: false })
+    }
+
+    /// Sends `batch`; returns the items its closing resync tombstoned, where that is known.
+    async fn send(&mut self, mut batch: pb::IngestRequest) -> anyhow::Result<u32> {
         self.sequence += 1;
         batch.sequence = self.sequence;
-        self.requests.send(batch).await.map_err(|_| anyhow::anyhow!("the ingest stream closed"))?;
-        let ack = self.acks.message().await?.ok_or_else(|| anyhow::anyhow!("the ingest stream ended"))?;
-        if !ack.applied {
-            // A batch is rejected whole, e.g. for a delete of an item the central graphd
-            // never got: a full resync puts it right once the queue is sent.
-            tracing::warn!(error = %ack.error, "the central graphd rejected a batch; a full resync follows");
-            self.rejected = true;
+        match &mut self.to {
+            Destination::Central { requests, acks } => {
+                requests.send(batch).await.map_err(|_| anyhow::anyhow!("the ingest stream closed"))?;
+                let ack = acks.message().await?.ok_or_else(|| anyhow::anyhow!("the ingest stream ended"))?;
+                if !ack.applied {
+                    // A batch is rejected whole, e.g. for a delete of an item the central
+                    // graphd never got: a full resync puts it right once the queue is sent.
+                    tracing::warn!(error = %ack.error, "the central graphd rejected a batch; a full resync follows");
+                    self.rejected = true;
+                }
+                Ok(ack.resync_deleted)
+            }
+            Destination::Nats { context, subject } => {
+                let payload = prost::Message::encode_to_vec(&batch);
+                context.publish(subject.clone(), payload.into()).await?.await?;
+                Ok(0)
+            }
         }
-        Ok(ack)
     }
 }
 
 impl Session<'_> {
     async fn run(&self) -> anyhow::Result<()> {
-        let mut client = graphd_client::Client::connect(&self.config.central).await?;
-        let (requests, outgoing) = mpsc::channel(4);
-        let acks = client.ingest_stream(tokio_stream::wrappers::ReceiverStream::new(outgoing)).await?;
-        let mut stream = Stream { requests, acks, sequence: 0, rejected: false };
-        tracing::info!(central = %self.config.central, queued_bytes = self.outbox.queued_bytes(), "connected to the central graphd");
+        let mut stream = Stream::open(self.config).await?;
+        let to = self.config.destination();
+        tracing::info!(%to, queued_bytes = self.outbox.queued_bytes(), "connected");
         if self.outbox.overflowed() {
             // The queue misses batches: the resync below stands for all of it.
             self.outbox.discard()?;
         }
         self.send_queue(&mut stream).await?;
         self.resync(&mut stream).await?;
-        tracing::info!(central = %self.config.central, "the central graph is up to date; forwarding as changes come");
+        tracing::info!(%to, "sent everything; forwarding as changes come");
         loop {
             self.send_queue(&mut stream).await?;
             if stream.rejected {
@@ -131,7 +164,7 @@ impl Session<'_> {
                     batch.begin_resync = Some(resync_scope(&scope));
                 }
                 batch.end_resync = i == last;
-                tombstoned += stream.send(batch).await?.resync_deleted;
+                tombstoned += stream.send(batch).await?;
             }
         }
         for chunk in links.chunks(RESYNC_BATCH) {

@@ -4,7 +4,7 @@
 //! The agent writes what its scrapers see into a local mirror (a store of its own, without
 //! rules: linking happens centrally) exactly as `graphd serve` would, and queues every batch
 //! it writes in a bounded disk buffer ([`Outbox`]). A forwarder ([`forward`]) sends the queue
-//! over the ingest API, one acknowledged batch at a time; when the central graphd is away it
+//! over the ingest API (or publishes it to a JetStream stream), one acknowledged batch at a time; when the central graphd is away it
 //! retries with back-off while the queue grows, and on every connection, after the queue, it
 //! sends a full resync of every scope from the mirror. Batches are idempotent (an item is its
 //! key), so a batch sent twice changes nothing the second time, and the resync makes the
@@ -12,7 +12,7 @@
 //!
 //! ```yaml
 //! name: edge-eu                   # the agent: its batches' source at the central graphd
-//! central: http://graphd.example:7439
+//! central: http://graphd.example:7439   # or `stream: {nats: …}` (see crate::stream)
 //! data_dir: graphd-agent          # the mirror and the buffer
 //! buffer_max_bytes: 268435456     # 256 MiB by default
 //! retry_max_secs: 30              # back-off between attempts to reach the central graphd
@@ -38,7 +38,12 @@ use std::time::Duration;
 #[serde(deny_unknown_fields)]
 pub struct AgentConfig {
     pub name: String,
-    pub central: String,
+    /// The central graphd's gRPC address; or else `stream`.
+    #[serde(default)]
+    pub central: Option<String>,
+    /// A NATS JetStream stream that graphd replicas consume; or else `central`.
+    #[serde(default)]
+    pub stream: Option<crate::stream::StreamConfig>,
     #[serde(default = "default_data_dir")]
     pub data_dir: PathBuf,
     #[serde(default = "default_buffer_max_bytes")]
@@ -69,8 +74,15 @@ impl AgentConfig {
         if config.scrapers.is_empty() {
             anyhow::bail!("{}: scrapers: nothing to scrape (kubernetes, aws and custom are empty)", path.display());
         }
-        if config.name.is_empty() {
-            anyhow::bail!("{}: name: empty; the agent's name is the source of what it sends", path.display());
+        if config.name.is_empty() || config.name.contains(['.', '*', '>', ' ']) {
+            anyhow::bail!(
+                "{}: name: {:?}: the agent's name is the source of what it sends; not empty, no '.', '*', '>' or spaces",
+                path.display(),
+                config.name
+            );
+        }
+        if config.central.is_some() == config.stream.is_some() {
+            anyhow::bail!("{}: give either central (a graphd's address) or stream (NATS JetStream)", path.display());
         }
         let base = path.parent().unwrap_or(Path::new("."));
         config.data_dir = base.join(&config.data_dir);
@@ -80,6 +92,15 @@ impl AgentConfig {
 
     pub fn retry_max(&self) -> Duration {
         Duration::from_secs(self.retry_max_secs.max(1))
+    }
+
+    /// Where batches go, for messages.
+    pub fn destination(&self) -> String {
+        match (&self.central, &self.stream) {
+            (Some(central), _) => central.clone(),
+            (None, Some(stream)) => format!("stream {} ({})", stream.nats.stream, stream.nats.servers.join(", ")),
+            (None, None) => "nowhere".into(),
+        }
     }
 }
 

@@ -26,7 +26,7 @@ pub fn run(args: &AgentArgs) -> anyhow::Result<()> {
         let forwarding = tokio::spawn(forward(config.clone(), Arc::clone(&mirror), Arc::clone(&outbox), stopping));
         let scrapers =
             Scrapers::start_forwarding(Arc::clone(&mirror), &config.scrapers, Mode::Watch, Some(Arc::clone(&outbox)));
-        super::serve::announce(&format!("graphd agent {} forwarding to {}", config.name, config.central));
+        super::serve::announce(&format!("graphd agent {} forwarding to {}", config.name, config.destination()));
         super::serve::shutdown_signal().await;
         scrapers.stop().await?;
         let _ = stop.send(true);

@@ -67,6 +67,7 @@ pub fn run(data_dir: Option<&Path>, args: &ServeArgs) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async {
         let (stop, stopping) = tokio::sync::watch::channel(false);
+        let stopped_flag = stopping.clone();
         let stopped = move || {
             let mut stopping = stopping.clone();
             async move {
@@ -89,6 +90,16 @@ pub fn run(data_dir: Option<&Path>, args: &ServeArgs) -> anyhow::Result<()> {
         };
         let scrapers =
             (!config.scrapers.is_empty()).then(|| Scrapers::start(Arc::clone(&store), &config.scrapers, Mode::Watch));
+        let replicating = config.stream.as_ref().map(|stream| {
+            let consumer = stream.nats.consumer.clone().unwrap_or_default();
+            announce(&format!("replicating from stream {} as consumer {consumer}", stream.nats.stream));
+            tokio::spawn(crate::stream::consume(
+                stream.nats.clone(),
+                consumer,
+                Arc::clone(&store),
+                stopped_flag.clone(),
+            ))
+        });
         if let Some(scrapers) = &scrapers {
             metrics.set_scrapers(scrapers.handles.clone());
             let s = &config.scrapers;
@@ -107,6 +118,9 @@ pub fn run(data_dir: Option<&Path>, args: &ServeArgs) -> anyhow::Result<()> {
         }
         if let Some(scrapers) = scrapers {
             scrapers.stop().await?;
+        }
+        if let Some(replicating) = replicating {
+            replicating.await?;
         }
         anyhow::Ok(())
     })?;

@@ -1,0 +1,103 @@
+//! A replica: the stream's messages applied to the store, in stream order, through a durable
+//! consumer, resuming after the last message the store holds.
+
+use super::NatsConfig;
+use crate::server::apply::{apply_request, OpenResync};
+use crate::GraphStore;
+use async_nats::jetstream::consumer::{pull, AckPolicy, DeliverPolicy};
+use graphd_proto::v1 as pb;
+use prost::Message;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio_stream::StreamExt;
+
+/// The first pause after a failure; it doubles up to [`RETRY_MAX`].
+const FIRST_RETRY: Duration = Duration::from_millis(200);
+const RETRY_MAX: Duration = Duration::from_secs(10);
+
+/// Consumes the stream into `store` until `stop` turns true, reconnecting with back-off.
+pub async fn consume(config: NatsConfig, consumer: String, store: Arc<GraphStore>, mut stop: watch::Receiver<bool>) {
+    let mut retry = FIRST_RETRY;
+    loop {
+        tokio::select! {
+            ended = run(&config, &consumer, &store) => {
+                let error = ended.err().map(|e| format!("{e:#}")).unwrap_or_else(|| "the consumer's messages ended".into());
+                tracing::warn!(stream = %config.stream, %consumer, %error, retry_in = ?retry, "replication stream interrupted");
+            }
+            _ = stop.wait_for(|stop| *stop) => return,
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(retry) => {}
+            _ = stop.wait_for(|stop| *stop) => return,
+        }
+        retry = (retry * 2).min(RETRY_MAX);
+    }
+}
+
+async fn run(config: &NatsConfig, name: &str, store: &Arc<GraphStore>) -> anyhow::Result<()> {
+    let (_, stream) = config.connect().await?;
+    let position = store.stream_position()?;
+    // Where a new consumer starts: after what the store holds (a checkpoint's sequence), or at
+    // the beginning. An existing consumer goes on from its own acknowledgements.
+    let deliver_policy = match position {
+        Some(sequence) => DeliverPolicy::ByStartSequence { start_sequence: sequence + 1 },
+        None => DeliverPolicy::All,
+    };
+    let consumer = stream
+        .get_or_create_consumer(
+            name,
+            pull::Config {
+                durable_name: Some(name.to_owned()),
+                ack_policy: AckPolicy::Explicit,
+                deliver_policy,
+                filter_subject: format!("{}.>", config.subject),
+                ..Default::default()
+            },
+        )
+        .await?;
+    tracing::info!(stream = %config.stream, consumer = %name, ?position, "consuming the replication stream");
+    let mut messages = consumer.messages().await?;
+    // Each agent's resync, open between its begin and its end.
+    let mut resyncs: HashMap<String, Option<OpenResync>> = HashMap::new();
+    let mut applied = position.unwrap_or(0);
+    while let Some(message) = messages.next().await {
+        let message = message?;
+        let sequence =
+            message.info().map_err(|e| anyhow::anyhow!("a message without stream info: {e}"))?.stream_sequence;
+        if sequence <= applied {
+            // Delivered again (its acknowledgement was lost): the store has it already.
+            message.ack().await.map_err(|e| anyhow::anyhow!("ack: {e}"))?;
+            continue;
+        }
+        let agent = config.agent_of(message.subject.as_str()).unwrap_or_default().to_owned();
+        match pb::IngestRequest::decode(message.payload.clone()) {
+            Err(e) => tracing::error!(sequence, %agent, error = %e, "skipping a message that is not an ingest request"),
+            Ok(request) => {
+                let mut open = resyncs.remove(&agent).flatten();
+                if request.begin_resync.is_some() {
+                    if let Some(stale) = open.take() {
+                        // The agent started over (it restarted mid-resync): the old one never ends.
+                        tracing::warn!(%agent, scope = %stale.resync.scope, "dropping an unfinished resync");
+                    }
+                }
+                let store = Arc::clone(store);
+                let (ack, open) = tokio::task::spawn_blocking(move || {
+                    let ack = apply_request(&store, &request, &mut open);
+                    let recorded = store.set_stream_position(sequence);
+                    (ack, open, recorded)
+                })
+                .await
+                .map(|(ack, open, recorded)| recorded.map(|()| (ack, open)))??;
+                if !ack.applied {
+                    tracing::warn!(sequence, %agent, error = %ack.error, "a replicated batch was rejected");
+                }
+                resyncs.insert(agent, open);
+            }
+        }
+        applied = sequence;
+        message.ack().await.map_err(|e| anyhow::anyhow!("ack: {e}"))?;
+    }
+    Ok(())
+}
