@@ -9,19 +9,9 @@ mod support;
 use graphd_kube_testserver::TestApiServer;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-use support::{fixture, graph_of, open};
-
-/// A child process killed when the test ends, however it ends.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use support::{fixture, free_port, graph_of, open, Running};
 
 fn graphd() -> Command {
     Command::new(env!("CARGO_BIN_EXE_graphd"))
@@ -66,10 +56,6 @@ fn agent_with(dir: &Path, server: &TestApiServer, cluster: &str, port: u16, extr
         .spawn()
         .expect("start graphd agent");
     Running(child)
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 /// Items of `cluster` in the central store, read-only while the server runs.

@@ -188,6 +188,13 @@ impl<E: Engine> Store<E> {
         self.commit(&mut writer, batch, &[])
     }
 
+    /// Runs `f` while no batch is written: what it reads of the engine (a copy of it, say) and
+    /// the stream position are of the same moment. Keep `f` short: writers wait for it.
+    pub fn between_writes<T>(&self, f: impl FnOnce(&Self) -> T) -> T {
+        let _writer = self.lock_writer();
+        f(self)
+    }
+
     /// A consistent view for queries.
     pub fn read(&self) -> crate::query::Reader<'_, E> {
         let visible = self.visible.read().unwrap_or_else(|e| e.into_inner());

@@ -34,13 +34,11 @@ impl AdminService for Admin {
         }
         let store = Arc::clone(&self.store);
         let taken = tokio::task::spawn_blocking(move || {
-            // Read before the copy: the copy holds at least this much of the stream, and a
-            // replica started from it replays any message past it (batches are idempotent).
-            let sequence = store.stream_position().map_err(|e| Status::internal(e.to_string()))?;
-            store
-                .engine()
-                .checkpoint(&dir)
-                .map_err(|e| Status::internal(format!("checkpoint to {}: {e}", dir.display())))?;
+            // Between two batches: the copy holds exactly the stream up to this sequence.
+            let (sequence, copied) =
+                store.between_writes(|store| (store.stream_position(), store.engine().checkpoint(&dir)));
+            let sequence = sequence.map_err(|e| Status::internal(e.to_string()))?;
+            copied.map_err(|e| Status::internal(format!("checkpoint to {}: {e}", dir.display())))?;
             tracing::info!(dir = %dir.display(), ?sequence, "checkpoint written");
             Ok::<_, Status>(pb::CheckpointResponse {
                 dir: dir.display().to_string(),

@@ -42,8 +42,11 @@ pub fn text(bytes: &[u8]) -> String {
 
 pub type Node = (String, String, String);
 
+/// A cluster's live items and edges (see [`graph_of`]).
+pub type GraphOf = (BTreeSet<Node>, BTreeSet<(Node, String, Node)>);
+
 /// The live graph of `cluster`, by kind, namespace and name: comparable across stores.
-pub fn graph_of(store: &GraphStore, cluster: &str) -> (BTreeSet<Node>, BTreeSet<(Node, String, Node)>) {
+pub fn graph_of(store: &GraphStore, cluster: &str) -> GraphOf {
     let reader = store.read();
     let scope = graphd_store::query::ScopeFilter { cluster: Some(cluster.to_owned()), ..Default::default() };
     let items = reader.list(&ListQuery { scope, limit: usize::MAX, ..Default::default() }).unwrap().items;
@@ -60,4 +63,19 @@ pub fn graph_of(store: &GraphStore, cluster: &str) -> (BTreeSet<Node>, BTreeSet<
         }
     }
     (nodes, edges)
+}
+
+/// A child process killed when the test ends, however it ends.
+pub struct Running(pub std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A port nothing listens on now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }

@@ -1,0 +1,169 @@
+//! Replication through NATS JetStream: a 3-node NATS cluster on 127.0.0.1 holding a stream of 3
+//! replicas, one agent publishing a fixture cluster to it, two graphd replicas consuming it.
+//! One NATS node and one replica are killed during ingest, the cluster changes meanwhile, the
+//! replica is restarted; both replicas end with the graph an import of the same objects gives.
+//! A third replica started from a checkpoint of the first converges too.
+
+mod nats;
+mod support;
+
+use graphd_kube_testserver::TestApiServer;
+use nats::NatsCluster;
+use serde_json::{json, Value};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+use support::{fixture, graph_of, open, GraphOf, Running};
+
+const CLUSTER: &str = "k3s";
+
+fn stream_yaml(urls: &[String], consumer: Option<&str>) -> String {
+    let consumer = consumer.map(|c| format!(", consumer: {c}")).unwrap_or_default();
+    format!("stream:\n  nats: {{servers: [{}], replicas: 3{consumer}}}\n", urls.join(", "))
+}
+
+/// A graphd replica over `data`, consuming the stream as `consumer`; its address once it listens.
+fn replica(dir: &Path, data: &Path, consumer: &str, urls: &[String]) -> (Running, String) {
+    let config = dir.join(format!("{consumer}.yaml"));
+    let yaml = format!("data_dir: {}\nlisten: 127.0.0.1:0\n{}", data.display(), stream_yaml(urls, Some(consumer)));
+    std::fs::write(&config, yaml).unwrap();
+    let log = std::fs::File::create(dir.join(format!("{consumer}.log"))).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_graphd"))
+        .args(["serve", "--config", config.to_str().unwrap()])
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(log)
+        .spawn()
+        .expect("start graphd serve");
+    let mut first = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stdout.take().unwrap()), &mut first).unwrap();
+    let addr = first.trim().strip_prefix("graphd listening on ").unwrap_or_else(|| panic!("{first}")).to_owned();
+    (Running(child), addr)
+}
+
+fn agent(dir: &Path, server: &TestApiServer, urls: &[String]) -> Running {
+    let kubeconfig = dir.join("k3s.kubeconfig");
+    std::fs::write(&kubeconfig, server.kubeconfig(CLUSTER)).unwrap();
+    let config = dir.join("agent.yaml");
+    let yaml = format!(
+        "name: edge\ndata_dir: {}\nretry_max_secs: 1\n{}scrapers:\n  kubernetes:\n    - {{name: {CLUSTER}, kubeconfig: {}, context: {CLUSTER}, page_size: 50}}\n",
+        dir.join("agent").display(),
+        stream_yaml(urls, None),
+        kubeconfig.display()
+    );
+    std::fs::write(&config, yaml).unwrap();
+    let log = std::fs::File::create(dir.join("agent.log")).unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_graphd"))
+        .args(["agent", "--config", config.to_str().unwrap()])
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("start graphd agent");
+    Running(child)
+}
+
+fn pod(name: &str) -> Value {
+    json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": name, "namespace": "default", "uid": format!("uid-{name}"), "labels": {"app": "backend-api"}},
+        "spec": {"nodeName": "c9b7eea91", "serviceAccountName": "default", "containers": [{"name": "c", "image": "nginx:1"}]},
+        "status": {"phase": "Running"}
+    })
+}
+
+/// The graph of the cluster in the store in `data`, read while its replica runs.
+fn graph_in(data: &Path) -> Option<GraphOf> {
+    graphd::open::open_store_read_only(data).ok().map(|store| graph_of(&store, CLUSTER))
+}
+
+/// What an import of `objects` gives.
+fn imported(objects: &[Value]) -> GraphOf {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    graphd::import::import(&store, CLUSTER, objects, |_, _| {}).unwrap();
+    graph_of(&store, CLUSTER)
+}
+
+fn logs(dir: &Path) -> String {
+    let mut all = String::new();
+    for name in ["agent", "replica-a", "replica-b", "replica-c"] {
+        let text = std::fs::read_to_string(dir.join(format!("{name}.log"))).unwrap_or_default();
+        all.push_str(&format!("---- {name}\n{}\n", text.lines().rev().take(15).collect::<Vec<_>>().join("\n")));
+    }
+    all
+}
+
+async fn converge(dir: &Path, replicas: &[&Path], expected: &GraphOf) {
+    let started = Instant::now();
+    while !replicas.iter().all(|data| graph_in(data).as_ref() == Some(expected)) {
+        if started.elapsed() > Duration::from_secs(90) {
+            for data in replicas {
+                let have = graph_in(data).unwrap_or_default();
+                let missing: Vec<_> = expected.0.difference(&have.0).take(5).collect();
+                let extra: Vec<_> = have.0.difference(&expected.0).take(5).collect();
+                let missing_edges = expected.1.difference(&have.1).count();
+                eprintln!("{}: missing {missing:?}, extra {extra:?}, {missing_edges} edges missing", data.display());
+            }
+            panic!("the replicas never converged:\n{}", logs(dir));
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicas_converge_through_a_lost_nats_node_a_killed_replica_and_a_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    let mut nats = NatsCluster::start(3);
+    let urls = nats.urls();
+    let server = TestApiServer::start().await;
+    let mut objects =
+        graphd::import::parse_objects(&fixture("k3s-troubleshoot-real-snapshot.json").to_string()).unwrap();
+    for object in &objects {
+        server.apply(object.clone());
+    }
+    let (a, b) = (dir.join("replica-a-data"), dir.join("replica-b-data"));
+    let (_replica_a, addr_a) = replica(dir, &a, "replica-a", &urls);
+    let (replica_b, _) = replica(dir, &b, "replica-b", &urls);
+    let _agent = agent(dir, &server, &urls);
+
+    // During ingest, as soon as the first items are in: a NATS node and a replica go.
+    let started = Instant::now();
+    while graph_in(&a).is_none_or(|g| g.0.is_empty()) {
+        assert!(started.elapsed() < Duration::from_secs(90), "nothing replicated:\n{}", logs(dir));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    nats.kill(2);
+    drop(replica_b);
+    server.apply(pod("web-added-meanwhile"));
+    objects.push(pod("web-added-meanwhile"));
+    let gone = "backend-api-75fb46b7bd-xtkrh";
+    assert!(server.delete("v1", "Pod", Some("default"), gone));
+    objects.retain(|o| o["metadata"]["name"] != gone);
+    let (_replica_b, _) = replica(dir, &b, "replica-b", &urls);
+    let expected = imported(&objects);
+    assert!(expected.0.len() > 400 && expected.1.len() > 500, "a real graph");
+    converge(dir, &[&a, &b], &expected).await;
+
+    // A third replica from a checkpoint of the first: it resumes after the sequence it holds.
+    let c = dir.join("replica-c-data");
+    let asked = Command::new(env!("CARGO_BIN_EXE_graphd"))
+        .args(["query", "--addr", &addr_a, "checkpoint", c.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&asked.stdout);
+    assert!(
+        asked.status.success() && said.contains("replication stream sequence"),
+        "{said}{}",
+        String::from_utf8_lossy(&asked.stderr)
+    );
+    let sequence: u64 = said.trim().rsplit(' ').next().unwrap().trim_end_matches(')').parse().unwrap();
+    assert!(sequence > 0, "the checkpoint covers part of the stream: {said}");
+    let (_replica_c, _) = replica(dir, &c, "replica-c", &urls);
+    server.apply(pod("web-after-checkpoint"));
+    objects.push(pod("web-after-checkpoint"));
+    converge(dir, &[&a, &b, &c], &imported(&objects)).await;
+    let c_log = std::fs::read_to_string(dir.join("replica-c.log")).unwrap();
+    assert!(c_log.contains(&format!("position=Some({sequence})")), "replica-c started at the checkpoint:\n{c_log}");
+}
