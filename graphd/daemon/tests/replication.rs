@@ -4,11 +4,10 @@
 //! replica is restarted; both replicas end with the graph an import of the same objects gives.
 //! A third replica started from a checkpoint of the first converges too.
 
-mod nats;
 mod support;
 
 use graphd_kube_testserver::TestApiServer;
-use nats::NatsCluster;
+use graphd_nats_cluster::NatsCluster;
 use serde_json::{json, Value};
 use std::path::Path;
 use std::process::{Command, Stdio};

@@ -1,7 +1,6 @@
 //! A NATS cluster with JetStream on 127.0.0.1, one `nats-server` process per node (from
 //! `$GRAPHD_NATS_SERVER`, or `.venv/bin/nats-server`, which `./scripts/setup-venv` installs).
 
-use crate::support::free_port;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
@@ -14,6 +13,10 @@ struct Node {
     port: u16,
     cluster_port: u16,
     process: Option<Child>,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 fn binary() -> PathBuf {
