@@ -4,11 +4,13 @@
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
+#[derive(Debug)]
 pub struct NatsCluster {
     dir: tempfile::TempDir,
     nodes: Vec<Node>,
 }
 
+#[derive(Debug)]
 struct Node {
     port: u16,
     cluster_port: u16,
