@@ -112,3 +112,35 @@ pub fn request(ops: &[Op], source: &str) -> pb::IngestRequest {
         ..Default::default()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shipped_example_reads_and_mistakes_name_their_field() {
+        let shipped: AgentConfig = parse_yaml(include_str!("../../../../deploy/agent.yaml")).unwrap();
+        assert_eq!(shipped.central.as_deref(), Some("http://graphd.example:7439"));
+        assert_eq!(shipped.buffer_max_bytes, 256 << 20);
+        let unknown = parse_yaml::<AgentConfig>(
+            "name: a
+central: x
+bufer_max_bytes: 1
+scrapers: {}
+",
+        )
+        .unwrap_err();
+        assert!(unknown.starts_with("bufer_max_bytes: unknown field"), "{unknown}");
+        let dir = tempfile::tempdir().unwrap();
+        let both = dir.path().join("agent.yaml");
+        let scrapers =
+            "scrapers: {custom: [{name: c, command: {run: [\"true\"]}, map: {id: object.id, kind: \"'Custom::X'\"}}]}";
+        std::fs::write(&both, format!("name: a\ncentral: x\nstream: {{nats: {{servers: [n]}}}}\n{scrapers}\n"))
+            .unwrap();
+        let error = AgentConfig::load(&both).unwrap_err().to_string();
+        assert!(error.contains("give either central"), "{error}");
+        std::fs::write(&both, "name: a\ncentral: x\nscrapers: {}\n").unwrap();
+        let error = AgentConfig::load(&both).unwrap_err().to_string();
+        assert!(error.contains("nothing to scrape"), "{error}");
+    }
+}
