@@ -152,7 +152,8 @@ impl Client {
         Ok(self.query.scrapers(pb::ScrapersRequest {}).await?.into_inner().scrapers)
     }
 
-    /// Asks the server to scrape the AWS source `name` again now, in every region.
+    /// Asks the server to scrape the AWS source `name` again now, in every region (or to read
+    /// the custom source `name` again).
     pub async fn rescrape(&mut self, name: &str) -> Result<()> {
         self.ingest.rescrape(pb::RescrapeRequest { name: name.to_owned() }).await?;
         Ok(())

@@ -7,55 +7,21 @@
 mod support;
 
 use graphd_kube_testserver::TestApiServer;
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-use support::{fixture, free_port, graph_of, open, Running};
-
-fn graphd() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_graphd"))
-}
+use support::processes::{agent, free_port, logs, pod, serve, Running};
+use support::{fixture, graph_of, open};
 
 /// `graphd serve` on `port` over `data`, once it listens.
-fn central(data: &Path, port: u16) -> Running {
-    let mut child = graphd()
-        .args(["--data-dir", data.to_str().unwrap(), "serve", "--listen", &format!("127.0.0.1:{port}")])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("start graphd serve");
-    let mut first = String::new();
-    std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stdout.take().unwrap()), &mut first).unwrap();
-    assert!(first.starts_with("graphd listening on"), "{first}");
-    Running(child)
+fn central(dir: &Path, data: &Path, port: u16) -> Running {
+    let args = ["--data-dir", data.to_str().unwrap(), "serve", "--listen", &format!("127.0.0.1:{port}")];
+    serve(&args, &dir.join("central.log")).0
 }
 
-/// `graphd agent` scraping `server` as `cluster`, forwarding to the central server on `port`.
-fn agent(dir: &Path, server: &TestApiServer, cluster: &str, port: u16) -> Running {
-    agent_with(dir, server, cluster, port, "")
-}
-
-/// The same, with `extra` lines in its config.
-fn agent_with(dir: &Path, server: &TestApiServer, cluster: &str, port: u16, extra: &str) -> Running {
-    let kubeconfig = dir.join(format!("{cluster}.kubeconfig"));
-    std::fs::write(&kubeconfig, server.kubeconfig(cluster)).unwrap();
-    let config = dir.join(format!("{cluster}-agent.yaml"));
-    let yaml = format!(
-        "name: agent-{cluster}\ncentral: http://127.0.0.1:{port}\ndata_dir: {}\nretry_max_secs: 1\n{extra}\
-         scrapers:\n  kubernetes:\n    - {{name: {cluster}, kubeconfig: {}, context: {cluster}, page_size: 50}}\n",
-        dir.join(format!("{cluster}-agent")).display(),
-        kubeconfig.display()
-    );
-    std::fs::write(&config, yaml).unwrap();
-    let log = std::fs::File::create(dir.join(format!("{cluster}-agent.log"))).unwrap();
-    let child = graphd()
-        .args(["agent", "--config", config.to_str().unwrap()])
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .expect("start graphd agent");
-    Running(child)
+/// An agent named after `cluster`, sending to the central graphd on `port`.
+fn agent_of(dir: &Path, server: &TestApiServer, cluster: &str, port: u16, extra: &str) -> Running {
+    agent(dir, &format!("{cluster}-agent"), server, cluster, &format!("central: http://127.0.0.1:{port}\n{extra}"))
 }
 
 /// Items of `cluster` in the central store, read-only while the server runs.
@@ -66,21 +32,8 @@ fn central_items(data: &Path, cluster: &str) -> usize {
     }
 }
 
-fn pod(name: &str) -> Value {
-    json!({
-        "apiVersion": "v1", "kind": "Pod",
-        "metadata": {"name": name, "namespace": "default", "uid": format!("uid-{name}"), "labels": {"app": "backend-api"}},
-        "spec": {"nodeName": "c9b7eea91", "serviceAccountName": "default", "containers": [{"name": "c", "image": "nginx:1"}]},
-        "status": {"phase": "Running"}
-    })
-}
-
-fn logs(dir: &Path) -> String {
-    ["k3s", "ocp", "small"]
-        .iter()
-        .map(|c| std::fs::read_to_string(dir.join(format!("{c}-agent.log"))).unwrap_or_default())
-        .collect::<Vec<_>>()
-        .join("\n")
+fn agent_logs(dir: &Path) -> String {
+    logs(dir, &["k3s-agent", "ocp-agent", "small-agent"], usize::MAX)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -91,8 +44,8 @@ async fn two_agents_feed_a_central_graphd_through_a_restart() {
     ocp.load_list(&fixture("openshift-vsphere-mustgather-monitoring-pv.json"));
     let data: PathBuf = dir.path().join("central");
     let port = free_port();
-    let server = central(&data, port);
-    let _agents = [agent(dir.path(), &k3s, "k3s", port), agent(dir.path(), &ocp, "ocp", port)];
+    let server = central(dir.path(), &data, port);
+    let _agents = [agent_of(dir.path(), &k3s, "k3s", port, ""), agent_of(dir.path(), &ocp, "ocp", port, "")];
 
     // Killed as soon as the first items arrive: in the middle of the first sync.
     let started = Instant::now();
@@ -100,7 +53,7 @@ async fn two_agents_feed_a_central_graphd_through_a_restart() {
         assert!(
             started.elapsed() < Duration::from_secs(60),
             "nothing reached the central graphd:\n{}",
-            logs(dir.path())
+            agent_logs(dir.path())
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -111,7 +64,7 @@ async fn two_agents_feed_a_central_graphd_through_a_restart() {
     let gone = "backend-api-75fb46b7bd-xtkrh";
     assert!(k3s.delete("v1", "Pod", Some("default"), gone));
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let _server = central(&data, port);
+    let _server = central(dir.path(), &data, port);
 
     // What `graphd import` makes of the same objects as they are now.
     let expected_dir = tempfile::tempdir().unwrap();
@@ -140,13 +93,13 @@ async fn two_agents_feed_a_central_graphd_through_a_restart() {
                 let extra_edges: Vec<_> = have.1.difference(&want.1).take(5).collect();
                 eprintln!("{cluster}: missing {missing:?}\nextra {extra:?}\nmissing edges {missing_edges:?}\nextra edges {extra_edges:?}");
             }
-            panic!("the central graph never became the imported one; agents said:\n{}", logs(dir.path()));
+            panic!("the central graph never became the imported one; agents said:\n{}", agent_logs(dir.path()));
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let (nodes, edges) = graph_of(&expected, "k3s");
     assert!(nodes.len() > 400 && edges.len() > 500, "a real graph: {} items, {} edges", nodes.len(), edges.len());
-    let said = logs(dir.path());
+    let said = agent_logs(dir.path());
     assert!(said.contains("cannot forward; changes wait in the buffer"), "the outage was seen:\n{said}");
     assert!(said.contains("full resync sent"), "{said}");
 }
@@ -159,20 +112,20 @@ async fn a_full_buffer_says_so_and_a_resync_makes_up_for_it() {
     let data: PathBuf = dir.path().join("central");
     let port = free_port();
     // No central graphd yet, and room for a few batches only.
-    let _agent = agent_with(dir.path(), &k3s, "small", port, "buffer_max_bytes: 20000\n");
+    let _agent = agent_of(dir.path(), &k3s, "small", port, "buffer_max_bytes: 20000\n");
     let started = Instant::now();
-    while !logs(dir.path()).contains("the agent's buffer is full") {
-        assert!(started.elapsed() < Duration::from_secs(60), "no warning:\n{}", logs(dir.path()));
+    while !agent_logs(dir.path()).contains("the agent's buffer is full") {
+        assert!(started.elapsed() < Duration::from_secs(60), "no warning:\n{}", agent_logs(dir.path()));
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let _server = central(&data, port);
+    let _server = central(dir.path(), &data, port);
     let expected_dir = tempfile::tempdir().unwrap();
     let expected = open(expected_dir.path());
     let objects = graphd::import::parse_objects(&fixture("k3s-troubleshoot-real-snapshot.json").to_string()).unwrap();
     graphd::import::import(&expected, "small", &objects, |_, _| {}).unwrap();
     let started = Instant::now();
     while graph_of(&graphd::open::open_store_read_only(&data).unwrap(), "small") != graph_of(&expected, "small") {
-        assert!(started.elapsed() < Duration::from_secs(60), "never converged:\n{}", logs(dir.path()));
+        assert!(started.elapsed() < Duration::from_secs(60), "never converged:\n{}", agent_logs(dir.path()));
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }

@@ -8,11 +8,12 @@ mod support;
 
 use graphd_kube_testserver::TestApiServer;
 use graphd_nats_cluster::NatsCluster;
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
-use support::{fixture, graph_of, open, GraphOf, Running};
+use support::processes::{agent, logs, pod, serve, Running};
+use support::{fixture, graph_of, open, GraphOf};
 
 const CLUSTER: &str = "k3s";
 
@@ -26,49 +27,7 @@ fn replica(dir: &Path, data: &Path, consumer: &str, urls: &[String]) -> (Running
     let config = dir.join(format!("{consumer}.yaml"));
     let yaml = format!("data_dir: {}\nlisten: 127.0.0.1:0\n{}", data.display(), stream_yaml(urls, Some(consumer)));
     std::fs::write(&config, yaml).unwrap();
-    let log = std::fs::File::create(dir.join(format!("{consumer}.log"))).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_graphd"))
-        .args(["serve", "--config", config.to_str().unwrap()])
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::piped())
-        .stderr(log)
-        .spawn()
-        .expect("start graphd serve");
-    let mut first = String::new();
-    std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stdout.take().unwrap()), &mut first).unwrap();
-    let addr = first.trim().strip_prefix("graphd listening on ").unwrap_or_else(|| panic!("{first}")).to_owned();
-    (Running(child), addr)
-}
-
-fn agent(dir: &Path, server: &TestApiServer, urls: &[String]) -> Running {
-    let kubeconfig = dir.join("k3s.kubeconfig");
-    std::fs::write(&kubeconfig, server.kubeconfig(CLUSTER)).unwrap();
-    let config = dir.join("agent.yaml");
-    let yaml = format!(
-        "name: edge\ndata_dir: {}\nretry_max_secs: 1\n{}scrapers:\n  kubernetes:\n    - {{name: {CLUSTER}, kubeconfig: {}, context: {CLUSTER}, page_size: 50}}\n",
-        dir.join("agent").display(),
-        stream_yaml(urls, None),
-        kubeconfig.display()
-    );
-    std::fs::write(&config, yaml).unwrap();
-    let log = std::fs::File::create(dir.join("agent.log")).unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_graphd"))
-        .args(["agent", "--config", config.to_str().unwrap()])
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .expect("start graphd agent");
-    Running(child)
-}
-
-fn pod(name: &str) -> Value {
-    json!({
-        "apiVersion": "v1", "kind": "Pod",
-        "metadata": {"name": name, "namespace": "default", "uid": format!("uid-{name}"), "labels": {"app": "backend-api"}},
-        "spec": {"nodeName": "c9b7eea91", "serviceAccountName": "default", "containers": [{"name": "c", "image": "nginx:1"}]},
-        "status": {"phase": "Running"}
-    })
+    serve(&["serve", "--config", config.to_str().unwrap()], &dir.join(format!("{consumer}.log")))
 }
 
 /// The graph of the cluster in the store in `data`, read while its replica runs.
@@ -84,13 +43,8 @@ fn imported(objects: &[Value]) -> GraphOf {
     graph_of(&store, CLUSTER)
 }
 
-fn logs(dir: &Path) -> String {
-    let mut all = String::new();
-    for name in ["agent", "replica-a", "replica-b", "replica-c"] {
-        let text = std::fs::read_to_string(dir.join(format!("{name}.log"))).unwrap_or_default();
-        all.push_str(&format!("---- {name}\n{}\n", text.lines().rev().take(15).collect::<Vec<_>>().join("\n")));
-    }
-    all
+fn all_logs(dir: &Path) -> String {
+    logs(dir, &["agent", "replica-a", "replica-b", "replica-c"], 15)
 }
 
 async fn converge(dir: &Path, replicas: &[&Path], expected: &GraphOf) {
@@ -104,7 +58,7 @@ async fn converge(dir: &Path, replicas: &[&Path], expected: &GraphOf) {
                 let missing_edges = expected.1.difference(&have.1).count();
                 eprintln!("{}: missing {missing:?}, extra {extra:?}, {missing_edges} edges missing", data.display());
             }
-            panic!("the replicas never converged:\n{}", logs(dir));
+            panic!("the replicas never converged:\n{}", all_logs(dir));
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
@@ -125,12 +79,12 @@ async fn replicas_converge_through_a_lost_nats_node_a_killed_replica_and_a_check
     let (a, b) = (dir.join("replica-a-data"), dir.join("replica-b-data"));
     let (_replica_a, addr_a) = replica(dir, &a, "replica-a", &urls);
     let (replica_b, _) = replica(dir, &b, "replica-b", &urls);
-    let _agent = agent(dir, &server, &urls);
+    let _agent = agent(dir, "agent", &server, CLUSTER, &stream_yaml(&urls, None));
 
     // During ingest, as soon as the first items are in: a NATS node and a replica go.
     let started = Instant::now();
     while graph_in(&a).is_none_or(|g| g.0.is_empty()) {
-        assert!(started.elapsed() < Duration::from_secs(90), "nothing replicated:\n{}", logs(dir));
+        assert!(started.elapsed() < Duration::from_secs(90), "nothing replicated:\n{}", all_logs(dir));
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     nats.kill(2);

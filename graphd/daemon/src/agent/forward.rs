@@ -58,7 +58,7 @@ struct Session<'a> {
 }
 
 /// Where batches go: one at a time, each acknowledged before the next.
-struct Stream {
+struct Connection {
     to: Destination,
     sequence: u64,
     /// A batch was rejected since the last full resync.
@@ -73,8 +73,8 @@ enum Destination {
     Nats { context: async_nats::jetstream::Context, subject: String },
 }
 
-impl Stream {
-    async fn open(config: &AgentConfig) -> anyhow::Result<Stream> {
+impl Connection {
+    async fn open(config: &AgentConfig) -> anyhow::Result<Connection> {
         let to = match (&config.central, &config.stream) {
             (Some(central), _) => {
                 let mut client = graphd_client::Client::connect(central).await?;
@@ -88,7 +88,7 @@ impl Stream {
             }
             (None, None) => anyhow::bail!("the agent has no destination"),
         };
-        Ok(Stream { to, sequence: 0, rejected: false })
+        Ok(Connection { to, sequence: 0, rejected: false })
     }
 
     /// Sends `batch`; returns the items its closing resync tombstoned, where that is known.
@@ -118,30 +118,30 @@ impl Stream {
 
 impl Session<'_> {
     async fn run(&self) -> anyhow::Result<()> {
-        let mut stream = Stream::open(self.config).await?;
+        let mut connection = Connection::open(self.config).await?;
         let to = self.config.destination();
         tracing::info!(%to, queued_bytes = self.outbox.queued_bytes(), "connected");
         if self.outbox.overflowed() {
             // The queue misses batches: the resync below stands for all of it.
             self.outbox.discard()?;
         }
-        self.send_queue(&mut stream).await?;
-        self.resync(&mut stream).await?;
+        self.send_queue(&mut connection).await?;
+        self.resync(&mut connection).await?;
         tracing::info!(%to, "sent everything; forwarding as changes come");
         loop {
-            self.send_queue(&mut stream).await?;
-            if stream.rejected {
-                self.resync(&mut stream).await?;
+            self.send_queue(&mut connection).await?;
+            if connection.rejected {
+                self.resync(&mut connection).await?;
             }
             self.outbox.appended().await;
         }
     }
 
     /// Sends every queued batch, each acknowledged before the next.
-    async fn send_queue(&self, stream: &mut Stream) -> anyhow::Result<()> {
+    async fn send_queue(&self, connection: &mut Connection) -> anyhow::Result<()> {
         while let Some((next, mut batch)) = self.outbox.next()? {
             batch.source = format!("{}:{}", self.config.name, batch.source);
-            stream.send(batch).await?;
+            connection.send(batch).await?;
             self.outbox.ack(next)?;
         }
         Ok(())
@@ -149,7 +149,7 @@ impl Session<'_> {
 
     /// Every scope of the mirror, in full: what the central graphd has of it and the mirror
     /// does not is tombstoned. Then the explicit edges between them (region → account).
-    async fn resync(&self, stream: &mut Stream) -> anyhow::Result<()> {
+    async fn resync(&self, connection: &mut Connection) -> anyhow::Result<()> {
         let mirror = Arc::clone(self.mirror);
         let (scopes, links) = tokio::task::spawn_blocking(move || mirror_contents(&mirror)).await??;
         let source = format!("{}:resync", self.config.name);
@@ -164,14 +164,14 @@ impl Session<'_> {
                     batch.begin_resync = Some(resync_scope(&scope));
                 }
                 batch.end_resync = i == last;
-                tombstoned += stream.send(batch).await?;
+                tombstoned += connection.send(batch).await?;
             }
         }
         for chunk in links.chunks(RESYNC_BATCH) {
-            stream.send(request(chunk, &source)).await?;
+            connection.send(request(chunk, &source)).await?;
         }
         tracing::info!(tombstoned, "full resync sent");
-        stream.rejected = false;
+        connection.rejected = false;
         self.outbox.resynced();
         Ok(())
     }

@@ -41,7 +41,8 @@ pub enum QueryCommand {
     Changes(ChangesArgs),
     /// The scrapers a server runs: per cluster, resources, objects, errors, last full sync.
     Scrapers(OutputArgs),
-    /// Ask a running server (--addr) to scrape an AWS source again now, in every region.
+    /// Ask a running server (--addr) to scrape an AWS source again now, in every region, or to
+    /// read a custom source again.
     Rescrape(RescrapeArgs),
     /// Ask a running server (--addr) to write a checkpoint of its store: a new replica starts
     /// from it.
@@ -231,7 +232,7 @@ impl ChangesArgs {
 
 #[derive(Debug, Args)]
 pub struct RescrapeArgs {
-    /// The AWS source's name, as `graphd query scrapers` lists it.
+    /// The AWS or custom source's name, as `graphd query scrapers` lists it.
     pub name: String,
 }
 

@@ -1,8 +1,8 @@
-//! Scraped objects into the store. Each scraper (Kubernetes, AWS, custom sources) sends its events to a sink
-//! of its own, which turns them into items (linked by the rules) as they arrive, in batches;
-//! each complete listing is a resync of its scope, so what the source no longer has is
-//! tombstoned; a listing that never completed (a failed or interrupted scrape) tombstones
-//! nothing.
+//! Scraped objects into the store. Each scraper (Kubernetes, AWS, custom sources) sends its
+//! events to a sink of its own, which turns them into items (linked by the rules) as they
+//! arrive, in batches; each complete listing is a resync of its scope, so what the source no
+//! longer has is tombstoned; a listing that never completed (a failed or interrupted scrape)
+//! tombstones nothing.
 
 mod aws;
 mod custom;

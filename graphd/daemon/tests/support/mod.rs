@@ -4,6 +4,8 @@
 // Each test binary that includes this module uses a part of it.
 #![allow(dead_code)]
 
+pub mod processes;
+
 use graphd::GraphStore;
 use graphd_store::query::ListQuery;
 use std::collections::BTreeSet;
@@ -63,19 +65,4 @@ pub fn graph_of(store: &GraphStore, cluster: &str) -> GraphOf {
         }
     }
     (nodes, edges)
-}
-
-/// A child process killed when the test ends, however it ends.
-pub struct Running(pub std::process::Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// A port nothing listens on now.
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
