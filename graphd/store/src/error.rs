@@ -34,6 +34,16 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// Whether the store itself failed (its engine, an undecodable record), rather than the
+    /// request being wrong: the same request may succeed later, or elsewhere.
+    pub fn is_local(&self) -> bool {
+        match self {
+            StoreError::Engine(_) | StoreError::Codec(_) | StoreError::Corrupt(_) => true,
+            StoreError::InBatch { source, .. } => source.is_local(),
+            _ => false,
+        }
+    }
+
     pub(crate) fn at(self, index: usize) -> StoreError {
         StoreError::InBatch { index, source: Box::new(self) }
     }

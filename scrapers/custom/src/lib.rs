@@ -13,7 +13,6 @@ mod input;
 mod mapping;
 
 pub use config::{CustomSource, Input};
-pub use input::parse;
 
 use graphd_core::scrape::{Mode, ScrapeStatus};
 use graphd_core::ItemWrite;

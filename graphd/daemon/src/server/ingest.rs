@@ -80,7 +80,14 @@ async fn apply(
     let store = Arc::clone(store);
     let mut resync = open.take();
     let (ack, resync) = tokio::task::spawn_blocking(move || {
-        let ack = apply_request(&store, &batch, &mut resync);
+        // A store that fails under the batch rejects it too: the sender may retry it.
+        let sequence = batch.sequence;
+        let ack = apply_request(&store, &batch, &mut resync).unwrap_or_else(|e| pb::IngestAck {
+            sequence,
+            applied: false,
+            error: e.to_string(),
+            ..Default::default()
+        });
         (ack, resync)
     })
     .await

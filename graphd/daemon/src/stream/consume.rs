@@ -83,13 +83,15 @@ async fn run(config: &NatsConfig, name: &str, store: &Arc<GraphStore>) -> anyhow
                     }
                 }
                 let store = Arc::clone(store);
+                // A store that fails stops the consumer before the acknowledgement: the message
+                // comes again once it reconnects. A wrong batch is rejected the same way on
+                // every replica, and passed.
                 let (ack, open) = tokio::task::spawn_blocking(move || {
-                    let ack = apply_request(&store, &request, &mut open);
-                    let recorded = store.set_stream_position(sequence);
-                    (ack, open, recorded)
+                    let ack = apply_request(&store, &request, &mut open)?;
+                    store.set_stream_position(sequence)?;
+                    Ok::<_, graphd_store::StoreError>((ack, open))
                 })
-                .await
-                .map(|(ack, open, recorded)| recorded.map(|()| (ack, open)))??;
+                .await??;
                 if !ack.applied {
                     tracing::warn!(sequence, %agent, error = %ack.error, "a replicated batch was rejected");
                 }
