@@ -14,6 +14,8 @@ use tokio::sync::{mpsc, watch};
 
 /// Operations per batch of a full resync.
 const RESYNC_BATCH: usize = 500;
+/// Messages are split below this size whatever the server says (its header included).
+const MIN_PAYLOAD: usize = 64 << 10;
 /// The first pause after a failed connection; it doubles up to the configured maximum.
 const FIRST_RETRY: Duration = Duration::from_millis(200);
 
@@ -108,8 +110,13 @@ impl Connection {
                 Ok(ack.resync_deleted)
             }
             Destination::Nats { context, subject } => {
-                let payload = prost::Message::encode_to_vec(&batch);
-                context.publish(subject.clone(), payload.into()).await?.await?;
+                // A message holds at most the server's max_payload (1 MiB by default): a batch of
+                // large objects goes as several, its resync frame around them all.
+                let limit = context.client().server_info().max_payload.max(MIN_PAYLOAD);
+                for part in split_to_fit(batch, limit) {
+                    let payload = prost::Message::encode_to_vec(&part);
+                    context.publish(subject.clone(), payload.into()).await?.await?;
+                }
                 Ok(0)
             }
         }
@@ -177,6 +184,30 @@ impl Session<'_> {
     }
 }
 
+/// `batch` as requests of at most `limit` bytes each (less some room for the message's
+/// envelope), halving the operations until each part fits; the first part opens the batch's
+/// resync and the last one ends it. One operation larger than the limit goes alone (and is
+/// refused by the server, which says why).
+fn split_to_fit(batch: pb::IngestRequest, limit: usize) -> Vec<pb::IngestRequest> {
+    use prost::Message;
+    let room = limit - limit / 16;
+    if batch.encoded_len() <= room || batch.operations.len() <= 1 {
+        return vec![batch];
+    }
+    let mut first = batch;
+    let rest = first.operations.split_off(first.operations.len() / 2);
+    let second = pb::IngestRequest {
+        sequence: first.sequence,
+        source: first.source.clone(),
+        operations: rest,
+        begin_resync: None,
+        end_resync: std::mem::take(&mut first.end_resync),
+    };
+    let mut parts = split_to_fit(first, limit);
+    parts.extend(split_to_fit(second, limit));
+    parts
+}
+
 type Contents = (BTreeMap<ScopeKey, Vec<ItemWrite>>, Vec<Op>);
 
 /// A scope, ordered so that the resync goes cluster by cluster, account by account.
@@ -236,4 +267,33 @@ fn mirror_contents(mirror: &GraphStore) -> anyhow::Result<Contents> {
         }
     }
     Ok(scopes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use prost::Message;
+
+    #[test]
+    fn a_large_batch_is_split_with_its_resync_frame_around_the_parts() {
+        let op = |n: usize| {
+            let item = ItemWrite::new(
+                ExternalKey::custom("s", n.to_string()),
+                graphd_core::Kind::new("Custom::X").unwrap(),
+                "x".repeat(1000),
+            );
+            Op::Upsert(item)
+        };
+        let ops: Vec<Op> = (0..100).map(op).collect();
+        let mut batch = request(&ops, "agent");
+        batch.begin_resync =
+            Some(pb::ResyncScope { scope: Some(pb::resync_scope::Scope::CustomSource("s".into())), kinds: vec![] });
+        batch.end_resync = true;
+        let parts = split_to_fit(batch, 16 << 10);
+        assert!(parts.len() >= 7, "{} parts", parts.len());
+        assert!(parts.iter().all(|p| p.encoded_len() <= 16 << 10));
+        assert_eq!(parts.iter().map(|p| p.operations.len()).sum::<usize>(), 100, "every operation, once");
+        assert!(parts[0].begin_resync.is_some() && parts[1..].iter().all(|p| p.begin_resync.is_none()));
+        assert!(parts.last().unwrap().end_resync && parts[..parts.len() - 1].iter().all(|p| !p.end_resync));
+    }
 }
