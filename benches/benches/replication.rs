@@ -57,6 +57,7 @@ async fn run() {
         subject: "graphd.ingest".into(),
         replicas: 3,
         consumer: Some("bench-replica".into()),
+        max_age: None,
     };
     let (context, _) = connect_when_ready(&config).await;
     let dir = tempfile::tempdir().unwrap();

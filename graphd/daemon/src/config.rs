@@ -180,7 +180,7 @@ fn duration<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::E
     parse_duration(&text).map_err(serde::de::Error::custom)
 }
 
-fn optional_duration<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Duration>, D::Error> {
+pub(crate) fn optional_duration<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Duration>, D::Error> {
     duration(deserializer).map(Some)
 }
 
@@ -246,6 +246,11 @@ mod tests {
         assert!(unknown.contains("max_related"), "suggests the known fields: {unknown}");
         let aws = Config::parse("scrapers:\n  aws:\n    - name: prod\n      regions: eu-west-1\n").unwrap_err();
         assert!(aws.starts_with("scrapers.aws[0].regions: "), "{aws}");
+        let stream = Config::parse("stream:\n  nats: {servers: [nats://a:4222], consumer: r, max_age: 7d}\n").unwrap();
+        let nats = stream.stream.unwrap().nats;
+        assert_eq!((nats.replicas, nats.max_age), (3, Some(Duration::from_secs(7 * 86_400))));
+        let bad_age = Config::parse("stream:\n  nats: {servers: [n], max_age: a week}\n").unwrap_err();
+        assert!(bad_age.starts_with("stream.nats.max_age: "), "{bad_age}");
         let custom = "scrapers:\n  custom:\n    - name: c\n      files: {path: x}\n      map: {id: object.id(, kind: \"'Custom::S'\"}\n";
         let custom = Config::parse(custom).unwrap_err();
         assert!(custom.starts_with("scrapers.custom[0].map.id: CEL does not compile"), "{custom}");

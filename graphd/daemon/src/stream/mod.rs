@@ -15,6 +15,7 @@
 //!     stream: GRAPHD               # created when missing
 //!     subject: graphd.ingest       # agents publish to graphd.ingest.<agent name>
 //!     replicas: 3                  # of the stream, when it is created
+//!     max_age: 7d                  # how long it keeps a message (default: for ever)
 //!     consumer: replica-a          # graphd serve only: this replica's durable consumer
 //! ```
 
@@ -44,6 +45,10 @@ pub struct NatsConfig {
     /// The durable consumer of a replica (graphd serve); an agent has none.
     #[serde(default)]
     pub consumer: Option<String>,
+    /// How long the stream keeps a message, when it is created (`7d`); kept for ever by
+    /// default. A replica further behind than this starts from a checkpoint.
+    #[serde(default, deserialize_with = "crate::config::optional_duration")]
+    pub max_age: Option<std::time::Duration>,
 }
 
 fn default_stream() -> String {
@@ -86,6 +91,7 @@ impl NatsConfig {
                 name: self.stream.clone(),
                 subjects: vec![format!("{}.>", self.subject)],
                 num_replicas: self.replicas,
+                max_age: self.max_age.unwrap_or_default(),
                 storage: jetstream::stream::StorageType::File,
                 ..Default::default()
             })
