@@ -2,7 +2,7 @@
 //! YAML. Each object becomes an item of its cluster; Secret values and noise are dropped
 //! before anything is stored; malformed objects are counted and skipped while the rest lands.
 
-use graphd_core::{EdgeWrite, ExternalKey, Health, ItemWrite, Kind, Provenance, Scope, Timestamp};
+use graphd_core::{EdgeWrite, ExternalKey, Health, ItemId, ItemWrite, Kind, Provenance, Scope, Timestamp};
 use graphd_store::{Engine, Op, Outcome, Store};
 use serde::Deserialize;
 use serde_json::Value;
@@ -128,6 +128,28 @@ pub struct ImportReport {
     pub outcome: Outcome,
     /// (object, reason) of every object skipped.
     pub skipped: Vec<(String, String)>,
+    /// The items the objects became (and the cluster's).
+    pub items: Vec<ItemId>,
+}
+
+/// What the imported items are linked to now: their outgoing edges by relation, and by rule
+/// the references that find no target (yet).
+#[derive(Debug, Default)]
+pub struct LinkSummary {
+    pub edges_by_relation: BTreeMap<String, usize>,
+    pub waiting_by_rule: BTreeMap<String, usize>,
+}
+
+/// The [`LinkSummary`] of `items` in `store`.
+pub fn link_summary<E: Engine>(store: &Store<E>, items: &[ItemId]) -> anyhow::Result<LinkSummary> {
+    let mut summary = LinkSummary { waiting_by_rule: store.waiting_references(items)?, ..LinkSummary::default() };
+    let reader = store.read();
+    for &id in items {
+        for edge in reader.edges(id, true, false)? {
+            *summary.edges_by_relation.entry(edge.relation).or_default() += 1;
+        }
+    }
+    Ok(summary)
 }
 
 /// Imports `objects` into `store` as cluster `cluster`, with a cluster item that contains its
@@ -139,7 +161,9 @@ pub fn import<E: Engine>(
     mut progress: impl FnMut(usize, usize),
 ) -> anyhow::Result<ImportReport> {
     let mut report = ImportReport { objects: objects.len(), ..ImportReport::default() };
-    report.outcome.add_counts(&store.apply(&[Op::Upsert(cluster_item(cluster))], Timestamp::now(), "import")?);
+    let cluster_batch = store.apply(&[Op::Upsert(cluster_item(cluster))], Timestamp::now(), "import")?;
+    report.outcome.add_counts(&cluster_batch);
+    report.items.extend(cluster_batch.upserted);
     for (n, chunk) in objects.chunks(IMPORT_BATCH).enumerate() {
         let mut ops = Vec::new();
         for object in chunk {
@@ -148,7 +172,9 @@ pub fn import<E: Engine>(
                 Ok(object_ops) => ops.extend(object_ops),
             }
         }
-        report.outcome.add_counts(&store.apply(&ops, Timestamp::now(), "import")?);
+        let batch = store.apply(&ops, Timestamp::now(), "import")?;
+        report.outcome.add_counts(&batch);
+        report.items.extend(batch.upserted);
         progress((n * IMPORT_BATCH + chunk.len()).min(objects.len()), objects.len());
     }
     Ok(report)

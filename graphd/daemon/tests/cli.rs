@@ -213,7 +213,15 @@ fn relink_applies_changed_rules_to_what_is_stored() {
     )
     .unwrap();
     let custom = custom.to_str().unwrap();
-    ok(graphd(&data, &["import", "--cluster", "c1", snapshot]));
+    let imported = ok(graphd(&data, &["import", "--cluster", "c1", snapshot]));
+    // The summary: edges by relation, and what waits, by rule (EXPECTED_LINKS: 2 of 8
+    // RoleBinding and 39 of 43 ClusterRoleBinding ServiceAccount subjects resolve).
+    assert!(imported.contains("edges of these items, by relation: contains 476,"), "{imported}");
+    assert!(imported.contains(" binds 41,"), "{imported}");
+    assert!(
+        imported.contains("k8s-rolebinding-service-account 6, k8s-clusterrolebinding-service-account 4"),
+        "{imported}"
+    );
     let out = ok(graphd(&data, &["relink", "--rules", custom]));
     assert!(out.contains(": 11 edges added, 0 removed"), "the 11 scheduled Pods gain an edge: {out}");
     let out = graphd(&data, &["import", "--cluster", "c1", snapshot]);

@@ -5,6 +5,8 @@
 //! A batch links only the items it changes (and those waiting for them), so without a relink
 //! a rule change reaches an old item only when it or its targets next change. The store keeps
 //! the fingerprint of the rules its items were last linked by, to tell.
+//!
+//! Also here, read-only: which references of some items find no target now, by rule.
 
 use crate::cf::Cf;
 use crate::codec::ItemRecord;
@@ -14,6 +16,7 @@ use crate::keys;
 use crate::store::Store;
 use crate::write::{BatchWriter, Outcome};
 use graphd_core::{ItemId, Timestamp};
+use std::collections::BTreeMap;
 
 /// Items derived per batch: the writer is released between batches, so ingest goes on.
 pub const RELINK_BATCH: usize = 2_000;
@@ -56,6 +59,15 @@ impl<E: Engine> Store<E> {
         }
         self.record_fingerprint(link.fingerprint)?;
         Ok(total)
+    }
+
+    /// By rule, how many references of `sources` find no target now (they wait for an item
+    /// that has not arrived, or never will: a ServiceAccount that was never created).
+    pub fn waiting_references(&self, sources: &[ItemId]) -> Result<BTreeMap<String, usize>> {
+        let mut writer = self.lock_writer();
+        let snapshot = self.engine().snapshot();
+        let adjacency = self.adjacency();
+        BatchWriter::new(&snapshot, &adjacency, &mut writer, Timestamp::now(), "waiting").waiting(sources)
     }
 
     /// Notes that the stored items are linked by the rules of `fingerprint`.

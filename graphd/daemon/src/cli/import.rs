@@ -1,6 +1,6 @@
 //! `graphd import`: kubectl output into the store, linked by the built-in rules and any given.
 
-use crate::import::{import, parse_objects};
+use crate::import::{import, link_summary, parse_objects};
 use crate::sample::stderr_progress;
 use anyhow::Context;
 use clap::Args;
@@ -46,7 +46,20 @@ pub fn run(data_dir: &Path, args: &ImportArgs) -> anyhow::Result<()> {
         if o.rule_problems > 0 {
             println!("  {} objects had a field a rule could not read (see the log)", o.rule_problems);
         }
+        let summary = link_summary(&store, &report.items)?;
+        println!("  edges of these items, by relation: {}", counts(&summary.edges_by_relation));
+        println!("  references waiting for a target, by rule: {}", counts(&summary.waiting_by_rule));
     }
     store.flush()?;
     Ok(())
+}
+
+/// `name count, name count, …`, largest first; `none` when empty.
+fn counts(by_name: &std::collections::BTreeMap<String, usize>) -> String {
+    let mut pairs: Vec<(&String, &usize)> = by_name.iter().collect();
+    pairs.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    if pairs.is_empty() {
+        return "none".into();
+    }
+    pairs.iter().map(|(name, n)| format!("{name} {n}")).collect::<Vec<_>>().join(", ")
 }

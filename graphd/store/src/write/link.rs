@@ -17,7 +17,7 @@ use crate::engine::Snapshot;
 use crate::error::{Result, StoreError};
 use crate::keys::{self, KindId, LookupField, RelId, ScopeTag, ANY_KIND};
 use graphd_core::{ItemId, Provenance, Timestamp};
-use graphd_rules::{Assessment, LookIn, Lookup, MatchField, RuleSet, Source, Target};
+use graphd_rules::{Assessment, LookIn, Lookup, MatchField, PlannedRef, RuleSet, Source, Target};
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
@@ -177,21 +177,8 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
         let mut desired: BTreeMap<SourceEdge, (KindId, String)> = BTreeMap::new();
         let mut signatures = BTreeSet::new();
         if !record.is_deleted() {
-            let document = match self.documents.get(&source) {
-                Some(doc) => Cow::Borrowed(*doc),
-                None => Cow::Owned(self.stored_document(source)?),
-            };
-            let kind = self
-                .writer
-                .names
-                .kind(record.kind)
-                .cloned()
-                .ok_or_else(|| StoreError::Corrupt(format!("kind id {}", record.kind)))?;
-            let labels: BTreeMap<String, String> = record.labels.iter().cloned().collect();
-            let plan_source =
-                Source { kind: &kind, namespace: record.namespace.as_deref(), labels: &labels, document: &document };
-            let (planned, problems) = link.rules.plan(&plan_source);
-            self.outcome.rule_problems += problems.len();
+            let (planned, problems) = self.plan(link, source, &record)?;
+            self.outcome.rule_problems += problems;
             for reference in planned {
                 signatures.insert(reference_signature(&reference.lookup, &record));
                 let rel = self.writer.names.relation_id(&reference.rule.relation).ok_or_else(|| {
@@ -224,6 +211,51 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
             self.add_edge(from, rel, to, Provenance::Rule(rule))?;
         }
         Ok(())
+    }
+
+    /// The references the rules plan from `source` (whose record is `record`) now, and how
+    /// many of its fields a rule could not read.
+    fn plan<'l>(
+        &self,
+        link: &'l LinkRules,
+        source: ItemId,
+        record: &ItemRecord,
+    ) -> Result<(Vec<PlannedRef<'l>>, usize)> {
+        let document = match self.documents.get(&source) {
+            Some(doc) => Cow::Borrowed(*doc),
+            None => Cow::Owned(self.stored_document(source)?),
+        };
+        let kind = self
+            .writer
+            .names
+            .kind(record.kind)
+            .cloned()
+            .ok_or_else(|| StoreError::Corrupt(format!("kind id {}", record.kind)))?;
+        let labels: BTreeMap<String, String> = record.labels.iter().cloned().collect();
+        let plan_source =
+            Source { kind: &kind, namespace: record.namespace.as_deref(), labels: &labels, document: &document };
+        let (planned, problems) = link.rules.plan(&plan_source);
+        Ok((planned, problems.len()))
+    }
+
+    /// By rule, the references of `sources` that find no target now: what waits for an item
+    /// that has not arrived. Reads only; the batch is never written.
+    pub(crate) fn waiting(self, sources: &[ItemId]) -> Result<BTreeMap<String, usize>> {
+        let mut waiting = BTreeMap::new();
+        let Some(link) = self.writer.rules.clone() else { return Ok(waiting) };
+        let index = BatchIndex::default();
+        for &source in sources {
+            let record = self.item_record(source)?;
+            if record.is_deleted() {
+                continue;
+            }
+            for reference in self.plan(&link, source, &record)?.0 {
+                if self.targets(&reference.lookup, &record, &index)?.iter().all(|(target, _)| *target == source) {
+                    *waiting.entry(reference.rule.name.clone()).or_default() += 1;
+                }
+            }
+        }
+        Ok(waiting)
     }
 
     pub(super) fn stored_document(&self, id: ItemId) -> Result<serde_json::Value> {
