@@ -50,10 +50,7 @@ impl<S: Snapshot> BatchWriter<'_, S> {
         if record.is_deleted() {
             return Ok(());
         }
-        let document = match self.documents.get(&event) {
-            Some(document) => (*document).clone(),
-            None => self.stored_document(event)?,
-        };
+        let document = self.document(event)?;
         let note = rule.note(&document);
         let at = note.first_seen.unwrap_or(Timestamp(record.created_at));
         for out_key in self.edges_of(event)? {

@@ -221,10 +221,7 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
         source: ItemId,
         record: &ItemRecord,
     ) -> Result<(Vec<PlannedRef<'l>>, usize)> {
-        let document = match self.documents.get(&source) {
-            Some(doc) => Cow::Borrowed(*doc),
-            None => Cow::Owned(self.stored_document(source)?),
-        };
+        let document = self.document(source)?;
         let kind = self
             .writer
             .names
@@ -256,6 +253,14 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
             }
         }
         Ok(waiting)
+    }
+
+    /// The document of `id`: the one this batch writes, else the stored one.
+    pub(super) fn document(&self, id: ItemId) -> Result<Cow<'a, serde_json::Value>> {
+        match self.documents.get(&id) {
+            Some(document) => Ok(Cow::Borrowed(*document)),
+            None => Ok(Cow::Owned(self.stored_document(id)?)),
+        }
     }
 
     pub(super) fn stored_document(&self, id: ItemId) -> Result<serde_json::Value> {
