@@ -113,11 +113,6 @@ impl ChangeRule {
 }
 
 impl RuleSet {
-    /// Whether any change rule speaks about `kind` (so the old document is worth reading).
-    pub fn has_change_rules(&self, kind: &str) -> bool {
-        self.changes.iter().any(|rule| rule.applies.matches(kind))
-    }
-
     /// The kind-specific changes from `old` to `new`, a document of `kind`, in rule order.
     pub fn changes_between(&self, kind: &str, old: &Value, new: &Value) -> Vec<(ChangeType, String)> {
         self.changes
@@ -160,7 +155,10 @@ mod tests {
         assert_eq!(up, [(ChangeType::ScaledUp, "spec.replicas: 2 → 5".into())]);
         let down = rules.changes_between("Kubernetes::Deployment", &deployment(5), &deployment(0));
         assert_eq!(down[0].0, ChangeType::ScaledDown);
-        assert!(rules.has_change_rules("Kubernetes::Node") && !rules.has_change_rules("AWS::EC2::Instance"));
+        // The domain rule speaks about every Kubernetes kind, and about nothing else.
+        let replicas = |n: u32| json!({"spec": {"replicas": n}});
+        assert_eq!(rules.changes_between("Kubernetes::Node", &replicas(1), &replicas(2))[0].0, ChangeType::ScaledUp);
+        assert!(rules.changes_between("AWS::EC2::Instance", &replicas(1), &replicas(2)).is_empty());
     }
 
     #[test]
