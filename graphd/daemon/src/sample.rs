@@ -44,13 +44,21 @@ pub fn load_fleet<E: Engine>(
 /// A progress callback that prints a line to stderr at each tenth of the way.
 pub fn stderr_progress(what: &'static str) -> impl FnMut(usize, usize) {
     let started = Instant::now();
+    at_each_tenth(move |done, total, percent| {
+        let rate = done as f64 / started.elapsed().as_secs_f64().max(1e-9);
+        eprintln!("{what}: {percent:>3}% ({done}/{total}, {rate:.0}/s)");
+    })
+}
+
+/// A progress callback (done, total) that tells `report` (done, total, percent) once at each
+/// tenth of the way.
+pub fn at_each_tenth(mut report: impl FnMut(usize, usize, usize)) -> impl FnMut(usize, usize) {
     let mut shown = 0;
     move |done, total| {
         let tenth = done * 10 / total.max(1);
         if tenth > shown {
             shown = tenth;
-            let rate = done as f64 / started.elapsed().as_secs_f64().max(1e-9);
-            eprintln!("{what}: {:>3}% ({done}/{total}, {rate:.0}/s)", tenth * 10);
+            report(done, total, tenth * 10);
         }
     }
 }

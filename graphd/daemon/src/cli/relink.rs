@@ -6,7 +6,7 @@
 
 use crate::config::Config;
 use crate::open::GraphStore;
-use crate::sample::stderr_progress;
+use crate::sample::{at_each_tenth, stderr_progress};
 use clap::Args;
 use graphd_core::Timestamp;
 use std::path::{Path, PathBuf};
@@ -78,14 +78,7 @@ pub(super) fn relink_in_background_if_rules_changed(store: &Arc<GraphStore>) -> 
     );
     let store = Arc::clone(store);
     std::thread::Builder::new().name("relink".into()).spawn(move || {
-        let mut shown = 0;
-        let progress = |done: usize, total: usize| {
-            let tenth = done * 10 / total.max(1);
-            if tenth > shown {
-                shown = tenth;
-                tracing::info!(done, total, "relinking");
-            }
-        };
+        let progress = at_each_tenth(|done, total, _| tracing::info!(done, total, "relinking"));
         match store.relink(Timestamp::now(), progress) {
             Ok(o) => tracing::info!(edges_added = o.edges_added, edges_removed = o.edges_removed, "relinked"),
             Err(e) => tracing::error!(error = %e, "relinking failed; it is tried again at the next start"),
