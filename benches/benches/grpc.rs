@@ -4,14 +4,13 @@
 //!
 //! `GRAPHD_BENCH_FLEET=m cargo bench -p graphd-benches --bench grpc`
 
-use graphd::server::convert::operation_to;
-use graphd::server::Limits;
+use graphd::agent::request;
+use graphd_benches::served::Served;
 use graphd_benches::stats::micros;
 use graphd_benches::{bench_size, open, starts};
 use graphd_core::Timestamp;
 use graphd_fleet::{generate, load};
 use graphd_proto::v1 as pb;
-use graphd_proto::v1::ingest_service_client::IngestServiceClient;
 use graphd_proto::v1::query_service_client::QueryServiceClient;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -43,33 +42,9 @@ async fn run() {
     // The same through the ingest stream of a served store.
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(open(dir.path()));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = format!("http://{}", listener.local_addr().unwrap());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server =
-        tokio::spawn(graphd::server::serve(Arc::clone(&store), listener, Limits::default(), Arc::default(), async {
-            let _ = stopped.await;
-        }));
-    let requests: Vec<pb::IngestRequest> = batches
-        .iter()
-        .enumerate()
-        .map(|(n, b)| pb::IngestRequest {
-            sequence: n as u64,
-            source: "bench".into(),
-            operations: b.iter().map(operation_to).collect(),
-            ..Default::default()
-        })
-        .collect();
-    let channel = tonic::transport::Channel::from_shared(addr.clone()).unwrap().connect().await.unwrap();
-    let mut ingest = IngestServiceClient::new(channel.clone())
-        .max_decoding_message_size(64 << 20)
-        .max_encoding_message_size(64 << 20);
-    let started = Instant::now();
-    let mut acks = ingest.ingest(tokio_stream::iter(requests)).await.unwrap().into_inner();
-    while let Some(ack) = acks.message().await.unwrap() {
-        assert!(ack.applied, "{}", ack.error);
-    }
-    let grpc_secs = started.elapsed().as_secs_f64();
+    let served = Served::start(Arc::clone(&store)).await;
+    let grpc_secs = served.ingest(batches.iter().map(|b| request(b, "bench")).collect()).await;
+    let channel = served.channel.clone();
     let items = fleet.items.len() as f64;
     println!("| ingest | seconds | items/s |\n| --- | ---: | ---: |");
     println!("| direct store | {direct_secs:.2} | {:.0} |", items / direct_secs);
@@ -133,6 +108,5 @@ async fn run() {
         }
         println!("| {clients} | {:.0} |", total as f64 / 3.0);
     }
-    let _ = stop.send(());
-    server.await.unwrap().unwrap();
+    served.stop().await;
 }

@@ -11,13 +11,12 @@
 //! `GRAPHD_BENCH_FLEET=m cargo bench -p graphd-benches --bench replication`
 
 use graphd::agent::request;
-use graphd::server::Limits;
 use graphd::stream::NatsConfig;
+use graphd_benches::served::Served;
 use graphd_benches::{bench_size, open, BenchStore};
 use graphd_fleet::{generate, load};
 use graphd_nats_cluster::NatsCluster;
 use graphd_proto::v1 as pb;
-use graphd_proto::v1::ingest_service_client::IngestServiceClient;
 use graphd_store::Op;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -48,7 +47,11 @@ async fn run() {
         fleet.edges.len()
     );
 
-    let grpc_secs = grpc_ingest(&requests).await;
+    // The baseline: the same batches through the ingest stream of a served store.
+    let grpc_dir = tempfile::tempdir().unwrap();
+    let served = Served::start(Arc::new(open(grpc_dir.path()))).await;
+    let grpc_secs = served.ingest(requests.clone()).await;
+    served.stop().await;
 
     let nats = NatsCluster::start(3);
     let config = NatsConfig {
@@ -135,29 +138,6 @@ async fn run() {
     );
     let _ = stop.send(true);
     replica.await.unwrap();
-}
-
-/// The same batches through the ingest stream of a served store: the baseline.
-async fn grpc_ingest(requests: &[pb::IngestRequest]) -> f64 {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(open(dir.path()));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = format!("http://{}", listener.local_addr().unwrap());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(graphd::server::serve(store, listener, Limits::default(), Arc::default(), async {
-        let _ = stopped.await;
-    }));
-    let channel = tonic::transport::Channel::from_shared(addr).unwrap().connect().await.unwrap();
-    let mut ingest = IngestServiceClient::new(channel).max_encoding_message_size(64 << 20);
-    let started = Instant::now();
-    let mut acks = ingest.ingest(tokio_stream::iter(requests.to_vec())).await.unwrap().into_inner();
-    while let Some(ack) = acks.message().await.unwrap() {
-        assert!(ack.applied, "{}", ack.error);
-    }
-    let secs = started.elapsed().as_secs_f64();
-    let _ = stop.send(());
-    server.await.unwrap().unwrap();
-    secs
 }
 
 /// The stream, once the cluster has elected a leader and created it.

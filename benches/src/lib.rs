@@ -1,7 +1,9 @@
 //! What the benches share: a fleet loaded into RocksDB, fixed query starts, the in-memory
-//! floor (petgraph) built from the same edges, and latency statistics.
+//! floor (petgraph) built from the same edges, latency statistics, and a store served over
+//! loopback gRPC.
 
 pub mod floor;
+pub mod served;
 pub mod stats;
 pub mod synthetic;
 
