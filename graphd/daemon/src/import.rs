@@ -4,7 +4,6 @@
 
 use graphd_core::{EdgeWrite, ExternalKey, Health, ItemId, ItemWrite, Kind, Provenance, Scope, Timestamp};
 use graphd_store::{Engine, Op, Outcome, Store};
-use serde::Deserialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
@@ -13,19 +12,8 @@ pub const IMPORT_BATCH: usize = 1_000;
 
 /// Every object in `text`, whatever of the three shapes it is in.
 pub fn parse_objects(text: &str) -> anyhow::Result<Vec<Value>> {
-    let trimmed = text.trim_start();
-    let docs: Vec<Value> = if trimmed.starts_with('{') || trimmed.starts_with('[') {
-        vec![serde_json::from_str(text)?]
-    } else {
-        let mut docs = Vec::new();
-        for doc in serde_yaml::Deserializer::from_str(text) {
-            let value = Value::deserialize(doc)?;
-            if !value.is_null() {
-                docs.push(value);
-            }
-        }
-        docs
-    };
+    // The documents as a custom source reads them; a `List` among them stands for its items.
+    let docs = graphd_scrape_custom::parse_documents(text).map_err(anyhow::Error::msg)?;
     let mut objects = Vec::new();
     for doc in docs {
         match doc {

@@ -22,7 +22,7 @@ impl Reading {
     }
 
     fn parsed(&mut self, origin: String, text: &str) {
-        match parse(text) {
+        match parse_documents(text) {
             Ok(documents) => self.documents.extend(documents.into_iter().map(|d| (origin.clone(), d))),
             Err(e) => self.failures.push(format!("{origin}: {e}")),
         }
@@ -53,7 +53,7 @@ pub async fn read(input: &Input, http: &HttpClient) -> Reading {
 }
 
 /// JSON, or YAML (several documents apart by `---`). Empty YAML documents are skipped.
-pub fn parse(text: &str) -> Result<Vec<Value>, String> {
+pub fn parse_documents(text: &str) -> Result<Vec<Value>, String> {
     let trimmed = text.trim_start();
     if trimmed.starts_with('{') || trimmed.starts_with('[') {
         return serde_json::from_str(text).map(|v| vec![v]).map_err(|e| format!("not JSON: {e}"));
@@ -208,10 +208,10 @@ mod tests {
 
     #[test]
     fn parses_json_and_multi_document_yaml() {
-        assert_eq!(parse("[1, 2]").unwrap(), vec![serde_json::json!([1, 2])]);
-        let yaml = parse("id: a\n---\n---\nid: b\n").unwrap();
+        assert_eq!(parse_documents("[1, 2]").unwrap(), vec![serde_json::json!([1, 2])]);
+        let yaml = parse_documents("id: a\n---\n---\nid: b\n").unwrap();
         assert_eq!(yaml, vec![serde_json::json!({"id": "a"}), serde_json::json!({"id": "b"})]);
-        assert!(parse("{\"id\": ").unwrap_err().starts_with("not JSON"));
-        assert!(parse("id: [a\n").unwrap_err().starts_with("not JSON or YAML"));
+        assert!(parse_documents("{\"id\": ").unwrap_err().starts_with("not JSON"));
+        assert!(parse_documents("id: [a\n").unwrap_err().starts_with("not JSON or YAML"));
     }
 }

@@ -13,6 +13,7 @@ mod input;
 mod mapping;
 
 pub use config::{CustomSource, Input};
+pub use input::parse_documents;
 
 use graphd_core::scrape::{Mode, ScrapeStatus};
 use graphd_core::ItemWrite;
