@@ -32,22 +32,20 @@ impl Queries {
         Queries { store, feed, limits, metrics }
     }
 
-    /// Runs `query` where the request arrived and records how long `method` took.
+    /// Runs `query` on the worker that received the request and records how long `method` took.
     ///
-    /// Most answers take microseconds, less than a hand-over to a blocking thread and back;
-    /// on a multi-threaded runtime the worker still tells the runtime it is blocking, so a
-    /// long walk moves the worker's other tasks elsewhere. A one-threaded runtime (the CLI
-    /// reading a data dir) has nothing else to run meanwhile.
+    /// Answers take microseconds (a walk-up ≈5 µs, a related walk to depth 3 a few µs up to a
+    /// few hundred items), less than handing the call to another thread and back: through
+    /// `block_in_place` a walk-up round trip took a third longer, through tokio's blocking
+    /// pool longer still (benches/README.md). The largest walks (bounded by `max_related`)
+    /// hold one worker for milliseconds while the others go on.
     async fn run<T: Send + 'static>(
         &self,
         method: &'static str,
         query: impl FnOnce(&GraphStore) -> Result<T, Status> + Send + 'static,
     ) -> Result<Response<T>, Status> {
         let started = Instant::now();
-        let answer = match tokio::runtime::Handle::current().runtime_flavor() {
-            tokio::runtime::RuntimeFlavor::CurrentThread => query(&self.store),
-            _ => tokio::task::block_in_place(|| query(&self.store)),
-        };
+        let answer = query(&self.store);
         self.metrics.query_answered(method, started.elapsed());
         Ok(Response::new(answer?))
     }
