@@ -1,13 +1,16 @@
-//! Linking throughput with every built-in rule: the real k3s snapshot imported as many
-//! clusters, against the same import without rules in the same run; then the latency of one
-//! incremental update (a Pod relabelled, so Services and policies re-select).
+//! Linking throughput with every built-in rule, against the same import without rules in the
+//! same run: a generated fleet (`GRAPHD_BENCH_FLEET`, m by default: the figure is on l)
+//! bulk loaded, then the real k3s snapshot imported as many clusters
+//! (`GRAPHD_BENCH_CLUSTERS`, 100 by default); then the latency of one incremental update (a Pod
+//! relabelled, so Services and policies re-select).
 //!
-//! `GRAPHD_BENCH_CLUSTERS=100 cargo bench -p graphd-benches --bench linking`
+//! `GRAPHD_BENCH_FLEET=l GRAPHD_BENCH_CLUSTERS=100 cargo bench -p graphd-benches --bench linking`
 //! (reads `../shared/fixtures/k8s`, as the tests do).
 
 use graphd::import::{parse_objects, to_item};
-use graphd_benches::open;
 use graphd_benches::stats::{measure, micros};
+use graphd_benches::synthetic::with_uids_suffixed;
+use graphd_benches::{bench_size, load_batches, open};
 use graphd_core::{ItemWrite, Timestamp};
 use graphd_store::Op;
 use std::path::PathBuf;
@@ -17,12 +20,18 @@ fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
     }
+    fleet_import();
     let clusters: usize = std::env::var("GRAPHD_BENCH_CLUSTERS").ok().and_then(|v| v.parse().ok()).unwrap_or(100);
     let path =
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/k8s/k3s-troubleshoot-real-snapshot.json");
     let objects = parse_objects(&std::fs::read_to_string(&path).expect("the k3s fixture")).unwrap();
+    // Each cluster's copy has its own uids, as every object of a real fleet does: shared ones
+    // would make each lookup by uid find a candidate in every cluster.
     let items: Vec<ItemWrite> = (0..clusters)
-        .flat_map(|c| objects.iter().map(move |o| to_item(&format!("cluster-{c:03}"), o).unwrap()))
+        .flat_map(|c| {
+            let cluster = format!("cluster-{c:03}");
+            objects.iter().map(move |o| to_item(&cluster, &with_uids_suffixed(o, &cluster)).unwrap())
+        })
         .collect();
     println!(
         "# linking: the k3s snapshot ({} objects) as {clusters} clusters = {} items\n",
@@ -69,4 +78,27 @@ fn main() {
         }
     }
     println!("\nrules cost: {:.1}x the time of the same import without them", rates[0] / rates[1]);
+}
+
+/// A generated fleet loaded in batches of 5,000 operations (its items, then its edges, then
+/// its deletions), with and without the rules.
+fn fleet_import() {
+    let (word, size) = bench_size();
+    let fleet = graphd_fleet::generate(size, 1);
+    let batches: Vec<Vec<Op>> = graphd_fleet::load::batches(&fleet, 5_000).collect();
+    let (items, edges) = (fleet.items.len() as f64, fleet.edges.len() as f64);
+    println!("# linking: fleet {word}, {items} items, {edges} edges\n");
+    println!("| bulk load | seconds | items/s | edges/s | edges added |\n| --- | ---: | ---: | ---: | ---: |");
+    for with_rules in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open(dir.path());
+        if with_rules {
+            store.set_rules(graphd_rules::builtin::rules().unwrap()).unwrap();
+        }
+        let (took, outcome) = load_batches(&store, &batches);
+        let secs = took.as_secs_f64();
+        let label = if with_rules { "with all built-in rules" } else { "without rules (baseline)" };
+        println!("| {label} | {secs:.2} | {:.0} | {:.0} | {} |", items / secs, edges / secs, outcome.edges_added);
+    }
+    println!();
 }

@@ -11,7 +11,7 @@ use graphd_core::{ItemId, Kind, Timestamp};
 use graphd_fleet::{generate, load, FleetSize};
 use graphd_rocks::{RocksEngine, RocksOptions};
 use graphd_store::query::ListQuery;
-use graphd_store::Store;
+use graphd_store::{Op, Outcome, Store};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -34,13 +34,18 @@ pub fn open(dir: &Path) -> BenchStore {
 pub fn load_into(dir: &Path, size: FleetSize) -> (Duration, usize, usize) {
     let fleet = generate(size, 1);
     let batches: Vec<_> = load::batches(&fleet, 5_000).collect();
-    let store = open(dir);
+    (load_batches(&open(dir), &batches).0, fleet.items.len(), fleet.edges.len())
+}
+
+/// Applies `batches` in order and flushes: the time a bulk load takes, and what it did.
+pub fn load_batches(store: &BenchStore, batches: &[Vec<Op>]) -> (Duration, Outcome) {
     let started = Instant::now();
-    for batch in &batches {
-        store.apply(batch, Timestamp::now(), "bench").expect("load batch");
+    let mut total = Outcome::default();
+    for batch in batches {
+        total.add_counts(&store.apply(batch, Timestamp::now(), "bench").expect("load batch"));
     }
     store.flush().expect("flush");
-    (started.elapsed(), fleet.items.len(), fleet.edges.len())
+    (started.elapsed(), total)
 }
 
 /// `count` live items of `kind`, spread evenly over the store: fixed starts for queries.

@@ -17,7 +17,7 @@ pub fn k3s_snapshot() -> Vec<Value> {
 
 /// At least `target` objects: the cluster-wide objects of `snapshot` once, then copies
 /// `1, 2, …` of its namespaced objects and Namespaces, with `-N` appended to every namespace,
-/// Namespace name and uid (owner references and Event subjects included).
+/// Namespace name and uid (owner references, Event subjects and endpoint targets included).
 pub fn cluster_of(snapshot: &[Value], target: usize) -> Vec<Value> {
     let (namespaced, cluster_wide): (Vec<&Value>, Vec<&Value>) =
         snapshot.iter().partition(|o| o.pointer("/metadata/namespace").is_some() || o["kind"] == "Namespace");
@@ -32,24 +32,37 @@ pub fn cluster_of(snapshot: &[Value], target: usize) -> Vec<Value> {
 }
 
 fn renamed(object: &Value, copy: usize) -> Value {
-    let mut object = object.clone();
+    let mut object = with_uids_suffixed(object, &copy.to_string());
     let suffix = |value: &mut Value| {
         if let Some(text) = value.as_str() {
             *value = format!("{text}-{copy}").into();
         }
     };
-    let metadata = &mut object["metadata"];
-    suffix(&mut metadata["uid"]);
-    suffix(&mut metadata["namespace"]);
-    if let Some(owners) = metadata["ownerReferences"].as_array_mut() {
-        owners.iter_mut().for_each(|owner| suffix(&mut owner["uid"]));
-    }
+    suffix(&mut object["metadata"]["namespace"]);
     if object["kind"] == "Namespace" {
         suffix(&mut object["metadata"]["name"]);
     }
     if let Some(subject) = object.get_mut("involvedObject") {
-        suffix(&mut subject["uid"]);
         suffix(&mut subject["namespace"]);
     }
     object
+}
+
+/// `object` with `-suffix` appended to every `uid` in it: its own, its owners', its Event
+/// subject's, its endpoints' targets'. Copies of one object made this way are different
+/// objects to the API server, as in a real fleet, where no two objects share a uid.
+pub fn with_uids_suffixed(object: &Value, suffix: &str) -> Value {
+    match object {
+        Value::Object(fields) => Value::Object(
+            fields
+                .iter()
+                .map(|(name, value)| match (name.as_str(), value) {
+                    ("uid", Value::String(uid)) => (name.clone(), Value::String(format!("{uid}-{suffix}"))),
+                    _ => (name.clone(), with_uids_suffixed(value, suffix)),
+                })
+                .collect(),
+        ),
+        Value::Array(values) => Value::Array(values.iter().map(|v| with_uids_suffixed(v, suffix)).collect()),
+        other => other.clone(),
+    }
 }

@@ -276,10 +276,13 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
     fn index_references(&mut self, source: ItemId, signatures: &BTreeSet<Vec<u8>>) -> Result<()> {
         let prefix = keys::source_reference_prefix(source);
         let mut old = BTreeSet::new();
-        self.snapshot.scan_prefix(Cf::Pending, &prefix, &mut |key, _| {
-            old.insert(key[prefix.len()..].to_vec());
-            true
-        })?;
+        // An item this batch created has nothing stored yet.
+        if !self.fresh.contains(&source) {
+            self.snapshot.scan_prefix(Cf::Pending, &prefix, &mut |key, _| {
+                old.insert(key[prefix.len()..].to_vec());
+                true
+            })?;
+        }
         for gone in old.difference(signatures) {
             self.batch.delete(Cf::Pending, keys::source_reference(source, gone));
             self.batch.delete(Cf::Pending, keys::reference(gone, source));
@@ -296,7 +299,9 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
     fn rule_edges(&self, reverse_by_rule: &HashMap<String, bool>, source: ItemId) -> Result<BTreeSet<SourceEdge>> {
         let mut values: BTreeMap<EdgeKey, EdgeValue> = BTreeMap::new();
         let mut failure = None;
-        for cf in [Cf::EdgesOut, Cf::EdgesIn] {
+        // An item this batch created has only the edges the batch gave it.
+        let stored = if self.fresh.contains(&source) { &[][..] } else { &[Cf::EdgesOut, Cf::EdgesIn][..] };
+        for &cf in stored {
             self.snapshot.scan_prefix(cf, &keys::edge_prefix(source), &mut |key, value| {
                 match (keys::decode_edge(key), EdgeValue::decode(value)) {
                     (Ok((near, rel, far)), Ok(value)) => {
