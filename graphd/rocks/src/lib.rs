@@ -216,6 +216,33 @@ impl Snapshot for RocksSnapshot<'_> {
         }
         iter.status().map_err(engine_error)
     }
+
+    fn scan_prefixes(
+        &self,
+        cf: Cf,
+        prefixes: &mut dyn Iterator<Item = &[u8]>,
+        visit: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+    ) -> Result<(), EngineError> {
+        // One cursor over the whole column family, sought to each prefix: creating an
+        // iterator costs more than a seek, and most prefixes asked this way have no keys.
+        let mut read = ReadOptions::default();
+        read.set_total_order_seek(true);
+        let mut iter = self.snapshot.raw_iterator_cf_opt(self.engine.cf(cf), read);
+        for prefix in prefixes {
+            iter.seek(prefix);
+            while let (Some(key), Some(value)) = (iter.key(), iter.value()) {
+                if !key.starts_with(prefix) {
+                    break;
+                }
+                if !visit(key, value) {
+                    return iter.status().map_err(engine_error);
+                }
+                iter.next();
+            }
+            iter.status().map_err(engine_error)?;
+        }
+        Ok(())
+    }
 }
 
 impl Engine for RocksEngine {

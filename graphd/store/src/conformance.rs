@@ -23,7 +23,7 @@ pub trait Harness {
 macro_rules! conformance_tests {
     ($harness:expr) => {
         $crate::conformance_tests!(@each $harness;
-            engine_reads_what_it_wrote, engine_scans_stay_in_their_prefix,
+            engine_reads_what_it_wrote, engine_scans_stay_in_their_prefix, engine_scans_many_prefixes,
             engine_snapshots_are_isolated, items_are_found_by_id_key_name_and_short_id,
             unchanged_upserts_write_nothing, edges_are_stored_both_ways,
             related_never_switches_direction, related_filters_prune_the_walk,
@@ -235,6 +235,33 @@ pub fn engine_scans_stay_in_their_prefix<H: Harness>(h: &mut H) {
     })
     .unwrap();
     assert_eq!(seen, ["ns-a/1"], "scan stops when the visitor says so");
+}
+
+pub fn engine_scans_many_prefixes<H: Harness>(h: &mut H) {
+    let engine = h.fresh();
+    let mut batch = WriteBatch::new();
+    for key in ["a/1", "a/2", "ab/1", "b/1", "c/1", "c/2", "d/1"] {
+        batch.put(Cf::Pending, key.as_bytes().to_vec(), Vec::new());
+    }
+    engine.write(batch).unwrap();
+    let snap = engine.snapshot();
+    let scan = |prefixes: &[&str], stop_after: usize| {
+        let mut seen = Vec::new();
+        snap.scan_prefixes(Cf::Pending, &mut prefixes.iter().map(|p| p.as_bytes()), &mut |k, _| {
+            seen.push(String::from_utf8(k.to_vec()).unwrap());
+            seen.len() < stop_after
+        })
+        .unwrap();
+        seen
+    };
+    assert_eq!(
+        scan(&["a/", "bb/", "c/", "e/"], usize::MAX),
+        ["a/1", "a/2", "c/1", "c/2"],
+        "each prefix's keys, none beside"
+    );
+    assert_eq!(scan(&["c/", "a/"], usize::MAX), ["c/1", "c/2", "a/1", "a/2"], "prefixes in the order given");
+    assert_eq!(scan(&["a/", "c/"], 3), ["a/1", "a/2", "c/1"], "the scan stops when the visitor says so");
+    assert!(scan(&[], usize::MAX).is_empty());
 }
 
 pub fn engine_snapshots_are_isolated<H: Harness>(h: &mut H) {

@@ -10,8 +10,8 @@ use super::{Reader, Via};
 use crate::engine::Engine;
 use crate::error::{Result, StoreError};
 use crate::keys::RelId;
+use foldhash::HashMap;
 use graphd_core::ItemId;
-use std::collections::HashMap;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PathQuery {
@@ -133,7 +133,7 @@ struct Side {
 
 impl Side {
     fn new(start: ItemId) -> Self {
-        Side { parents: HashMap::from([(start, Step { depth: 0, from: None })]), frontier: vec![start], depth: 0 }
+        Side { parents: HashMap::from_iter([(start, Step { depth: 0, from: None })]), frontier: vec![start], depth: 0 }
     }
 
     /// Of this side's newest level, the item the other side reached soonest. Every item of the

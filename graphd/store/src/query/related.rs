@@ -10,8 +10,8 @@ use super::Reader;
 use crate::engine::Engine;
 use crate::error::{Result, StoreError};
 use crate::keys::{KindId, RelId};
+use foldhash::HashSet;
 use graphd_core::{ItemId, Kind};
-use std::collections::HashSet;
 
 /// The deepest walk a query may ask for.
 pub const MAX_DEPTH: u32 = 16;
@@ -95,14 +95,14 @@ impl<'a, E: Engine> Reader<'a, E> {
         }
         let filter = self.filter(query)?;
         let mut result = RelatedResult::default();
-        let mut seen = HashSet::from([start]);
+        let mut seen = HashSet::from_iter([start]);
         if matches!(query.direction, Direction::Outgoing | Direction::Both) {
             self.walk(start, true, query, &filter, &mut seen, &mut result)?;
         }
         if matches!(query.direction, Direction::Incoming | Direction::Both) && !result.truncated {
             // The incoming walk has its own visited set: an item the outgoing walk reached may
             // still lead further inwards. Items already returned are not returned twice.
-            let mut inward_seen = HashSet::from([start]);
+            let mut inward_seen = HashSet::from_iter([start]);
             let returned = seen;
             let mut inward = RelatedResult::default();
             self.walk(

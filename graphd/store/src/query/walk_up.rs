@@ -9,9 +9,9 @@ use super::Reader;
 use crate::engine::Engine;
 use crate::error::{Result, StoreError};
 use crate::keys::{KindId, RelId};
+use foldhash::HashMap;
 use graphd_core::{ItemId, Orientation};
 use std::collections::hash_map::Entry;
-use std::collections::HashMap;
 
 /// A walk-up never goes deeper than this, whatever the data says.
 pub const MAX_WALK_UP_DEPTH: u32 = 64;
@@ -57,7 +57,7 @@ impl<'a, E: Engine> Reader<'a, E> {
         let orientation = self.names.orientations();
         let points = |rel: RelId| orientation.get(usize::from(rel)).copied().unwrap_or(Orientation::Across);
         let mut out = WalkUp { start: Some(start), ..WalkUp::default() };
-        let mut depth_of: HashMap<ItemId, u32> = HashMap::from([(start, 0)]);
+        let mut depth_of: HashMap<ItemId, u32> = HashMap::from_iter([(start, 0)]);
         let adjacency = self.adjacency();
         let mut frontier = vec![start];
         for depth in 1..=MAX_WALK_UP_DEPTH {

@@ -16,10 +16,12 @@ use crate::codec::{EdgeValue, ItemRecord};
 use crate::engine::Snapshot;
 use crate::error::{Result, StoreError};
 use crate::keys::{self, KindId, LookupField, RelId, ScopeTag, ANY_KIND};
+use foldhash::HashMap;
 use graphd_core::{ItemId, Provenance, Timestamp};
 use graphd_rules::{Assessment, LookIn, Lookup, MatchField, PlannedRef, RuleSet, Source, Target};
 use std::borrow::Cow;
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::cell::OnceCell;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// An edge of a source as linking sees it: (outgoing from the source, relation, far end).
 type SourceEdge = (bool, RelId, ItemId);
@@ -37,7 +39,7 @@ struct BatchIndex {
 pub(crate) struct LinkRules {
     rules: RuleSet,
     /// The lookups the rules can make.
-    wanted: HashSet<Wanted>,
+    wanted: Wanted,
     /// Per rule name, whether its edges point at its source.
     reverse_by_rule: HashMap<String, bool>,
     /// Identifies the link rules: the store keeps the one its items were last linked by.
@@ -95,23 +97,25 @@ impl LinkRules {
 impl<'a, S: Snapshot> BatchWriter<'a, S> {
     pub(super) fn link_by_rules(&mut self, link: &LinkRules) -> Result<()> {
         let mut sources: BTreeSet<ItemId> = BTreeSet::new();
+        // What the touched items were and are now may be referenced by: in key order, so one
+        // cursor reads the references to all of them moving forward.
+        let mut referenced_as: BTreeSet<Vec<u8>> = BTreeSet::new();
         let touched: Vec<(ItemId, Option<ItemRecord>)> = self.touched.iter().map(|(id, r)| (*id, r.clone())).collect();
         for (id, before) in &touched {
             sources.insert(*id);
             let now = self.item_record(*id)?;
             for record in before.iter().chain(std::iter::once(&now)) {
-                for signature in self.target_signatures(record, &link.wanted)? {
-                    let prefix = keys::reference_prefix(&signature);
-                    self.snapshot.scan_prefix(Cf::Pending, &prefix, &mut |key, _| {
-                        if let Ok(id) = keys::lookup_id(key) {
-                            sources.insert(id);
-                        }
-                        true
-                    })?;
-                }
+                referenced_as.extend(self.target_signatures(record, link)?.iter().map(|s| keys::reference_prefix(s)));
             }
         }
-        let index = self.batch_index();
+        self.snapshot.scan_prefixes(Cf::Pending, &mut referenced_as.iter().map(Vec::as_slice), &mut |key, _| {
+            if let Ok(id) = keys::lookup_id(key) {
+                sources.insert(id);
+            }
+            true
+        })?;
+        // Built on the first lookup: a batch whose sources plan none never needs it.
+        let index = OnceCell::new();
         for source in sources {
             self.derive(link, source, &index)?;
         }
@@ -123,7 +127,7 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
     pub(crate) fn relink(mut self, sources: &[ItemId]) -> Result<super::Built> {
         if let Some(link) = self.writer.rules.clone() {
             // Nothing changes in this batch but edges: every target is read from the store.
-            let index = BatchIndex::default();
+            let index = OnceCell::from(BatchIndex::default());
             for &source in sources {
                 for out_key in self.edges_of_dropped_rules(&link, source)? {
                     self.tombstone_edge(out_key)?;
@@ -172,7 +176,7 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
 
     /// Brings the rule-made edges and the indexed references of `source` to what its rules say
     /// now.
-    fn derive(&mut self, link: &LinkRules, source: ItemId, index: &BatchIndex) -> Result<()> {
+    fn derive(&mut self, link: &LinkRules, source: ItemId, index: &OnceCell<BatchIndex>) -> Result<()> {
         let record = self.item_record(source)?;
         let mut desired: BTreeMap<SourceEdge, (KindId, String)> = BTreeMap::new();
         let mut signatures = BTreeSet::new();
@@ -240,7 +244,7 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
     pub(crate) fn waiting(self, sources: &[ItemId]) -> Result<BTreeMap<String, usize>> {
         let mut waiting = BTreeMap::new();
         let Some(link) = self.writer.rules.clone() else { return Ok(waiting) };
-        let index = BatchIndex::default();
+        let index = OnceCell::from(BatchIndex::default());
         for &source in sources {
             let record = self.item_record(source)?;
             if record.is_deleted() {
@@ -338,7 +342,14 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
     }
 
     /// The live items a reference points at now, with their kinds.
-    fn targets(&self, lookup: &Lookup, source: &ItemRecord, index: &BatchIndex) -> Result<Vec<(ItemId, KindId)>> {
+    /// `index` holds the items this batch changed (built here if it is not yet).
+    fn targets(
+        &self,
+        lookup: &Lookup,
+        source: &ItemRecord,
+        index: &OnceCell<BatchIndex>,
+    ) -> Result<Vec<(ItemId, KindId)>> {
+        let index = index.get_or_init(|| self.batch_index());
         let names = &self.writer.names;
         let mut candidates: BTreeSet<ItemId> = BTreeSet::new();
         let mut scan = |cf: Cf, prefix: Vec<u8>| -> Result<()> {
@@ -404,45 +415,47 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
 
     /// Every signature under which sources may reference `record`, among the lookups the
     /// rules can make.
-    fn target_signatures(&self, record: &ItemRecord, wanted: &HashSet<Wanted>) -> Result<Vec<Vec<u8>>> {
-        let kind = self.writer.names.kind(record.kind).map(|k| k.as_str().to_owned()).unwrap_or_default();
+    fn target_signatures(&self, record: &ItemRecord, link: &LinkRules) -> Result<Vec<Vec<u8>>> {
+        let kind = self.writer.names.kind(record.kind).map(|k| k.as_str()).unwrap_or_default();
         let short_id = keys::decode_external(&record.key)?.short_id().to_owned();
         let mut out = Vec::new();
-        for look_in in [LookIn::Namespace, LookIn::Cluster, LookIn::Account, LookIn::Region, LookIn::Anywhere] {
+        // Lookups of this kind by name, uid or labels; lookups of any kind only by uid.
+        let of_kind = link.wanted.get(kind).into_iter().flatten().map(|&(what, look_in)| (what, kind, look_in));
+        let of_any = link.wanted.get("").into_iter().flatten().filter(|(what, _)| *what == b'u');
+        for (what, kind, look_in) in of_kind.chain(of_any.map(|&(what, look_in)| (what, "", look_in))) {
             let Some(scope) = target_scope(look_in, record) else { continue };
-            let candidates = [
-                (b'n', kind.as_str(), Some(record.name.as_str())),
-                (b'u', kind.as_str(), Some(short_id.as_str())),
-                (b'u', "", Some(short_id.as_str())),
-                (b's', kind.as_str(), None),
-            ];
-            for (what, kind, value) in candidates {
-                if wanted.contains(&(what, kind.to_owned(), look_in)) {
-                    out.push(signature(what, kind, value, &scope));
-                }
-            }
+            let value = match what {
+                b'n' => Some(record.name.as_str()),
+                b'u' => Some(short_id.as_str()),
+                _ => None,
+            };
+            out.push(signature(what, kind, value, &scope));
         }
         Ok(out)
     }
 }
 
-/// A kind of lookup some rule makes: (name, uid or selector; target kind, "" for any; where).
-type Wanted = (u8, String, LookIn);
+/// By target kind ("" for any), the lookups some rule makes: (name, uid or selector; where).
+type Wanted = HashMap<String, Vec<(u8, LookIn)>>;
 
 /// The lookups the rules can make, so a changed item only checks the signatures that can
 /// reference it.
-fn wanted_signatures(rules: &RuleSet) -> HashSet<Wanted> {
-    rules
-        .rules
-        .iter()
-        .map(|rule| match &rule.target {
+fn wanted_signatures(rules: &RuleSet) -> Wanted {
+    let mut wanted = Wanted::default();
+    for rule in &rules.rules {
+        let (kind, lookup) = match &rule.target {
             Target::Field { kind, field, look_in, .. } => {
                 let what = if *field == MatchField::Name { b'n' } else { b'u' };
-                (what, kind.as_ref().map(|k| k.as_str().to_owned()).unwrap_or_default(), *look_in)
+                (kind.as_ref().map(|k| k.as_str().to_owned()).unwrap_or_default(), (what, *look_in))
             }
-            Target::Selector { kind, look_in, .. } => (b's', kind.as_str().to_owned(), *look_in),
-        })
-        .collect()
+            Target::Selector { kind, look_in, .. } => (kind.as_str().to_owned(), (b's', *look_in)),
+        };
+        let of_kind = wanted.entry(kind).or_default();
+        if !of_kind.contains(&lookup) {
+            of_kind.push(lookup);
+        }
+    }
+    wanted
 }
 
 /// Whether `record` is what `lookup`, planned from `source`, looks for.

@@ -11,9 +11,10 @@ use crate::engine::{Snapshot, WriteBatch};
 use crate::error::{Result, StoreError};
 use crate::keys::{self, KindId, LookupField, RelId, ScopeTag, Tomb, ANY_KIND};
 use crate::store::WriterState;
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use graphd_core::{Change, ChangeType, EdgeWrite, ExternalKey, Health, ItemId, ItemWrite, Provenance, Timestamp};
 use std::cell::RefCell;
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::BTreeSet;
 
 /// One operation of a batch.
 #[derive(Debug, Clone, PartialEq)]
