@@ -41,9 +41,8 @@ pub fn load_into(dir: &Path, size: FleetSize) -> (Duration, usize, usize) {
 pub fn load_batches(store: &BenchStore, batches: &[Vec<Op>]) -> (Duration, Outcome) {
     let started = Instant::now();
     let mut total = Outcome::default();
-    for batch in batches {
-        total.add_counts(&store.apply(batch, Timestamp::now(), "bench").expect("load batch"));
-    }
+    let timed = batches.iter().map(|batch| (batch, Timestamp::now()));
+    store.apply_all(timed, "bench", |_, outcome| total.add_counts(&outcome)).expect("load");
     store.flush().expect("flush");
     (started.elapsed(), total)
 }

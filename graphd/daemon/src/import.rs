@@ -152,19 +152,23 @@ pub fn import<E: Engine>(
     let cluster_batch = store.apply(&[Op::Upsert(cluster_item(cluster))], Timestamp::now(), "import")?;
     report.outcome.add_counts(&cluster_batch);
     report.items.extend(cluster_batch.upserted);
-    for (n, chunk) in objects.chunks(IMPORT_BATCH).enumerate() {
+    let mut skipped = Vec::new();
+    let batches = objects.chunks(IMPORT_BATCH).map(|chunk| {
         let mut ops = Vec::new();
         for object in chunk {
             match object_ops(cluster, object, "import") {
-                Err(reason) => report.skipped.push((describe(object), reason)),
+                Err(reason) => skipped.push((describe(object), reason)),
                 Ok(object_ops) => ops.extend(object_ops),
             }
         }
-        let batch = store.apply(&ops, Timestamp::now(), "import")?;
+        (ops, Timestamp::now())
+    });
+    store.apply_all(batches, "import", |n, batch| {
         report.outcome.add_counts(&batch);
         report.items.extend(batch.upserted);
-        progress((n * IMPORT_BATCH + chunk.len()).min(objects.len()), objects.len());
-    }
+        progress(((n + 1) * IMPORT_BATCH).min(objects.len()), objects.len());
+    })?;
+    report.skipped = skipped;
     Ok(report)
 }
 

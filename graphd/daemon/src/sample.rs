@@ -32,12 +32,9 @@ pub fn load_fleet<E: Engine>(
     let deleted = fleet.items.iter().filter(|i| i.deleted).count();
     let total = fleet.items.len() + fleet.edges.len() + deleted;
     let started = Instant::now();
-    let mut done = 0;
-    for batch in load::batches(fleet, LOAD_BATCH) {
-        store.apply(&batch, Timestamp::now(), "fleet")?;
-        done += batch.len();
-        progress(done, total);
-    }
+    let timed = load::batches(fleet, LOAD_BATCH).map(|batch| (batch, Timestamp::now()));
+    // Every batch but the last holds LOAD_BATCH operations.
+    store.apply_all(timed, "fleet", |index, _| progress(((index + 1) * LOAD_BATCH).min(total), total))?;
     Ok(LoadReport { items: fleet.items.len(), edges: fleet.edges.len(), deleted, elapsed: started.elapsed() })
 }
 

@@ -146,12 +146,6 @@ fn lost_a_file_to_the_writer(err: &rocksdb::Error) -> bool {
     err.to_string().contains("No such file or directory")
 }
 
-fn op_key(op: &WriteOp) -> (Cf, &[u8]) {
-    match op {
-        WriteOp::Put { cf, key, .. } | WriteOp::Delete { cf, key } => (*cf, key),
-    }
-}
-
 fn engine_error(err: rocksdb::Error) -> EngineError {
     EngineError(err.into_string())
 }
@@ -252,16 +246,14 @@ impl Engine for RocksEngine {
         RocksSnapshot { engine: self, snapshot: self.db.snapshot() }
     }
 
-    fn write(&self, batch: WriteBatch) -> Result<(), EngineError> {
+    fn write(&self, batch: &WriteBatch) -> Result<(), EngineError> {
         let mut rocks_batch = rocksdb::WriteBatch::default();
-        let mut ops = batch.into_ops();
-        // Memtable inserts in key order reuse the skip list's search path. The sort is stable,
-        // so two operations on one key keep their order.
-        ops.sort_by(|a, b| op_key(a).cmp(&op_key(b)));
-        for op in ops {
+        // The store sorts its batches: memtable inserts in key order reuse the skip list's
+        // search path.
+        for op in batch.ops() {
             match op {
-                WriteOp::Put { cf, key, value } => rocks_batch.put_cf(self.cf(cf), key, value),
-                WriteOp::Delete { cf, key } => rocks_batch.delete_cf(self.cf(cf), key),
+                WriteOp::Put { cf, key, value } => rocks_batch.put_cf(self.cf(*cf), key, value),
+                WriteOp::Delete { cf, key } => rocks_batch.delete_cf(self.cf(*cf), key),
             }
         }
         self.db.write_opt(rocks_batch, &self.write_options).map_err(engine_error)
@@ -346,7 +338,7 @@ mod tests {
                     for i in 0..200u32 {
                         batch.put(Cf::Items, [i.to_be_bytes(), round.to_be_bytes()].concat(), vec![7; 64]);
                     }
-                    writer.write(batch).unwrap();
+                    writer.write(&batch).unwrap();
                     rounds_written.store(round + 1, std::sync::atomic::Ordering::SeqCst);
                     writer.flush().unwrap();
                     std::thread::sleep(std::time::Duration::from_millis(20));

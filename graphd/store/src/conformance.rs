@@ -34,7 +34,8 @@ macro_rules! conformance_tests {
             health_counts_by_scope, reopen_keeps_everything, purge_removes_only_old_tombstones,
             relations_keep_their_orientation, walks_answer_as_of_their_snapshot,
             an_edge_linked_and_unlinked_in_one_batch_is_a_tombstone, path_is_shortest_either_way,
-            resync_tombstones_only_what_its_scope_did_not_report, change_listener_hears_each_commit);
+            resync_tombstones_only_what_its_scope_did_not_report, change_listener_hears_each_commit,
+            batches_applied_together_land_as_one_by_one, batches_applied_together_stop_at_the_first_failure);
     };
     (@each $harness:expr; $($check:ident),* $(,)?) => {
         $(
@@ -199,7 +200,7 @@ pub fn engine_reads_what_it_wrote<H: Harness>(h: &mut H) {
     batch.put(Cf::Documents, b"a".to_vec(), b"2".to_vec());
     batch.put(Cf::Items, b"b".to_vec(), b"3".to_vec());
     batch.delete(Cf::Items, b"b".to_vec());
-    engine.write(batch).unwrap();
+    engine.write(&batch).unwrap();
     let snap = engine.snapshot();
     assert_eq!(snap.get(Cf::Items, b"a").unwrap().as_deref(), Some(&b"1"[..]));
     assert_eq!(snap.get(Cf::Documents, b"a").unwrap().as_deref(), Some(&b"2"[..]), "column families are separate");
@@ -212,7 +213,7 @@ pub fn engine_scans_stay_in_their_prefix<H: Harness>(h: &mut H) {
     for key in ["ns-a/1", "ns-a/2", "ns-a/3", "ns-ab/1", "ns-", "ns-b/1"] {
         batch.put(Cf::Scope, key.as_bytes().to_vec(), Vec::new());
     }
-    engine.write(batch).unwrap();
+    engine.write(&batch).unwrap();
     let snap = engine.snapshot();
     let mut seen = Vec::new();
     snap.scan_prefix(Cf::Scope, b"ns-a/", &mut |k, _| {
@@ -243,7 +244,7 @@ pub fn engine_scans_many_prefixes<H: Harness>(h: &mut H) {
     for key in ["a/1", "a/2", "ab/1", "b/1", "c/1", "c/2", "d/1"] {
         batch.put(Cf::Pending, key.as_bytes().to_vec(), Vec::new());
     }
-    engine.write(batch).unwrap();
+    engine.write(&batch).unwrap();
     let snap = engine.snapshot();
     let scan = |prefixes: &[&str], stop_after: usize| {
         let mut seen = Vec::new();
@@ -268,12 +269,12 @@ pub fn engine_snapshots_are_isolated<H: Harness>(h: &mut H) {
     let engine = h.fresh();
     let mut batch = WriteBatch::new();
     batch.put(Cf::Meta, b"k".to_vec(), b"old".to_vec());
-    engine.write(batch).unwrap();
+    engine.write(&batch).unwrap();
     let before = engine.snapshot();
     let mut batch = WriteBatch::new();
     batch.put(Cf::Meta, b"k".to_vec(), b"new".to_vec());
     batch.put(Cf::Meta, b"k2".to_vec(), b"x".to_vec());
-    engine.write(batch).unwrap();
+    engine.write(&batch).unwrap();
     assert_eq!(before.get(Cf::Meta, b"k").unwrap().as_deref(), Some(&b"old"[..]));
     assert_eq!(before.get(Cf::Meta, b"k2").unwrap(), None);
     let mut count = 0;
@@ -899,4 +900,96 @@ pub fn change_listener_hears_each_commit<H: Harness>(h: &mut H) {
     assert_eq!(heard[0].len(), 14, "one Created per item");
     let cm = id_of(&store, &e.cm);
     assert_eq!((heard[1][0].item, heard[1][0].change_type), (cm, graphd_core::ChangeType::Deleted));
+}
+
+// ---- many batches at once -------------------------------------------------------------------
+
+/// Every entry of every column family.
+fn contents<E: Engine>(store: &Store<E>) -> Vec<(Cf, Vec<u8>, Vec<u8>)> {
+    let snapshot = store.engine().snapshot();
+    let mut out = Vec::new();
+    for cf in Cf::ALL {
+        snapshot
+            .scan_prefix(cf, b"", &mut |key, value| {
+                out.push((cf, key.to_vec(), value.to_vec()));
+                true
+            })
+            .unwrap();
+    }
+    out
+}
+
+/// The estate a few operations at a time (links and rule references crossing batches), with
+/// documents the built-in rules link by, then changes to what the first batches wrote.
+fn estate_in_batches() -> Vec<Vec<Op>> {
+    let e = estate();
+    let mut ops = estate_ops(&e);
+    for op in &mut ops {
+        if let Op::Upsert(item) = op {
+            if item.key == e.pod_a.key || item.key == e.pod_b.key {
+                item.document = serde_json::json!({
+                    "metadata": {"ownerReferences": [{"kind": "ReplicaSet", "name": "web-1", "uid": "rs"}]},
+                    "spec": {"nodeName": "ip-10-0-1-5", "volumes": [{"configMap": {"name": "web-config"}}]},
+                });
+            }
+        }
+    }
+    // The targets of the Pods' references come after the Pods, in later batches.
+    ops[..14].reverse();
+    let mut batches: Vec<Vec<Op>> = ops.chunks(4).map(<[Op]>::to_vec).collect();
+    let mut relabelled = e.pod_a.clone();
+    relabelled.labels.insert("app".into(), "api".into());
+    batches.push(vec![Op::Upsert(relabelled), Op::Delete(key(&e.pod_b))]);
+    batches.push(vec![Op::Delete(key(&e.rs)), Op::Upsert(e.rs.clone())]);
+    batches
+}
+
+pub fn batches_applied_together_land_as_one_by_one<H: Harness>(h: &mut H) {
+    let batches = estate_in_batches();
+    let one_by_one = Store::open(h.fresh()).unwrap();
+    let together = Store::open(h.fresh()).unwrap();
+    for store in [&one_by_one, &together] {
+        store.set_rules(graphd_rules::builtin::rules().unwrap()).unwrap();
+    }
+    let mut outcomes = Vec::new();
+    for (n, batch) in batches.iter().enumerate() {
+        outcomes.push(one_by_one.apply(batch, Timestamp(T0.0 + n as u64), "test").unwrap());
+    }
+    let mut landed = Vec::new();
+    let timed = batches.iter().enumerate().map(|(n, batch)| (batch, Timestamp(T0.0 + n as u64)));
+    together.apply_all(timed, "test", |index, outcome| landed.push((index, outcome))).unwrap();
+    assert_eq!(landed, outcomes.into_iter().enumerate().collect::<Vec<_>>(), "each batch reported once, in order");
+    assert!(contents(&together) == contents(&one_by_one), "the same entries in every column family");
+    let by_builtin_rules = contents(&together)
+        .iter()
+        .filter(|(cf, _, value)| {
+            *cf == Cf::EdgesOut
+                && matches!(crate::codec::EdgeValue::decode(value).unwrap().provenance,
+                    Provenance::Rule(rule) if rule.starts_with("k8s-"))
+        })
+        .count();
+    assert!(by_builtin_rules >= 2, "the rules linked the Pods to what came in later batches");
+}
+
+pub fn batches_applied_together_stop_at_the_first_failure<H: Harness>(h: &mut H) {
+    let e = estate();
+    let ops = estate_ops(&e);
+    let (items, links) = ops.split_at(14);
+    let unknown = k8s("nowhere", "Pod", "nowhere", Some("ns-a"));
+    let batches =
+        [items.to_vec(), links.to_vec(), vec![link(&e.pod_a, "mounts", &unknown)], vec![Op::Delete(key(&e.cm))]];
+    let expected = Store::open(h.fresh()).unwrap();
+    for batch in &batches[..2] {
+        expected.apply(batch, T0, "test").unwrap();
+    }
+    let store = Store::open(h.fresh()).unwrap();
+    let mut landed = Vec::new();
+    let failed = store.apply_all(batches.iter().map(|b| (b, T0)), "test", |index, _| landed.push(index));
+    assert!(
+        format!("{failed:?}").contains("UnknownKey(Kubernetes { cluster: \"c1\", uid: \"nowhere\" })"),
+        "{failed:?}"
+    );
+    assert_eq!(landed, [0, 1], "the batches before the failure landed, and only they");
+    assert!(contents(&store) == contents(&expected), "nothing of the failed batch or after it");
+    store.apply(&[Op::Delete(key(&e.cm))], T0, "test").expect("the store takes batches after a failed load");
 }

@@ -17,6 +17,28 @@ pub enum WriteOp {
     Delete { cf: Cf, key: Vec<u8> },
 }
 
+impl WriteOp {
+    pub fn cf(&self) -> Cf {
+        match self {
+            WriteOp::Put { cf, .. } | WriteOp::Delete { cf, .. } => *cf,
+        }
+    }
+
+    pub fn key(&self) -> &[u8] {
+        match self {
+            WriteOp::Put { key, .. } | WriteOp::Delete { key, .. } => key,
+        }
+    }
+
+    /// The value put; `None` for a delete.
+    pub fn value(&self) -> Option<&[u8]> {
+        match self {
+            WriteOp::Put { value, .. } => Some(value),
+            WriteOp::Delete { .. } => None,
+        }
+    }
+}
+
 /// Writes that land together or not at all.
 #[derive(Debug, Default, Clone)]
 pub struct WriteBatch {
@@ -40,16 +62,27 @@ impl WriteBatch {
         &self.ops
     }
 
-    pub fn into_ops(self) -> Vec<WriteOp> {
-        self.ops
-    }
-
     pub fn len(&self) -> usize {
         self.ops.len()
     }
 
     pub fn is_empty(&self) -> bool {
         self.ops.is_empty()
+    }
+
+    /// Puts the operations in key order (column family, then key), keeping the order of two
+    /// on one key: the same writes, cheaper for an engine to insert, and searchable by
+    /// [`WriteBatch::entries_from`].
+    pub fn sort(&mut self) {
+        self.ops.sort_by(|a, b| (a.cf(), a.key()).cmp(&(b.cf(), b.key())));
+    }
+
+    /// In a sorted batch, the operations of `cf` from the first with a key at or after
+    /// `from`, in key order.
+    pub fn entries_from(&self, cf: Cf, from: &[u8]) -> &[WriteOp] {
+        let start = self.ops.partition_point(|op| (op.cf(), op.key()) < (cf, from));
+        let end = start + self.ops[start..].partition_point(|op| op.cf() == cf);
+        &self.ops[start..end]
     }
 }
 
@@ -110,7 +143,7 @@ pub trait Engine: Send + Sync + 'static {
 
     /// Applies every operation of `batch` atomically. When this returns `Ok`, the batch survives
     /// a crash of the process.
-    fn write(&self, batch: WriteBatch) -> Result<(), EngineError>;
+    fn write(&self, batch: &WriteBatch) -> Result<(), EngineError>;
 
     /// Flushes memory buffers to disk; called on clean shutdown.
     fn flush(&self) -> Result<(), EngineError> {

@@ -25,6 +25,7 @@ pub mod error;
 pub mod keys;
 pub mod mem;
 pub mod names;
+mod overlay;
 pub mod query;
 mod reassess;
 pub mod relink;

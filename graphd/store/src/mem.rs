@@ -66,16 +66,16 @@ impl Engine for MemEngine {
         MemSnapshot { tables: Arc::clone(&tables) }
     }
 
-    fn write(&self, batch: WriteBatch) -> Result<(), EngineError> {
+    fn write(&self, batch: &WriteBatch) -> Result<(), EngineError> {
         let mut guard = self.tables.write().unwrap_or_else(|e| e.into_inner());
         let tables = Arc::make_mut(&mut guard);
-        for op in batch.into_ops() {
+        for op in batch.ops() {
             match op {
                 WriteOp::Put { cf, key, value } => {
-                    tables[cf.index()].insert(key, value);
+                    tables[cf.index()].insert(key.clone(), value.clone());
                 }
                 WriteOp::Delete { cf, key } => {
-                    tables[cf.index()].remove(&key);
+                    tables[cf.index()].remove(key);
                 }
             }
         }
