@@ -72,15 +72,29 @@ impl WriteBatch {
 
     /// Puts the operations in key order (column family, then key), keeping the order of two
     /// on one key: the same writes, cheaper for an engine to insert, and searchable by
-    /// [`WriteBatch::entries_from`].
+    /// [`WriteBatch::of_cf`].
     pub fn sort(&mut self) {
-        self.ops.sort_by(|a, b| (a.cf(), a.key()).cmp(&(b.cf(), b.key())));
+        // Sorted as (column family, first eight key bytes, position) integers, with whole keys
+        // compared only where the first eight bytes agree: several times faster than moving
+        // the operations around and comparing whole keys, which share long prefixes.
+        let head = |key: &[u8]| {
+            let mut bytes = [0u8; 8];
+            let n = key.len().min(8);
+            bytes[..n].copy_from_slice(&key[..n]);
+            u64::from_be_bytes(bytes)
+        };
+        let mut order: Vec<(usize, u64, usize)> =
+            self.ops.iter().enumerate().map(|(i, op)| (op.cf().index(), head(op.key()), i)).collect();
+        order.sort_unstable_by(|a, b| {
+            (a.0, a.1).cmp(&(b.0, b.1)).then_with(|| self.ops[a.2].key().cmp(self.ops[b.2].key())).then(a.2.cmp(&b.2))
+        });
+        let mut ops: Vec<Option<WriteOp>> = std::mem::take(&mut self.ops).into_iter().map(Some).collect();
+        self.ops = order.iter().map(|&(.., i)| ops[i].take().expect("each position once")).collect();
     }
 
-    /// In a sorted batch, the operations of `cf` from the first with a key at or after
-    /// `from`, in key order.
-    pub fn entries_from(&self, cf: Cf, from: &[u8]) -> &[WriteOp] {
-        let start = self.ops.partition_point(|op| (op.cf(), op.key()) < (cf, from));
+    /// In a sorted batch, the operations on `cf`, in key order.
+    pub fn of_cf(&self, cf: Cf) -> &[WriteOp] {
+        let start = self.ops.partition_point(|op| op.cf().index() < cf.index());
         let end = start + self.ops[start..].partition_point(|op| op.cf() == cf);
         &self.ops[start..end]
     }

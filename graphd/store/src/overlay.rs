@@ -8,19 +8,21 @@ use crate::engine::{EngineError, Snapshot, WriteBatch, WriteOp};
 /// `below` as `above` (sorted, see [`WriteBatch::sort`]) will leave it.
 pub(crate) struct Overlaid<'a, S> {
     below: &'a S,
-    above: Option<&'a WriteBatch>,
+    /// The batch's operations by column family, each in key order.
+    above: [&'a [WriteOp]; Cf::ALL.len()],
 }
 
 impl<'a, S: Snapshot> Overlaid<'a, S> {
     pub(crate) fn new(below: &'a S, above: Option<&'a WriteBatch>) -> Self {
+        let above = Cf::ALL.map(|cf| above.map(|batch| batch.of_cf(cf)).unwrap_or_default());
         Overlaid { below, above }
     }
 
     /// The batch's operations of `cf` on keys starting with `prefix`, from `from` on.
     fn above(&self, cf: Cf, prefix: &[u8], from: &[u8]) -> &'a [WriteOp] {
-        let Some(batch) = self.above else { return &[] };
-        let entries = batch.entries_from(cf, from);
-        &entries[..entries.partition_point(|op| op.key().starts_with(prefix))]
+        let ops = self.above[cf.index()];
+        let ops = &ops[ops.partition_point(|op| op.key() < from)..];
+        &ops[..ops.partition_point(|op| op.key().starts_with(prefix))]
     }
 }
 
@@ -159,6 +161,25 @@ mod tests {
     }
 
     proptest! {
+        /// Sorting keeps every operation, orders them by column family and key, and keeps the
+        /// order of two on one key.
+        #[test]
+        fn sort_is_stable_by_column_family_and_key(
+            ops in proptest::collection::vec((0..Cf::ALL.len(), any::<bool>(), proptest::collection::vec(b'a'..b'c', 0..10), any::<u8>()), 0..40),
+        ) {
+            let mut batch = WriteBatch::new();
+            for (cf, put, key, value) in &ops {
+                match put {
+                    true => batch.put(Cf::ALL[*cf], key.clone(), vec![*value]),
+                    false => batch.delete(Cf::ALL[*cf], key.clone()),
+                }
+            }
+            let mut expected = batch.ops().to_vec();
+            expected.sort_by(|a, b| (a.cf(), a.key()).cmp(&(b.cf(), b.key())));
+            batch.sort();
+            prop_assert_eq!(batch.ops(), &expected[..]);
+        }
+
         /// The view reads exactly what the engine holds once the batch is written.
         #[test]
         fn a_batch_over_a_snapshot_reads_as_written(
