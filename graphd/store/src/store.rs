@@ -194,6 +194,9 @@ impl<E: Engine> Store<E> {
             scope.spawn(move || {
                 for (staged, feed) in writing {
                     let result = self.publish(&staged);
+                    // The builder frees the batch, which it allocated: freeing its many small
+                    // buffers from this thread instead made the allocator take fresh pages.
+                    drop(staged);
                     if let (Ok(()), Some(listener)) = (&result, &listener) {
                         if !feed.is_empty() {
                             listener.notify(&feed);
