@@ -77,7 +77,7 @@ fn main() {
             );
         }
     }
-    println!("\nrules cost: {:.1}x the time of the same import without them", rates[0] / rates[1]);
+    println!("\nk3s import: rules cost {:.1}x the time of the same import without them", rates[0] / rates[1]);
 }
 
 /// A generated fleet loaded in batches of 5,000 operations (its items, then its edges, then
