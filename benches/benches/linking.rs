@@ -10,9 +10,9 @@
 use graphd::import::{parse_objects, to_item};
 use graphd_benches::stats::{measure, micros};
 use graphd_benches::synthetic::with_uids_suffixed;
-use graphd_benches::{bench_size, load_batches, open};
+use graphd_benches::{bench_size, load_batches, open, BenchStore};
 use graphd_core::{ItemWrite, Timestamp};
-use graphd_store::Op;
+use graphd_store::{Op, Outcome};
 use std::path::PathBuf;
 
 fn main() {
@@ -43,16 +43,9 @@ fn main() {
         items.chunks(1_000).map(|batch| batch.iter().cloned().map(Op::Upsert).collect()).collect();
     let mut rates = Vec::new();
     for with_rules in [false, true] {
-        let dir = tempfile::tempdir().unwrap();
-        let store = open(dir.path());
-        if with_rules {
-            store.set_rules(graphd_rules::builtin::rules().unwrap()).unwrap();
-        }
-        let (took, outcome) = load_batches(&store, &batches);
-        let secs = took.as_secs_f64();
+        let (_dir, store, secs, outcome) = loaded(&batches, with_rules);
         rates.push(items.len() as f64 / secs);
-        let label = if with_rules { "with all built-in rules" } else { "without rules (baseline)" };
-        println!("| {label} | {secs:.2} | {:.0} | {} |", items.len() as f64 / secs, outcome.edges_added);
+        println!("| {} | {secs:.2} | {:.0} | {} |", label(with_rules), items.len() as f64 / secs, outcome.edges_added);
 
         if with_rules {
             // One incremental update: a Pod changes its labels back and forth.
@@ -87,15 +80,29 @@ fn fleet_import() {
     println!("# linking: fleet {word}, {items} items, {edges} edges\n");
     println!("| bulk load | seconds | items/s | edges/s | edges added |\n| --- | ---: | ---: | ---: | ---: |");
     for with_rules in [false, true] {
-        let dir = tempfile::tempdir().unwrap();
-        let store = open(dir.path());
-        if with_rules {
-            store.set_rules(graphd_rules::builtin::rules().unwrap()).unwrap();
-        }
-        let (took, outcome) = load_batches(&store, &batches);
-        let secs = took.as_secs_f64();
-        let label = if with_rules { "with all built-in rules" } else { "without rules (baseline)" };
+        let (_dir, _store, secs, outcome) = loaded(&batches, with_rules);
+        let label = label(with_rules);
         println!("| {label} | {secs:.2} | {:.0} | {:.0} | {} |", items / secs, edges / secs, outcome.edges_added);
     }
     println!();
+}
+
+/// `batches` loaded into a fresh store, with every built-in rule or none: the store (in its
+/// temporary directory), the seconds the load took, and what it did.
+fn loaded(batches: &[Vec<Op>], with_rules: bool) -> (tempfile::TempDir, BenchStore, f64, Outcome) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    if with_rules {
+        store.set_rules(graphd_rules::builtin::rules().unwrap()).unwrap();
+    }
+    let (took, outcome) = load_batches(&store, batches);
+    (dir, store, took.as_secs_f64(), outcome)
+}
+
+fn label(with_rules: bool) -> &'static str {
+    if with_rules {
+        "with all built-in rules"
+    } else {
+        "without rules (baseline)"
+    }
 }
