@@ -54,8 +54,11 @@ impl ChangeListener {
         ChangeListener(Arc::new(notify))
     }
 
+    /// Tells the listener `changes`; a batch that recorded none is not told.
     fn notify(&self, changes: &[Change]) {
-        (self.0)(changes)
+        if !changes.is_empty() {
+            (self.0)(changes)
+        }
     }
 }
 
@@ -161,9 +164,7 @@ impl<E: Engine> Store<E> {
             Ok(built) => {
                 self.commit(&mut writer, built.batch, &built.edge_changes)?;
                 if let Some(listener) = &writer.listener {
-                    if !built.feed.is_empty() {
-                        listener.notify(&built.feed);
-                    }
+                    listener.notify(&built.feed);
                 }
                 Ok(built.outcome)
             }
@@ -198,9 +199,7 @@ impl<E: Engine> Store<E> {
                     // buffers from this thread instead made the allocator take fresh pages.
                     drop(staged);
                     if let (Ok(()), Some(listener)) = (&result, &listener) {
-                        if !feed.is_empty() {
-                            listener.notify(&feed);
-                        }
+                        listener.notify(&feed);
                     }
                     let failed = result.is_err();
                     if to_report.send(result).is_err() || failed {
