@@ -33,12 +33,16 @@ const TERMINATOR: u8 = 0x01;
 /// Appends `s` so that byte order of encodings is string order and no encoding is a prefix of
 /// another: each `0x00` becomes `0x00 0xFF`, and the string ends with `0x00 0x01`.
 pub fn put_str(out: &mut Vec<u8>, s: &str) {
-    for &b in s.as_bytes() {
-        out.push(b);
-        if b == ESCAPE {
-            out.push(ESCAPED_ZERO);
-        }
+    // Copied run by run between zero bytes (which strings rarely hold), not byte by byte: keys
+    // are encoded for every operation of every batch.
+    let mut rest = s.as_bytes();
+    out.reserve(rest.len() + 2);
+    while let Some(at) = rest.iter().position(|&b| b == ESCAPE) {
+        out.extend_from_slice(&rest[..=at]);
+        out.push(ESCAPED_ZERO);
+        rest = &rest[at + 1..];
     }
+    out.extend_from_slice(rest);
     out.push(ESCAPE);
     out.push(TERMINATOR);
 }

@@ -19,12 +19,29 @@ use crate::keys::{self, KindId, LookupField, RelId, ScopeTag, ANY_KIND};
 use foldhash::HashMap;
 use graphd_core::{ItemId, Provenance, Timestamp};
 use graphd_rules::{Assessment, LookIn, Lookup, MatchField, PlannedRef, RuleSet, Source, Target};
+use rayon::prelude::*;
 use std::borrow::Cow;
-use std::cell::OnceCell;
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::OnceLock;
 
 /// An edge of a source as linking sees it: (outgoing from the source, relation, far end).
 type SourceEdge = (bool, RelId, ItemId);
+
+/// Below this many sources a batch plans them on its own thread: waking the pool costs more
+/// than a few plans (an incremental update has one or two).
+const PLAN_IN_PARALLEL_FROM: usize = 16;
+
+/// What the rules of one source want, before it is written.
+struct Derivation {
+    source: ItemId,
+    kind: KindId,
+    /// Its rule-made edges: (outgoing, relation, far end) → (far end's kind, rule).
+    edges: BTreeMap<SourceEdge, (KindId, String)>,
+    /// What its references look for, indexed so that arrivals find it.
+    signatures: BTreeSet<Vec<u8>>,
+    /// Fields a rule could not read.
+    problems: usize,
+}
 
 /// Items this batch changed, indexed the way lookups need them.
 #[derive(Default)]
@@ -115,11 +132,8 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
             true
         })?;
         // Built on the first lookup: a batch whose sources plan none never needs it.
-        let index = OnceCell::new();
-        for source in sources {
-            self.derive(link, source, &index)?;
-        }
-        Ok(())
+        let index = OnceLock::new();
+        self.derive(link, &sources.into_iter().collect::<Vec<_>>(), &index)
     }
 
     /// Re-derives `sources` (items stored before) under the rules set now, and tombstones their
@@ -127,13 +141,13 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
     pub(crate) fn relink(mut self, sources: &[ItemId]) -> Result<super::Built> {
         if let Some(link) = self.writer.rules.clone() {
             // Nothing changes in this batch but edges: every target is read from the store.
-            let index = OnceCell::from(BatchIndex::default());
+            let index = OnceLock::from(BatchIndex::default());
             for &source in sources {
                 for out_key in self.edges_of_dropped_rules(&link, source)? {
                     self.tombstone_edge(out_key)?;
                 }
-                self.derive(&link, source, &index)?;
             }
+            self.derive(&link, sources, &index)?;
         }
         Ok(self.finish())
     }
@@ -174,31 +188,55 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
         index
     }
 
-    /// Brings the rule-made edges and the indexed references of `source` to what its rules say
-    /// now.
-    fn derive(&mut self, link: &LinkRules, source: ItemId, index: &OnceCell<BatchIndex>) -> Result<()> {
+    /// Brings the rule-made edges and the indexed references of each of `sources` to what its
+    /// rules say now. What the rules want is worked out from reads alone, for many sources in
+    /// parallel; the edges and references are then changed one source after another, in order.
+    fn derive(&mut self, link: &LinkRules, sources: &[ItemId], index: &OnceLock<BatchIndex>) -> Result<()> {
+        let wants = |&source: &ItemId| self.wanted_by_rules(link, source, index);
+        let derivations: Vec<Derivation> = if sources.len() < PLAN_IN_PARALLEL_FROM {
+            sources.iter().map(wants).collect::<Result<_>>()?
+        } else {
+            sources.par_iter().map(wants).collect::<Result<_>>()?
+        };
+        for derivation in derivations {
+            self.outcome.rule_problems += derivation.problems;
+            self.settle(link, derivation)?;
+        }
+        Ok(())
+    }
+
+    /// The edges and references the rules of `source` want now.
+    fn wanted_by_rules(&self, link: &LinkRules, source: ItemId, index: &OnceLock<BatchIndex>) -> Result<Derivation> {
         let record = self.item_record(source)?;
-        let mut desired: BTreeMap<SourceEdge, (KindId, String)> = BTreeMap::new();
-        let mut signatures = BTreeSet::new();
-        if !record.is_deleted() {
-            let (planned, problems) = self.plan(link, source, &record)?;
-            self.outcome.rule_problems += problems;
-            for reference in planned {
-                signatures.insert(reference_signature(&reference.lookup, &record));
-                let rel = self.writer.names.relation_id(&reference.rule.relation).ok_or_else(|| {
-                    StoreError::Corrupt(format!(
-                        "rule {} uses undeclared relation {}",
-                        reference.rule.name, reference.rule.relation
-                    ))
-                })?;
-                for (target, target_kind) in self.targets(&reference.lookup, &record, index)? {
-                    if target != source {
-                        let edge = (!reference.rule.reverse, rel, target);
-                        desired.entry(edge).or_insert((target_kind, reference.rule.name.clone()));
-                    }
+        let mut derivation =
+            Derivation { source, kind: record.kind, edges: BTreeMap::new(), signatures: BTreeSet::new(), problems: 0 };
+        if record.is_deleted() {
+            return Ok(derivation);
+        }
+        let (planned, problems) = self.plan(link, source, &record)?;
+        derivation.problems = problems;
+        for reference in planned {
+            derivation.signatures.insert(reference_signature(&reference.lookup, &record));
+            let rel = self.writer.names.relation_id(&reference.rule.relation).ok_or_else(|| {
+                StoreError::Corrupt(format!(
+                    "rule {} uses undeclared relation {}",
+                    reference.rule.name, reference.rule.relation
+                ))
+            })?;
+            for (target, target_kind) in self.targets(&reference.lookup, &record, index)? {
+                if target != source {
+                    let edge = (!reference.rule.reverse, rel, target);
+                    derivation.edges.entry(edge).or_insert((target_kind, reference.rule.name.clone()));
                 }
             }
         }
+        Ok(derivation)
+    }
+
+    /// Writes what [`Self::wanted_by_rules`] found: the source's references, its new rule-made
+    /// edges, and tombstones for the ones its rules no longer make.
+    fn settle(&mut self, link: &LinkRules, derivation: Derivation) -> Result<()> {
+        let Derivation { source, kind, edges: desired, signatures, .. } = derivation;
         self.index_references(source, &signatures)?;
         let existing = self.rule_edges(&link.reverse_by_rule, source)?;
         for edge in existing.iter().filter(|e| !desired.contains_key(e)) {
@@ -210,7 +248,7 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
             if existing.contains(&(outgoing, rel, far)) {
                 continue;
             }
-            let (near, far) = ((source, record.kind), (far, far_kind));
+            let (near, far) = ((source, kind), (far, far_kind));
             let (from, to) = if outgoing { (near, far) } else { (far, near) };
             self.add_edge(from, rel, to, Provenance::Rule(rule))?;
         }
@@ -244,7 +282,7 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
     pub(crate) fn waiting(self, sources: &[ItemId]) -> Result<BTreeMap<String, usize>> {
         let mut waiting = BTreeMap::new();
         let Some(link) = self.writer.rules.clone() else { return Ok(waiting) };
-        let index = OnceCell::from(BatchIndex::default());
+        let index = OnceLock::from(BatchIndex::default());
         for &source in sources {
             let record = self.item_record(source)?;
             if record.is_deleted() {
@@ -347,7 +385,7 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
         &self,
         lookup: &Lookup,
         source: &ItemRecord,
-        index: &OnceCell<BatchIndex>,
+        index: &OnceLock<BatchIndex>,
     ) -> Result<Vec<(ItemId, KindId)>> {
         let index = index.get_or_init(|| self.batch_index());
         let names = &self.writer.names;

@@ -13,8 +13,9 @@ use crate::keys::{self, KindId, LookupField, RelId, ScopeTag, Tomb, ANY_KIND};
 use crate::store::WriterState;
 use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use graphd_core::{Change, ChangeType, EdgeWrite, ExternalKey, Health, ItemId, ItemWrite, Provenance, Timestamp};
-use std::cell::RefCell;
+use rayon::prelude::*;
 use std::collections::BTreeSet;
+use std::sync::Mutex;
 
 /// One operation of a batch.
 #[derive(Debug, Clone, PartialEq)]
@@ -80,7 +81,9 @@ pub(crate) struct BatchWriter<'a, S> {
     ext: HashMap<Vec<u8>, ExternalEntry>,
     /// External keys read from the snapshot: a Pod's key is looked up once per batch, not once
     /// per edge. Entries in `ext` take precedence.
-    read_cache: RefCell<HashMap<Vec<u8>, ExternalEntry>>,
+    /// (A mutex, not a cell: linking reads the batch from several threads.)
+    /// `None` where the snapshot has no such key.
+    read_cache: Mutex<HashMap<Vec<u8>, Option<ExternalEntry>>>,
     /// Items created by this batch: none of their edges can exist on disk yet.
     fresh: HashSet<ItemId>,
     /// Edges changed by this batch, by out-key, written both ways at the end.
@@ -122,7 +125,7 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
             batch: WriteBatch::new(),
             items: HashMap::new(),
             ext: HashMap::new(),
-            read_cache: RefCell::new(HashMap::new()),
+            read_cache: Mutex::new(HashMap::new()),
             fresh: HashSet::new(),
             edges: HashMap::new(),
             edges_by_item: HashMap::new(),
@@ -135,6 +138,7 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
     }
 
     pub(crate) fn run(mut self, ops: &'a [Op]) -> Result<Built> {
+        self.read_ahead(ops)?;
         for (index, op) in ops.iter().enumerate() {
             let result = match op {
                 Op::Upsert(item) => self.upsert(item),
@@ -367,17 +371,44 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
         if let Some(entry) = self.ext.get(ext_key) {
             return Ok(Some(*entry));
         }
-        if let Some(entry) = self.read_cache.borrow().get(ext_key) {
-            return Ok(Some(*entry));
+        if let Some(entry) = self.cached().get(ext_key) {
+            return Ok(*entry);
         }
+        let entry = self.read_external(ext_key)?;
+        self.cached().insert(ext_key.to_vec(), entry);
+        Ok(entry)
+    }
+
+    fn read_external(&self, ext_key: &[u8]) -> Result<Option<ExternalEntry>> {
         match self.snapshot.get(Cf::ExternalKeys, ext_key)? {
             None => Ok(None),
-            Some(bytes) => {
-                let entry = ExternalEntry::decode(&bytes)?;
-                self.read_cache.borrow_mut().insert(ext_key.to_vec(), entry);
-                Ok(Some(entry))
-            }
+            Some(bytes) => Ok(Some(ExternalEntry::decode(&bytes)?)),
         }
+    }
+
+    /// Reads the stored entry of every external key `ops` name into the read cache, many at
+    /// once on the thread pool, in key order: in a load, most of the batch's reads, which
+    /// [`Self::find`] would otherwise make one at a time.
+    fn read_ahead(&self, ops: &[Op]) -> Result<()> {
+        if ops.len() < READ_AHEAD_FROM {
+            return Ok(());
+        }
+        let mut wanted: Vec<Vec<u8>> = ops.iter().flat_map(keys_named).map(keys::external).collect();
+        wanted.par_sort_unstable();
+        wanted.dedup();
+        let read: Vec<(Vec<u8>, Option<ExternalEntry>)> = wanted
+            .into_par_iter()
+            .map(|ext_key| -> Result<_> {
+                let entry = self.read_external(&ext_key)?;
+                Ok((ext_key, entry))
+            })
+            .collect::<Result<_>>()?;
+        self.cached().extend(read);
+        Ok(())
+    }
+
+    fn cached(&self) -> std::sync::MutexGuard<'_, HashMap<Vec<u8>, Option<ExternalEntry>>> {
+        self.read_cache.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn item_record(&self, id: ItemId) -> Result<ItemRecord> {
@@ -499,6 +530,20 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
         found.extend(self.edges_by_item.get(&id).into_iter().flatten().copied());
         Ok(found)
     }
+}
+
+/// Below this many operations a batch reads external keys as it meets them: waking the thread
+/// pool costs more than a few reads.
+const READ_AHEAD_FROM: usize = 64;
+
+/// The external keys an operation looks up.
+fn keys_named(op: &Op) -> impl Iterator<Item = &ExternalKey> {
+    let (first, second) = match op {
+        Op::Upsert(item) => (&item.key, None),
+        Op::Delete(key) => (key, None),
+        Op::Link(edge) | Op::Unlink(edge) => (&edge.from, Some(&edge.to)),
+    };
+    std::iter::once(first).chain(second)
 }
 
 fn corrupt_edge(out_key: &EdgeKey) -> StoreError {
