@@ -4,7 +4,6 @@
 //! the product (`graphd-rocks`); [`crate::mem::MemEngine`] stands in for tests.
 
 use crate::cf::Cf;
-use rayon::slice::ParallelSliceMut;
 
 /// A failure inside the engine: I/O, corruption, a lock held by another process.
 #[derive(Debug, thiserror::Error)]
@@ -86,9 +85,7 @@ impl WriteBatch {
         };
         let mut order: Vec<(usize, u64, usize)> =
             self.ops.iter().enumerate().map(|(i, op)| (op.cf().index(), head(op.key()), i)).collect();
-        // On the thread pool: a load's batches hold tens of thousands of operations (small
-        // ones are sorted on this thread by rayon itself).
-        order.par_sort_unstable_by(|a, b| {
+        order.sort_unstable_by(|a, b| {
             (a.0, a.1).cmp(&(b.0, b.1)).then_with(|| self.ops[a.2].key().cmp(self.ops[b.2].key())).then(a.2.cmp(&b.2))
         });
         let mut ops: Vec<Option<WriteOp>> = std::mem::take(&mut self.ops).into_iter().map(Some).collect();

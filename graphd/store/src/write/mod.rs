@@ -13,9 +13,7 @@ use crate::keys::{self, KindId, LookupField, RelId, ScopeTag, Tomb, ANY_KIND};
 use crate::store::WriterState;
 use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use graphd_core::{Change, ChangeType, EdgeWrite, ExternalKey, Health, ItemId, ItemWrite, Provenance, Timestamp};
-use rayon::prelude::*;
 use std::collections::BTreeSet;
-use std::sync::Mutex;
 
 /// One operation of a batch.
 #[derive(Debug, Clone, PartialEq)]
@@ -81,9 +79,7 @@ pub(crate) struct BatchWriter<'a, S> {
     ext: HashMap<Vec<u8>, ExternalEntry>,
     /// External keys read from the snapshot: a Pod's key is looked up once per batch, not once
     /// per edge. Entries in `ext` take precedence.
-    /// (A mutex, not a cell: linking reads the batch from several threads.)
-    /// `None` where the snapshot has no such key.
-    read_cache: Mutex<HashMap<Vec<u8>, Option<ExternalEntry>>>,
+    read_cache: HashMap<Vec<u8>, ExternalEntry>,
     /// Items created by this batch: none of their edges can exist on disk yet.
     fresh: HashSet<ItemId>,
     /// Edges changed by this batch, by out-key, written both ways at the end.
@@ -125,7 +121,7 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
             batch: WriteBatch::new(),
             items: HashMap::new(),
             ext: HashMap::new(),
-            read_cache: Mutex::new(HashMap::new()),
+            read_cache: HashMap::new(),
             fresh: HashSet::new(),
             edges: HashMap::new(),
             edges_by_item: HashMap::new(),
@@ -138,7 +134,6 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
     }
 
     pub(crate) fn run(mut self, ops: &'a [Op]) -> Result<Built> {
-        self.read_ahead(ops)?;
         for (index, op) in ops.iter().enumerate() {
             let result = match op {
                 Op::Upsert(item) => self.upsert(item),
@@ -367,48 +362,21 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
         }
     }
 
-    fn find(&self, ext_key: &[u8]) -> Result<Option<ExternalEntry>> {
+    fn find(&mut self, ext_key: &[u8]) -> Result<Option<ExternalEntry>> {
         if let Some(entry) = self.ext.get(ext_key) {
             return Ok(Some(*entry));
         }
-        if let Some(entry) = self.cached().get(ext_key) {
-            return Ok(*entry);
+        if let Some(entry) = self.read_cache.get(ext_key) {
+            return Ok(Some(*entry));
         }
-        let entry = self.read_external(ext_key)?;
-        self.cached().insert(ext_key.to_vec(), entry);
-        Ok(entry)
-    }
-
-    fn read_external(&self, ext_key: &[u8]) -> Result<Option<ExternalEntry>> {
         match self.snapshot.get(Cf::ExternalKeys, ext_key)? {
             None => Ok(None),
-            Some(bytes) => Ok(Some(ExternalEntry::decode(&bytes)?)),
+            Some(bytes) => {
+                let entry = ExternalEntry::decode(&bytes)?;
+                self.read_cache.insert(ext_key.to_vec(), entry);
+                Ok(Some(entry))
+            }
         }
-    }
-
-    /// Reads the stored entry of every external key `ops` name into the read cache, many at
-    /// once on the thread pool, in key order: in a load, most of the batch's reads, which
-    /// [`Self::find`] would otherwise make one at a time.
-    fn read_ahead(&self, ops: &[Op]) -> Result<()> {
-        if ops.len() < READ_AHEAD_FROM {
-            return Ok(());
-        }
-        let mut wanted: Vec<Vec<u8>> = ops.iter().flat_map(keys_named).map(keys::external).collect();
-        wanted.par_sort_unstable();
-        wanted.dedup();
-        let read: Vec<(Vec<u8>, Option<ExternalEntry>)> = wanted
-            .into_par_iter()
-            .map(|ext_key| -> Result<_> {
-                let entry = self.read_external(&ext_key)?;
-                Ok((ext_key, entry))
-            })
-            .collect::<Result<_>>()?;
-        self.cached().extend(read);
-        Ok(())
-    }
-
-    fn cached(&self) -> std::sync::MutexGuard<'_, HashMap<Vec<u8>, Option<ExternalEntry>>> {
-        self.read_cache.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn item_record(&self, id: ItemId) -> Result<ItemRecord> {
@@ -463,15 +431,19 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
         self.tombstone_edge(keys::edge(from.id, rel, to.id))
     }
 
-    fn resolve_edge(&self, edge: &EdgeWrite) -> Result<(ExternalEntry, RelId, ExternalEntry)> {
+    fn resolve_edge(&mut self, edge: &EdgeWrite) -> Result<(ExternalEntry, RelId, ExternalEntry)> {
         let rel = self
             .writer
             .names
             .relation_id(&edge.relation)
             .ok_or_else(|| graphd_core::RelationError::Unknown(edge.relation.clone()))?;
-        let lookup =
-            |key: &ExternalKey| self.find(&keys::external(key))?.ok_or_else(|| StoreError::UnknownKey(key.clone()));
-        Ok((lookup(&edge.from)?, rel, lookup(&edge.to)?))
+        let from = self.find_key(&edge.from)?;
+        Ok((from, rel, self.find_key(&edge.to)?))
+    }
+
+    /// The entry of an external key that must exist.
+    fn find_key(&mut self, key: &ExternalKey) -> Result<ExternalEntry> {
+        self.find(&keys::external(key))?.ok_or_else(|| StoreError::UnknownKey(key.clone()))
     }
 
     fn tombstone_edge(&mut self, out_key: EdgeKey) -> Result<()> {
@@ -530,20 +502,6 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
         found.extend(self.edges_by_item.get(&id).into_iter().flatten().copied());
         Ok(found)
     }
-}
-
-/// Below this many operations a batch reads external keys as it meets them: waking the thread
-/// pool costs more than a few reads.
-const READ_AHEAD_FROM: usize = 64;
-
-/// The external keys an operation looks up.
-fn keys_named(op: &Op) -> impl Iterator<Item = &ExternalKey> {
-    let (first, second) = match op {
-        Op::Upsert(item) => (&item.key, None),
-        Op::Delete(key) => (key, None),
-        Op::Link(edge) | Op::Unlink(edge) => (&edge.from, Some(&edge.to)),
-    };
-    std::iter::once(first).chain(second)
 }
 
 fn corrupt_edge(out_key: &EdgeKey) -> StoreError {
