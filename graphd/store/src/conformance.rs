@@ -35,7 +35,9 @@ macro_rules! conformance_tests {
             relations_keep_their_orientation, walks_answer_as_of_their_snapshot,
             an_edge_linked_and_unlinked_in_one_batch_is_a_tombstone, path_is_shortest_either_way,
             resync_tombstones_only_what_its_scope_did_not_report, change_listener_hears_each_commit,
-            batches_applied_together_land_as_one_by_one, batches_applied_together_stop_at_the_first_failure);
+            batches_applied_together_land_as_one_by_one,
+            batches_applied_together_to_a_stored_estate_land_as_one_by_one,
+            batches_applied_together_stop_at_the_first_failure);
     };
     (@each $harness:expr; $($check:ident),* $(,)?) => {
         $(
@@ -945,20 +947,36 @@ fn estate_in_batches() -> Vec<Vec<Op>> {
 }
 
 pub fn batches_applied_together_land_as_one_by_one<H: Harness>(h: &mut H) {
+    applied_together_and_one_by_one(h, 0);
+}
+
+/// The same into a store that already holds the first batches: the load must read what it
+/// does not know from the store, where into an empty one it reads nothing.
+pub fn batches_applied_together_to_a_stored_estate_land_as_one_by_one<H: Harness>(h: &mut H) {
+    applied_together_and_one_by_one(h, 2);
+}
+
+/// Applies the estate's batches to two stores, the first `stored` of them one by one to both,
+/// then the rest one by one to one store and all together to the other.
+fn applied_together_and_one_by_one<H: Harness>(h: &mut H, stored: usize) {
     let batches = estate_in_batches();
     let one_by_one = Store::open(h.fresh()).unwrap();
     let together = Store::open(h.fresh()).unwrap();
+    let at = |n: usize| Timestamp(T0.0 + n as u64);
     for store in [&one_by_one, &together] {
         store.set_rules(graphd_rules::builtin::rules().unwrap()).unwrap();
+        for (n, batch) in batches[..stored].iter().enumerate() {
+            store.apply(batch, at(n), "test").unwrap();
+        }
     }
     let mut outcomes = Vec::new();
-    for (n, batch) in batches.iter().enumerate() {
-        outcomes.push(one_by_one.apply(batch, Timestamp(T0.0 + n as u64), "test").unwrap());
+    for (n, batch) in batches.iter().enumerate().skip(stored) {
+        outcomes.push((n - stored, one_by_one.apply(batch, at(n), "test").unwrap()));
     }
     let mut landed = Vec::new();
-    let timed = batches.iter().enumerate().map(|(n, batch)| (batch, Timestamp(T0.0 + n as u64)));
+    let timed = batches.iter().enumerate().skip(stored).map(|(n, batch)| (batch, at(n)));
     together.apply_all(timed, "test", |index, outcome| landed.push((index, outcome))).unwrap();
-    assert_eq!(landed, outcomes.into_iter().enumerate().collect::<Vec<_>>(), "each batch reported once, in order");
+    assert_eq!(landed, outcomes, "each batch reported once, in order");
     assert!(contents(&together) == contents(&one_by_one), "the same entries in every column family");
     let by_builtin_rules = contents(&together)
         .iter()

@@ -14,7 +14,7 @@ use crate::engine::{Engine, Snapshot, WriteBatch};
 use crate::error::{Result, StoreError};
 use crate::keys;
 use crate::store::Store;
-use crate::write::{BatchWriter, Outcome};
+use crate::write::{BatchWriter, KnownKeys, Outcome};
 use graphd_core::{ItemId, Timestamp};
 use std::collections::BTreeMap;
 
@@ -42,7 +42,9 @@ impl<E: Engine> Store<E> {
             let mut writer = self.lock_writer();
             let snapshot = self.engine().snapshot();
             let adjacency = self.adjacency();
-            let built = BatchWriter::new(&snapshot, &adjacency, &mut writer, at, "relink").relink(chunk);
+            let built =
+                BatchWriter::new(&snapshot, &adjacency, &mut writer, &mut KnownKeys::of_stored_items(), at, "relink")
+                    .relink(chunk);
             drop(adjacency);
             drop(snapshot);
             let built = match built {
@@ -67,7 +69,15 @@ impl<E: Engine> Store<E> {
         let mut writer = self.lock_writer();
         let snapshot = self.engine().snapshot();
         let adjacency = self.adjacency();
-        BatchWriter::new(&snapshot, &adjacency, &mut writer, Timestamp::now(), "waiting").waiting(sources)
+        BatchWriter::new(
+            &snapshot,
+            &adjacency,
+            &mut writer,
+            &mut KnownKeys::of_stored_items(),
+            Timestamp::now(),
+            "waiting",
+        )
+        .waiting(sources)
     }
 
     /// Notes that the stored items are linked by the rules of `fingerprint`.

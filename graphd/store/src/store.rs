@@ -7,7 +7,7 @@ use crate::error::{Result, StoreError};
 use crate::keys::{self, RelId};
 use crate::names::Names;
 use crate::overlay::Overlaid;
-use crate::write::{BatchWriter, LinkRules, Op, Outcome};
+use crate::write::{BatchWriter, KnownKeys, LinkRules, Op, Outcome};
 use graphd_core::{relation, Change, Relation, Timestamp};
 use graphd_rules::RuleSet;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
@@ -40,6 +40,18 @@ pub(crate) struct WriterState {
     pub rules: Option<Arc<LinkRules>>,
     /// Told of every committed batch's changes, if set.
     pub listener: Option<ChangeListener>,
+}
+
+impl WriterState {
+    /// What a load starting now knows of external keys: all of them, if no item was ever
+    /// created.
+    fn known_keys(&self) -> KnownKeys {
+        if self.next_id == FIRST_ITEM_ID {
+            KnownKeys::of_empty_store()
+        } else {
+            KnownKeys::of_stored_items()
+        }
+    }
 }
 
 /// Called with the changes of each committed batch, in commit order, while the writer is
@@ -157,7 +169,8 @@ impl<E: Engine> Store<E> {
         let mut writer = self.lock_writer();
         let snapshot = self.engine.snapshot();
         let adjacency = self.adjacency();
-        let built = BatchWriter::new(&snapshot, &adjacency, &mut writer, at, source).run(ops);
+        let mut known = writer.known_keys();
+        let built = BatchWriter::new(&snapshot, &adjacency, &mut writer, &mut known, at, source).run(ops);
         drop(adjacency);
         drop(snapshot);
         match built {
@@ -189,6 +202,7 @@ impl<E: Engine> Store<E> {
     ) -> Result<()> {
         let mut writer = self.lock_writer();
         let listener = writer.listener.clone();
+        let mut known = writer.known_keys();
         std::thread::scope(|scope| {
             let (to_write, writing) = std::sync::mpsc::channel::<(Staged, Vec<Change>)>();
             let (to_report, written) = std::sync::mpsc::channel::<Result<()>>();
@@ -226,7 +240,7 @@ impl<E: Engine> Store<E> {
                     let snapshot = self.engine.snapshot();
                     let view = Overlaid::new(&snapshot, in_flight.as_ref().map(|f| &*f.batch));
                     let adjacency = self.adjacency();
-                    BatchWriter::new(&view, &adjacency, &mut writer, at, source).run(ops.as_ref())
+                    BatchWriter::new(&view, &adjacency, &mut writer, &mut known, at, source).run(ops.as_ref())
                 };
                 // The previous batch must land before this one may follow it.
                 wait_for_in_flight(&mut writer, &mut in_flight)?;

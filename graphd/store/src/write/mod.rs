@@ -59,7 +59,11 @@ impl Outcome {
 }
 
 mod events;
+mod known;
 mod link;
+
+use known::Known;
+pub(crate) use known::KnownKeys;
 
 pub(crate) use link::LinkRules;
 
@@ -77,9 +81,9 @@ pub(crate) struct BatchWriter<'a, S> {
     items: HashMap<ItemId, ItemRecord>,
     /// External keys this batch created, deleted or restored.
     ext: HashMap<Vec<u8>, ExternalEntry>,
-    /// External keys read from the snapshot: a Pod's key is looked up once per batch, not once
-    /// per edge. Entries in `ext` take precedence.
-    read_cache: HashMap<Vec<u8>, ExternalEntry>,
+    /// External keys read or written by this load's earlier batches. Entries in `ext` take
+    /// precedence.
+    known: &'a mut KnownKeys,
     /// Items created by this batch: none of their edges can exist on disk yet.
     fresh: HashSet<ItemId>,
     /// Edges changed by this batch, by out-key, written both ways at the end.
@@ -109,6 +113,7 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
         snapshot: &'a S,
         adjacency: &'a Adjacency,
         writer: &'a mut WriterState,
+        known: &'a mut KnownKeys,
         at: Timestamp,
         source: &'a str,
     ) -> Self {
@@ -121,7 +126,7 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
             batch: WriteBatch::new(),
             items: HashMap::new(),
             ext: HashMap::new(),
-            read_cache: HashMap::new(),
+            known,
             fresh: HashSet::new(),
             edges: HashMap::new(),
             edges_by_item: HashMap::new(),
@@ -155,7 +160,8 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
             self.batch.put(Cf::Items, keys::item(id).to_vec(), record.encode());
         }
         for (key, entry) in self.ext.drain() {
-            self.batch.put(Cf::ExternalKeys, key, entry.encode());
+            self.batch.put(Cf::ExternalKeys, key.clone(), entry.encode());
+            self.known.remember(key, entry);
         }
         let mut changes = Vec::with_capacity(self.edges.len());
         for (out_key, value) in self.edges.drain() {
@@ -366,14 +372,16 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
         if let Some(entry) = self.ext.get(ext_key) {
             return Ok(Some(*entry));
         }
-        if let Some(entry) = self.read_cache.get(ext_key) {
-            return Ok(Some(*entry));
+        match self.known.get(ext_key) {
+            Known::Entry(entry) => return Ok(Some(entry)),
+            Known::Absent => return Ok(None),
+            Known::Unknown => {}
         }
         match self.snapshot.get(Cf::ExternalKeys, ext_key)? {
             None => Ok(None),
             Some(bytes) => {
                 let entry = ExternalEntry::decode(&bytes)?;
-                self.read_cache.insert(ext_key.to_vec(), entry);
+                self.known.remember(ext_key.to_vec(), entry);
                 Ok(Some(entry))
             }
         }
