@@ -527,6 +527,31 @@ pub fn deletes_tombstone_items_and_edges<H: Harness>(h: &mut H) {
     );
     let again = store.apply(&[Op::Delete(key(&e.pod_a))], Timestamp(t1.0 + 1), "test").unwrap();
     assert_eq!(again.deleted, 0, "deleting twice changes nothing");
+    assert_edge_copies_agree(&store);
+}
+
+/// Every edge is stored both ways with one value (times and provenance), except that each copy
+/// keeps the kind of its own far end.
+fn assert_edge_copies_agree<E: Engine>(store: &Store<E>) {
+    use crate::codec::{EdgeValue, ItemRecord};
+    let snapshot = store.engine().snapshot();
+    let kind_of = |id: ItemId| {
+        let bytes = snapshot.get(Cf::Items, &crate::keys::item(id)).unwrap().expect("both ends are stored");
+        ItemRecord::decode(&bytes).unwrap().kind
+    };
+    let all = contents(store);
+    let copies = |cf: Cf| all.iter().filter(move |(c, ..)| *c == cf);
+    let incoming: std::collections::HashMap<&[u8], EdgeValue> =
+        copies(Cf::EdgesIn).map(|(_, key, value)| (key.as_slice(), EdgeValue::decode(value).unwrap())).collect();
+    assert_eq!(copies(Cf::EdgesOut).count(), incoming.len(), "as many copies each way");
+    for (_, key, value) in copies(Cf::EdgesOut) {
+        let (from, rel, to) = crate::keys::decode_edge(key).unwrap();
+        let out = EdgeValue::decode(value).unwrap();
+        let inc = &incoming[crate::keys::edge(to, rel, from).as_slice()];
+        assert_eq!(out.far_kind, kind_of(to), "the outgoing copy of {from:?} → {to:?} keeps the target's kind");
+        assert_eq!(inc.far_kind, kind_of(from), "the incoming copy of {from:?} → {to:?} keeps the source's kind");
+        assert_eq!(EdgeValue { far_kind: out.far_kind, ..inc.clone() }, out, "one value both ways");
+    }
 }
 
 pub fn recreated_object_is_a_new_item<H: Harness>(h: &mut H) {

@@ -89,6 +89,8 @@ pub(crate) struct BatchWriter<'a, S> {
     /// Edges changed by this batch, by out-key, written both ways at the end.
     edges: HashMap<EdgeKey, EdgeValue>,
     edges_by_item: HashMap<ItemId, Vec<EdgeKey>>,
+    /// Stored values of the edges of items this batch deletes, read ahead of tombstoning them.
+    read_edges: HashMap<EdgeKey, EdgeValue>,
     /// Kinds of the ends of changed edges: each copy of an edge stores its far end's kind.
     kinds: HashMap<ItemId, KindId>,
     /// With rules: every item this batch upserted or deleted, with its record before the batch.
@@ -130,6 +132,7 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
             fresh: HashSet::new(),
             edges: HashMap::new(),
             edges_by_item: HashMap::new(),
+            read_edges: HashMap::new(),
             kinds: HashMap::new(),
             touched: HashMap::new(),
             documents: HashMap::new(),
@@ -280,9 +283,14 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
             "Evicted" => format!("deleted {} (evicted)", record.name),
             _ => format!("deleted {}", record.name),
         };
+        let kind = record.kind;
         self.items.insert(id, record);
         self.record_change(id, ChangeType::Deleted, summary);
-        for out_key in self.edges_of(id)? {
+        let edges = self.edges_of(id)?;
+        if !edges.is_empty() {
+            self.read_edges_of(id, kind)?;
+        }
+        for out_key in edges {
             self.tombstone_edge(out_key)?;
         }
         self.outcome.deleted += 1;
@@ -494,13 +502,41 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
 
     /// The stored value of an edge the batch knows exists.
     fn edge_value(&self, out_key: &EdgeKey) -> Result<Option<EdgeValue>> {
-        if let Some(value) = self.edges.get(out_key) {
+        if let Some(value) = self.edges.get(out_key).or_else(|| self.read_edges.get(out_key)) {
             return Ok(Some(value.clone()));
         }
         match self.snapshot.get(Cf::EdgesOut, out_key)? {
             None => Ok(None),
             Some(bytes) => Ok(Some(EdgeValue::decode(&bytes)?)),
         }
+    }
+
+    /// Reads the stored value of every edge of `id` (an item of `kind`), with one scan per
+    /// direction, and the kinds of its neighbours from the incoming copies: the values a delete
+    /// needs to tombstone them, for which one lookup per edge (and one more per neighbour for
+    /// its kind) cost several times as much.
+    fn read_edges_of(&mut self, id: ItemId, kind: KindId) -> Result<()> {
+        self.kinds.insert(id, kind);
+        for (cf, outgoing) in [(Cf::EdgesOut, true), (Cf::EdgesIn, false)] {
+            let mut stored = Vec::new();
+            self.snapshot.scan_prefix(cf, &keys::edge_prefix(id), &mut |key, value| {
+                stored.push((keys::decode_edge(key), EdgeValue::decode(value)));
+                true
+            })?;
+            for (key, value) in stored {
+                let ((near, rel, far), mut value) = (key?, value?);
+                let out_key = if outgoing {
+                    keys::edge(near, rel, far)
+                } else {
+                    // The incoming copy keeps the kind of the edge's source; the outgoing one, of `id`.
+                    self.kinds.insert(far, value.far_kind);
+                    value.far_kind = kind;
+                    keys::edge(far, rel, near)
+                };
+                self.read_edges.insert(out_key, value);
+            }
+        }
+        Ok(())
     }
 
     /// Out-keys of every live edge touching `id`, committed or in this batch, each once.
