@@ -234,10 +234,10 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
         record.created_at = old.created_at;
         self.remember(id, Some(&old), write);
         let (old_index, new_index) = (index_keys(id, &old), index_keys(id, &record));
-        for (cf, key) in old_index.difference(&new_index) {
+        for (cf, key) in old_index.iter().filter(|entry| !new_index.contains(entry)) {
             self.batch.delete(*cf, key.clone());
         }
-        for (cf, key) in new_index.difference(&old_index) {
+        for (cf, key) in new_index.iter().filter(|entry| !old_index.contains(entry)) {
             self.batch.put(*cf, key.clone(), Vec::new());
         }
         self.put_document(id, write, document);
@@ -576,14 +576,15 @@ fn record_from(write: &ItemWrite, key: Vec<u8>, kind: KindId, hash: u64, at: Tim
     }
 }
 
-/// Every scope and lookup entry of an item. Tombstoned items keep theirs, so that
-/// `include_deleted` lists and lookups find them.
-pub(crate) fn index_keys(id: ItemId, record: &ItemRecord) -> BTreeSet<(Cf, Vec<u8>)> {
+/// Every scope and lookup entry of an item, each once (they differ in their scope tag or
+/// lookup field). Tombstoned items keep theirs, so that `include_deleted` lists and lookups
+/// find them.
+pub(crate) fn index_keys(id: ItemId, record: &ItemRecord) -> Vec<(Cf, Vec<u8>)> {
     let kind = record.kind;
     let cluster = record.cluster.as_deref().unwrap_or_default();
     let namespace = record.namespace.as_deref().unwrap_or_default();
-    let mut out = BTreeSet::new();
-    out.insert((Cf::Scope, keys::scope(ScopeTag::All, &[], kind, id)));
+    let mut out = Vec::with_capacity(7);
+    out.push((Cf::Scope, keys::scope(ScopeTag::All, &[], kind, id)));
     let tags = [
         (ScopeTag::Cluster, &record.cluster),
         (ScopeTag::Account, &record.account),
@@ -591,16 +592,16 @@ pub(crate) fn index_keys(id: ItemId, record: &ItemRecord) -> BTreeSet<(Cf, Vec<u
     ];
     for (tag, value) in tags {
         if let Some(value) = value {
-            out.insert((Cf::Scope, keys::scope(tag, &[value], kind, id)));
+            out.push((Cf::Scope, keys::scope(tag, &[value], kind, id)));
         }
     }
     if record.namespace.is_some() {
-        out.insert((Cf::Scope, keys::scope(ScopeTag::Namespace, &[cluster, namespace], kind, id)));
+        out.push((Cf::Scope, keys::scope(ScopeTag::Namespace, &[cluster, namespace], kind, id)));
     }
     let natural = [record.name.as_str(), cluster, namespace];
-    out.insert((Cf::Lookup, keys::lookup(kind, LookupField::NaturalName, &natural, id)));
+    out.push((Cf::Lookup, keys::lookup(kind, LookupField::NaturalName, &natural, id)));
     if let Ok(key) = keys::decode_external(&record.key) {
-        out.insert((Cf::Lookup, keys::lookup(ANY_KIND, LookupField::ShortId, &[key.short_id()], id)));
+        out.push((Cf::Lookup, keys::lookup(ANY_KIND, LookupField::ShortId, &[key.short_id()], id)));
     }
     out
 }
