@@ -1,6 +1,6 @@
 //! Linking throughput with every built-in rule, against the same import without rules in the
 //! same run: a generated fleet (`GRAPHD_BENCH_FLEET`, m by default: the figure is on l)
-//! bulk loaded, then the real k3s snapshot imported as many clusters
+//! bulk loaded, as generated and with the Kubernetes documents rules follow, then the real k3s snapshot imported as many clusters
 //! (`GRAPHD_BENCH_CLUSTERS`, 100 by default); then the latency of one incremental update (a Pod
 //! relabelled, so Services and policies re-select).
 //!
@@ -71,18 +71,27 @@ fn main() {
 }
 
 /// A generated fleet loaded in batches of 5,000 operations (its items, then its edges, then
-/// its deletions), with and without the rules.
+/// its deletions), with and without the rules; then the same fleet with Kubernetes documents
+/// (`graphd_fleet::documents`), in which the rules find the references its edges come from.
 fn fleet_import() {
     let (word, size) = bench_size();
-    let fleet = graphd_fleet::generate(size, 1);
-    let batches: Vec<Vec<Op>> = graphd_fleet::load::batches(&fleet, 5_000).collect();
+    let mut fleet = graphd_fleet::generate(size, 1);
     let (items, edges) = (fleet.items.len() as f64, fleet.edges.len() as f64);
     println!("# linking: fleet {word}, {items} items, {edges} edges\n");
     println!("| bulk load | seconds | items/s | edges/s | edges added |\n| --- | ---: | ---: | ---: | ---: |");
-    for with_rules in [false, true] {
-        let (_dir, _store, secs, outcome) = loaded(&batches, with_rules);
-        let label = label(with_rules);
-        println!("| {label} | {secs:.2} | {:.0} | {:.0} | {} |", items / secs, edges / secs, outcome.edges_added);
+    for documented in [false, true] {
+        if documented {
+            graphd_fleet::documents::attach(&mut fleet);
+        }
+        let batches: Vec<Vec<Op>> = graphd_fleet::load::batches(&fleet, 5_000).collect();
+        for with_rules in [false, true] {
+            let (_dir, _store, secs, outcome) = loaded(&batches, with_rules);
+            let label = match documented {
+                false => label(with_rules).to_owned(),
+                true => format!("{}, items with documents", label(with_rules)),
+            };
+            println!("| {label} | {secs:.2} | {:.0} | {:.0} | {} |", items / secs, edges / secs, outcome.edges_added);
+        }
     }
     println!();
 }

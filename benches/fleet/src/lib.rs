@@ -8,9 +8,11 @@
 //!
 //! - [`generate`]: the graph itself ([`Fleet`]).
 //! - [`csv`]: `items.csv` and `edges.csv`, to load other systems with exactly this graph.
+//! - [`documents`]: Kubernetes documents for the items, from which the rules derive the edges.
 //! - [`load`]: the graph as batches of store operations.
 
 pub mod csv;
+pub mod documents;
 mod generate;
 pub mod load;
 
