@@ -121,7 +121,7 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
         for (id, before) in &touched {
             sources.insert(*id);
             let now = self.item_record(*id)?;
-            for record in before.iter().chain(std::iter::once(&now)) {
+            for record in before.iter().chain(std::iter::once(now.as_ref())) {
                 referenced_as.extend(self.target_signatures(record, link)?.iter().map(|s| keys::reference_prefix(s)));
             }
         }

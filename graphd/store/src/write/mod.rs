@@ -13,6 +13,7 @@ use crate::keys::{self, KindId, LookupField, RelId, ScopeTag, Tomb, ANY_KIND};
 use crate::store::WriterState;
 use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use graphd_core::{Change, ChangeType, EdgeWrite, ExternalKey, Health, ItemId, ItemWrite, Provenance, Timestamp};
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 
 /// One operation of a batch.
@@ -215,7 +216,7 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
             return Ok(());
         };
         let id = entry.id;
-        let old = self.item_record(id)?;
+        let old = self.item_record(id)?.into_owned();
         if old.kind != kind {
             let names = &self.writer.names;
             return Err(StoreError::KindChanged {
@@ -271,7 +272,7 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
             return Ok(());
         }
         let id = entry.id;
-        let mut record = self.item_record(id)?;
+        let mut record = self.item_record(id)?.into_owned();
         if self.writer.rules.is_some() {
             self.touched.entry(id).or_insert_with(|| Some(record.clone()));
         }
@@ -395,12 +396,14 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
         }
     }
 
-    fn item_record(&self, id: ItemId) -> Result<ItemRecord> {
+    /// The record of `id` as this batch left it, or as stored: borrowed where the batch
+    /// changed it (target lookups read many records they only compare).
+    fn item_record(&self, id: ItemId) -> Result<Cow<'_, ItemRecord>> {
         if let Some(record) = self.items.get(&id) {
-            return Ok(record.clone());
+            return Ok(Cow::Borrowed(record));
         }
         let bytes = self.snapshot.get(Cf::Items, &keys::item(id))?.ok_or(StoreError::UnknownId(id))?;
-        Ok(ItemRecord::decode(&bytes)?)
+        Ok(Cow::Owned(ItemRecord::decode(&bytes)?))
     }
 
     // ---- edges ------------------------------------------------------------------------------
@@ -471,8 +474,8 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
         value.deleted_at = Some(self.at);
         self.batch.put(Cf::Meta, keys::tomb(self.at, Tomb::Edge(from, rel, to)), Vec::new());
         if !self.kinds.contains_key(&from) {
-            let record = self.item_record(from)?;
-            self.kinds.insert(from, record.kind);
+            let kind = self.item_record(from)?.kind;
+            self.kinds.insert(from, kind);
         }
         self.kinds.insert(to, value.far_kind);
         self.put_edge(out_key, value);
