@@ -60,11 +60,18 @@ impl Selector {
     /// Whether `labels` satisfy every requirement (an empty selector matches everything; the
     /// caller decides whether empty selects at all).
     pub fn matches(&self, labels: &BTreeMap<String, String>) -> bool {
+        self.matches_by(|key| labels.get(key).map(String::as_str))
+    }
+
+    /// [`Selector::matches`] for labels kept in any form: `label` gives the value of a key, if
+    /// it is set.
+    pub fn matches_by<'l>(&self, label: impl Fn(&str) -> Option<&'l str>) -> bool {
+        let among = |values: &[String], v: &str| values.iter().any(|value| value == v);
         self.requirements.iter().all(|r| match r {
-            Requirement::In(k, values) => labels.get(k).is_some_and(|v| values.contains(v)),
-            Requirement::NotIn(k, values) => labels.get(k).is_none_or(|v| !values.contains(v)),
-            Requirement::Exists(k) => labels.contains_key(k),
-            Requirement::DoesNotExist(k) => !labels.contains_key(k),
+            Requirement::In(k, values) => label(k).is_some_and(|v| among(values, v)),
+            Requirement::NotIn(k, values) => label(k).is_none_or(|v| !among(values, v)),
+            Requirement::Exists(k) => label(k).is_some(),
+            Requirement::DoesNotExist(k) => label(k).is_none(),
         })
     }
 }

@@ -22,7 +22,7 @@ use graphd_rules::{Assessment, LookIn, Lookup, MatchField, PlannedRef, RuleSet, 
 use rayon::prelude::*;
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 /// An edge of a source as linking sees it: (outgoing from the source, relation, far end).
 type SourceEdge = (bool, RelId, ItemId);
@@ -49,6 +49,36 @@ struct BatchIndex {
     by_name: HashMap<(KindId, String), Vec<ItemId>>,
     by_short_id: HashMap<String, Vec<ItemId>>,
     by_kind: HashMap<KindId, Vec<ItemId>>,
+}
+
+/// What the target lookups of one batch's linking share. Linking changes edges and references,
+/// never items, so a lookup's answer holds until the batch is written: the many Pods of a
+/// batch that name one Node, ServiceAccount, ConfigMap or owner look it up once.
+struct Lookups {
+    /// The batch's own items, indexed on the first lookup.
+    index: OnceLock<BatchIndex>,
+    /// Targets found by name or uid, by what was looked for and where.
+    found: Mutex<HashMap<FieldLookup, Vec<(ItemId, KindId)>>>,
+}
+
+/// A lookup by field: name (`n`) or uid (`u`), kind (empty for any), value, and the scope
+/// looked in (as [`reference_scope`] gives it).
+type FieldLookup = (u8, String, String, Vec<Option<String>>);
+
+impl Lookups {
+    /// For a batch that changed items.
+    fn new() -> Self {
+        Lookups { index: OnceLock::new(), found: Mutex::default() }
+    }
+
+    /// For a batch that changed no item: every target is read from the store.
+    fn of_stored_items() -> Self {
+        Lookups { index: OnceLock::from(BatchIndex::default()), found: Mutex::default() }
+    }
+
+    fn found(&self) -> std::sync::MutexGuard<'_, HashMap<FieldLookup, Vec<(ItemId, KindId)>>> {
+        self.found.lock().unwrap_or_else(|e| e.into_inner())
+    }
 }
 
 /// A rule set with what linking asks of it on every batch, worked out once.
@@ -131,23 +161,19 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
             }
             true
         })?;
-        // Built on the first lookup: a batch whose sources plan none never needs it.
-        let index = OnceLock::new();
-        self.derive(link, &sources.into_iter().collect::<Vec<_>>(), &index)
+        self.derive(link, &sources.into_iter().collect::<Vec<_>>(), &Lookups::new())
     }
 
     /// Re-derives `sources` (items stored before) under the rules set now, and tombstones their
     /// outgoing edges made by rules that are no longer in the set: after the rules changed.
     pub(crate) fn relink(mut self, sources: &[ItemId]) -> Result<super::Built> {
         if let Some(link) = self.writer.rules.clone() {
-            // Nothing changes in this batch but edges: every target is read from the store.
-            let index = OnceLock::from(BatchIndex::default());
             for &source in sources {
                 for out_key in self.edges_of_dropped_rules(&link, source)? {
                     self.tombstone_edge(out_key)?;
                 }
             }
-            self.derive(&link, sources, &index)?;
+            self.derive(&link, sources, &Lookups::of_stored_items())?;
         }
         Ok(self.finish())
     }
@@ -191,8 +217,8 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
     /// Brings the rule-made edges and the indexed references of each of `sources` to what its
     /// rules say now. What the rules want is worked out from reads alone, for many sources in
     /// parallel; the edges and references are then changed one source after another, in order.
-    fn derive(&mut self, link: &LinkRules, sources: &[ItemId], index: &OnceLock<BatchIndex>) -> Result<()> {
-        let wants = |&source: &ItemId| self.wanted_by_rules(link, source, index);
+    fn derive(&mut self, link: &LinkRules, sources: &[ItemId], lookups: &Lookups) -> Result<()> {
+        let wants = |&source: &ItemId| self.wanted_by_rules(link, source, lookups);
         let derivations: Vec<Derivation> = if sources.len() < PLAN_IN_PARALLEL_FROM {
             sources.iter().map(wants).collect::<Result<_>>()?
         } else {
@@ -206,7 +232,7 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
     }
 
     /// The edges and references the rules of `source` want now.
-    fn wanted_by_rules(&self, link: &LinkRules, source: ItemId, index: &OnceLock<BatchIndex>) -> Result<Derivation> {
+    fn wanted_by_rules(&self, link: &LinkRules, source: ItemId, lookups: &Lookups) -> Result<Derivation> {
         let record = self.item_record(source)?;
         let mut derivation =
             Derivation { source, kind: record.kind, edges: BTreeMap::new(), signatures: BTreeSet::new(), problems: 0 };
@@ -223,7 +249,7 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
                     reference.rule.name, reference.rule.relation
                 ))
             })?;
-            for (target, target_kind) in self.targets(&reference.lookup, &record, index)? {
+            for (target, target_kind) in self.targets(&reference.lookup, &record, lookups)? {
                 if target != source {
                     let edge = (!reference.rule.reverse, rel, target);
                     derivation.edges.entry(edge).or_insert((target_kind, reference.rule.name.clone()));
@@ -282,14 +308,14 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
     pub(crate) fn waiting(self, sources: &[ItemId]) -> Result<BTreeMap<String, usize>> {
         let mut waiting = BTreeMap::new();
         let Some(link) = self.writer.rules.clone() else { return Ok(waiting) };
-        let index = OnceLock::from(BatchIndex::default());
+        let lookups = Lookups::of_stored_items();
         for &source in sources {
             let record = self.item_record(source)?;
             if record.is_deleted() {
                 continue;
             }
             for reference in self.plan(&link, source, &record)?.0 {
-                if self.targets(&reference.lookup, &record, &index)?.iter().all(|(target, _)| *target == source) {
+                if self.targets(&reference.lookup, &record, &lookups)?.iter().all(|(target, _)| *target == source) {
                     *waiting.entry(reference.rule.name.clone()).or_default() += 1;
                 }
             }
@@ -379,15 +405,26 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
         Ok(out)
     }
 
-    /// The live items a reference points at now, with their kinds.
-    /// `index` holds the items this batch changed (built here if it is not yet).
-    fn targets(
-        &self,
-        lookup: &Lookup,
-        source: &ItemRecord,
-        index: &OnceLock<BatchIndex>,
-    ) -> Result<Vec<(ItemId, KindId)>> {
-        let index = index.get_or_init(|| self.batch_index());
+    /// The live items a reference points at now, with their kinds: found once per batch for
+    /// a lookup by field, every time for a selector (whose sources rarely share one).
+    fn targets(&self, lookup: &Lookup, source: &ItemRecord, lookups: &Lookups) -> Result<Vec<(ItemId, KindId)>> {
+        let Lookup::Field { kind, field, value, namespace, look_in } = lookup else {
+            return self.find_targets(lookup, source, lookups);
+        };
+        let what = if *field == MatchField::Name { b'n' } else { b'u' };
+        let kind = kind.as_ref().map(|k| k.as_str().to_owned()).unwrap_or_default();
+        let key = (what, kind, value.clone(), reference_scope(*look_in, namespace.as_deref(), source));
+        if let Some(found) = lookups.found().get(&key) {
+            return Ok(found.clone());
+        }
+        let found = self.find_targets(lookup, source, lookups)?;
+        lookups.found().insert(key, found.clone());
+        Ok(found)
+    }
+
+    /// [`Self::targets`], read from the batch and the store.
+    fn find_targets(&self, lookup: &Lookup, source: &ItemRecord, lookups: &Lookups) -> Result<Vec<(ItemId, KindId)>> {
+        let index = lookups.index.get_or_init(|| self.batch_index());
         let names = &self.writer.names;
         let mut candidates: BTreeSet<ItemId> = BTreeSet::new();
         let mut scan = |cf: Cf, prefix: Vec<u8>| -> Result<()> {
@@ -513,8 +550,8 @@ fn matches(lookup: &Lookup, record: &ItemRecord, source: &ItemRecord, names: &cr
             (look_in, namespace)
         }
         Lookup::Selector { kind, selector, namespace, look_in } => {
-            let labels = record.labels.iter().cloned().collect();
-            if names.kind_id(kind.as_str()) != Some(record.kind) || !selector.matches(&labels) {
+            let label = |key: &str| record.labels.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
+            if names.kind_id(kind.as_str()) != Some(record.kind) || !selector.matches_by(label) {
                 return false;
             }
             (look_in, namespace)
