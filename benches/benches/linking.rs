@@ -1,8 +1,8 @@
 //! Linking throughput with every built-in rule, against the same import without rules in the
 //! same run: a generated fleet (`GRAPHD_BENCH_FLEET`, m by default: the figure is on l)
-//! bulk loaded, as generated and with the Kubernetes documents rules follow, then the real k3s snapshot imported as many clusters
-//! (`GRAPHD_BENCH_CLUSTERS`, 100 by default); then the latency of one incremental update (a Pod
-//! relabelled, so Services and policies re-select).
+//! bulk loaded, as generated and with the Kubernetes documents rules follow; then the real k3s
+//! snapshot imported as many clusters (`GRAPHD_BENCH_CLUSTERS`, 100 by default); then the
+//! latency of one incremental update (a Pod relabelled, so Services and policies re-select).
 //!
 //! `GRAPHD_BENCH_FLEET=l GRAPHD_BENCH_CLUSTERS=100 cargo bench -p graphd-benches --bench linking`
 //! (reads `../shared/fixtures/k8s`, as the tests do).
