@@ -147,8 +147,7 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
         // What the touched items were and are now may be referenced by: in key order, so one
         // cursor reads the references to all of them moving forward.
         let mut referenced_as: BTreeSet<Vec<u8>> = BTreeSet::new();
-        let touched: Vec<(ItemId, Option<ItemRecord>)> = self.touched.iter().map(|(id, r)| (*id, r.clone())).collect();
-        for (id, before) in &touched {
+        for (id, before) in &self.touched {
             sources.insert(*id);
             let now = self.item_record(*id)?;
             for record in before.iter().chain(std::iter::once(now.as_ref())) {
