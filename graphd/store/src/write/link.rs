@@ -364,27 +364,10 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
     /// The live edges of `source` that its own rules made.
     /// `reverse_by_rule` says, per rule name, whether the rule's edges point at its source.
     fn rule_edges(&self, reverse_by_rule: &HashMap<String, bool>, source: ItemId) -> Result<BTreeSet<SourceEdge>> {
-        let mut values: BTreeMap<EdgeKey, EdgeValue> = BTreeMap::new();
-        let mut failure = None;
         // An item this batch created has only the edges the batch gave it.
-        let stored = if self.fresh.contains(&source) { &[][..] } else { &[Cf::EdgesOut, Cf::EdgesIn][..] };
-        for &cf in stored {
-            self.snapshot.scan_prefix(cf, &keys::edge_prefix(source), &mut |key, value| {
-                match (keys::decode_edge(key), EdgeValue::decode(value)) {
-                    (Ok((near, rel, far)), Ok(value)) => {
-                        let out_key =
-                            if cf == Cf::EdgesOut { keys::edge(near, rel, far) } else { keys::edge(far, rel, near) };
-                        values.insert(out_key, value);
-                    }
-                    (Err(e), _) => failure = Some(StoreError::from(e)),
-                    (_, Err(e)) => failure = Some(StoreError::from(e)),
-                }
-                true
-            })?;
-        }
-        if let Some(e) = failure {
-            return Err(e);
-        }
+        let stored = if self.fresh.contains(&source) { Vec::new() } else { self.stored_edges_of(source)? };
+        let mut values: BTreeMap<EdgeKey, EdgeValue> =
+            stored.into_iter().map(|edge| (edge.out_key, edge.value)).collect();
         for key in self.edges_by_item.get(&source).into_iter().flatten() {
             values.insert(*key, self.edges[key].clone());
         }

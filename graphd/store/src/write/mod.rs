@@ -520,26 +520,34 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
     /// its kind) cost several times as much.
     fn read_edges_of(&mut self, id: ItemId, kind: KindId) -> Result<()> {
         self.kinds.insert(id, kind);
-        for (cf, outgoing) in [(Cf::EdgesOut, true), (Cf::EdgesIn, false)] {
-            let mut stored = Vec::new();
-            self.snapshot.scan_prefix(cf, &keys::edge_prefix(id), &mut |key, value| {
-                stored.push((keys::decode_edge(key), EdgeValue::decode(value)));
-                true
-            })?;
-            for (key, value) in stored {
-                let ((near, rel, far), mut value) = (key?, value?);
-                let out_key = if outgoing {
-                    keys::edge(near, rel, far)
-                } else {
-                    // The incoming copy keeps the kind of the edge's source; the outgoing one, of `id`.
-                    self.kinds.insert(far, value.far_kind);
-                    value.far_kind = kind;
-                    keys::edge(far, rel, near)
-                };
-                self.read_edges.insert(out_key, value);
+        for StoredEdge { outgoing, far, out_key, mut value } in self.stored_edges_of(id)? {
+            if !outgoing {
+                // The incoming copy keeps the kind of the edge's source; the outgoing one, of `id`.
+                self.kinds.insert(far, value.far_kind);
+                value.far_kind = kind;
             }
+            self.read_edges.insert(out_key, value);
         }
         Ok(())
+    }
+
+    /// Every edge of `id` stored before this batch, both ways, by out-key, each with the copy
+    /// read from `id`'s side: one scan per direction.
+    fn stored_edges_of(&self, id: ItemId) -> Result<Vec<StoredEdge>> {
+        let mut stored = Vec::new();
+        for (cf, outgoing) in [(Cf::EdgesOut, true), (Cf::EdgesIn, false)] {
+            let mut read = Vec::new();
+            self.snapshot.scan_prefix(cf, &keys::edge_prefix(id), &mut |key, value| {
+                read.push((keys::decode_edge(key), EdgeValue::decode(value)));
+                true
+            })?;
+            for (key, value) in read {
+                let ((near, rel, far), value) = (key?, value?);
+                let out_key = if outgoing { keys::edge(near, rel, far) } else { keys::edge(far, rel, near) };
+                stored.push(StoredEdge { outgoing, far, out_key, value });
+            }
+        }
+        Ok(stored)
     }
 
     /// Out-keys of every live edge touching `id`, committed or in this batch, each once.
@@ -549,6 +557,17 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
         found.extend(self.edges_by_item.get(&id).into_iter().flatten().copied());
         Ok(found)
     }
+}
+
+/// An edge as stored, read from one of its ends.
+struct StoredEdge {
+    /// Read from the edge's source (its outgoing copy), else from its target.
+    outgoing: bool,
+    /// The end it was not read from.
+    far: ItemId,
+    out_key: EdgeKey,
+    /// The copy read: its `far_kind` is the kind of the other end.
+    value: EdgeValue,
 }
 
 fn corrupt_edge(out_key: &EdgeKey) -> StoreError {
