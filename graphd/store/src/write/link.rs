@@ -390,12 +390,9 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
     /// The live items a reference points at now, with their kinds: found once per batch for
     /// a lookup by field, every time for a selector (whose sources rarely share one).
     fn targets(&self, lookup: &Lookup, source: &ItemRecord, lookups: &Lookups) -> Result<Vec<(ItemId, KindId)>> {
-        let Lookup::Field { kind, field, value, namespace, look_in } = lookup else {
+        let Some(key) = field_lookup(lookup, source) else {
             return self.find_targets(lookup, source, lookups);
         };
-        let what = if *field == MatchField::Name { b'n' } else { b'u' };
-        let kind = kind.as_ref().map(|k| k.as_str().to_owned()).unwrap_or_default();
-        let key = (what, kind, value.clone(), reference_scope(*look_in, namespace.as_deref(), source));
         if let Some(found) = lookups.found().get(&key) {
             return Ok(found.clone());
         }
@@ -598,13 +595,20 @@ fn signature(what: u8, kind: &str, value: Option<&str>, scope: &[Option<String>]
 
 fn reference_signature(lookup: &Lookup, source: &ItemRecord) -> Vec<u8> {
     match lookup {
-        Lookup::Field { kind, field, value, namespace, look_in } => {
-            let what = if *field == MatchField::Name { b'n' } else { b'u' };
-            let kind = kind.as_ref().map(|k| k.as_str()).unwrap_or_default();
-            signature(what, kind, Some(value), &reference_scope(*look_in, namespace.as_deref(), source))
+        Lookup::Field { .. } => {
+            let (what, kind, value, scope) = field_lookup(lookup, source).expect("a lookup by field");
+            signature(what, &kind, Some(&value), &scope)
         }
         Lookup::Selector { kind, namespace, look_in, .. } => {
             signature(b's', kind.as_str(), None, &reference_scope(*look_in, namespace.as_deref(), source))
         }
     }
+}
+
+/// What a lookup by field of `source` looks for, and where; `None` for a selector.
+fn field_lookup(lookup: &Lookup, source: &ItemRecord) -> Option<FieldLookup> {
+    let Lookup::Field { kind, field, value, namespace, look_in } = lookup else { return None };
+    let what = if *field == MatchField::Name { b'n' } else { b'u' };
+    let kind = kind.as_ref().map(|k| k.as_str().to_owned()).unwrap_or_default();
+    Some((what, kind, value.clone(), reference_scope(*look_in, namespace.as_deref(), source)))
 }
