@@ -12,34 +12,55 @@ use crate::{Fleet, FleetEdge};
 use graphd_core::ExternalKey;
 use serde_json::{json, Map, Value};
 
-/// The edges between Kubernetes items that the documents carry, as (source kind, relation,
-/// target kind); `*` is any kind.
-pub const DOCUMENTED: &[(&str, &str, &str)] = &[
-    ("*", "owns", "*"),
-    ("Pod", "runs-on", "Node"),
-    ("Pod", "mounts", "ConfigMap"),
-    ("Pod", "mounts", "Secret"),
-    ("Pod", "mounts", "PersistentVolumeClaim"),
-    ("Pod", "uses", "ServiceAccount"),
-    ("Pod", "uses", "PriorityClass"),
-    ("Service", "selects", "Pod"),
-    ("PodDisruptionBudget", "selects", "Pod"),
-    ("NetworkPolicy", "selects", "Pod"),
-    ("EndpointSlice", "routes-to", "Pod"),
-    ("Ingress", "routes-to", "Service"),
-    ("PersistentVolumeClaim", "binds", "PersistentVolume"),
-];
+/// The field of a document that carries an edge between Kubernetes items.
+enum Reference {
+    // In the target: an owner reference to the source.
+    Owner,
+    // In a Pod: its node, a volume, its ServiceAccount or PriorityClass.
+    Node,
+    ConfigMapVolume,
+    SecretVolume,
+    ClaimVolume,
+    ServiceAccount,
+    PriorityClass,
+    // A Service's or PodDisruptionBudget's selector (and the label of the Pods it selects); a
+    // NetworkPolicy's empty one, every Pod of its namespace.
+    ServiceSelector,
+    BudgetSelector,
+    PolicySelector,
+    // In the source: an EndpointSlice's target, an Ingress's backend, a claim's volume.
+    SliceTarget,
+    IngressBackend,
+    ClaimedVolume,
+}
+
+/// The field that carries `edge`, if the documents carry it.
+fn reference(fleet: &Fleet, edge: &FleetEdge) -> Option<Reference> {
+    let (from, to) = (&fleet.items[edge.from].write, &fleet.items[edge.to].write);
+    uid(&from.key)?;
+    uid(&to.key)?;
+    let kinds = (short_kind(from.kind.as_str()), edge.relation, short_kind(to.kind.as_str()));
+    Some(match kinds {
+        (_, "owns", _) => Reference::Owner,
+        ("Pod", "runs-on", "Node") => Reference::Node,
+        ("Pod", "mounts", "ConfigMap") => Reference::ConfigMapVolume,
+        ("Pod", "mounts", "Secret") => Reference::SecretVolume,
+        ("Pod", "mounts", "PersistentVolumeClaim") => Reference::ClaimVolume,
+        ("Pod", "uses", "ServiceAccount") => Reference::ServiceAccount,
+        ("Pod", "uses", "PriorityClass") => Reference::PriorityClass,
+        ("Service", "selects", "Pod") => Reference::ServiceSelector,
+        ("PodDisruptionBudget", "selects", "Pod") => Reference::BudgetSelector,
+        ("NetworkPolicy", "selects", "Pod") => Reference::PolicySelector,
+        ("EndpointSlice", "routes-to", "Pod") => Reference::SliceTarget,
+        ("Ingress", "routes-to", "Service") => Reference::IngressBackend,
+        ("PersistentVolumeClaim", "binds", "PersistentVolume") => Reference::ClaimedVolume,
+        _ => return None,
+    })
+}
 
 /// Whether `edge` is one the documents carry.
 pub fn is_documented(fleet: &Fleet, edge: &FleetEdge) -> bool {
-    let (from, to) = (&fleet.items[edge.from].write, &fleet.items[edge.to].write);
-    if uid(&from.key).is_none() || uid(&to.key).is_none() {
-        return false;
-    }
-    let (from_kind, to_kind) = (short_kind(from.kind.as_str()), short_kind(to.kind.as_str()));
-    DOCUMENTED.iter().any(|&(source, relation, target)| {
-        relation == edge.relation && (source == "*" || source == from_kind) && (target == "*" || target == to_kind)
-    })
+    reference(fleet, edge).is_some()
 }
 
 /// Gives every Kubernetes item of `fleet` a document (replacing any it had, a Node's keeps its
@@ -49,54 +70,39 @@ pub fn attach(fleet: &mut Fleet) {
     // The labels the selectors match are the items' labels, as the scrapers record them.
     let mut app_labels = Vec::new();
     for edge in &fleet.edges {
+        let Some(reference) = reference(fleet, edge) else { continue };
         let (from, to) = (&fleet.items[edge.from].write, &fleet.items[edge.to].write);
-        let (Some(from_uid), Some(to_uid)) = (uid(&from.key), uid(&to.key)) else { continue };
-        let (from_kind, to_kind) = (short_kind(from.kind.as_str()), short_kind(to.kind.as_str()));
-        let to_name = to.name.as_str();
-        match (from_kind, edge.relation, to_kind) {
-            (_, "owns", _) => {
-                let owner = json!({"kind": from_kind, "name": from.name, "uid": from_uid});
+        let (source, target) = (&mut documents[edge.from], json!(to.name));
+        match reference {
+            Reference::Owner => {
+                let kind = short_kind(from.kind.as_str());
+                let owner = json!({"kind": kind, "name": from.name, "uid": uid(&from.key)});
                 push(&mut documents[edge.to], &["metadata", "ownerReferences"], owner);
             }
-            ("Pod", "runs-on", "Node") => set(&mut documents[edge.from], &["spec", "nodeName"], json!(to_name)),
-            ("Pod", "mounts", "ConfigMap") => {
-                push(&mut documents[edge.from], &["spec", "volumes"], json!({"configMap": {"name": to_name}}))
+            Reference::Node => set(source, &["spec", "nodeName"], target),
+            Reference::ConfigMapVolume => push(source, &["spec", "volumes"], json!({"configMap": {"name": target}})),
+            Reference::SecretVolume => push(source, &["spec", "volumes"], json!({"secret": {"secretName": target}})),
+            Reference::ClaimVolume => {
+                push(source, &["spec", "volumes"], json!({"persistentVolumeClaim": {"claimName": target}}))
             }
-            ("Pod", "mounts", "Secret") => {
-                push(&mut documents[edge.from], &["spec", "volumes"], json!({"secret": {"secretName": to_name}}))
-            }
-            ("Pod", "mounts", "PersistentVolumeClaim") => {
-                let volume = json!({"persistentVolumeClaim": {"claimName": to_name}});
-                push(&mut documents[edge.from], &["spec", "volumes"], volume)
-            }
-            ("Pod", "uses", "ServiceAccount") => {
-                set(&mut documents[edge.from], &["spec", "serviceAccountName"], json!(to_name))
-            }
-            ("Pod", "uses", "PriorityClass") => {
-                set(&mut documents[edge.from], &["spec", "priorityClassName"], json!(to_name))
-            }
+            Reference::ServiceAccount => set(source, &["spec", "serviceAccountName"], target),
+            Reference::PriorityClass => set(source, &["spec", "priorityClassName"], target),
             // A Service and a PodDisruptionBudget select their Deployment's Pods by its name.
-            ("Service", "selects", "Pod") => {
-                set(&mut documents[edge.from], &["spec", "selector"], json!({"app": from.name}));
+            Reference::ServiceSelector => {
+                set(source, &["spec", "selector"], json!({"app": from.name}));
                 set(&mut documents[edge.to], &["metadata", "labels", "app"], json!(from.name));
                 app_labels.push((edge.to, from.name.clone()));
             }
-            ("PodDisruptionBudget", "selects", "Pod") => {
-                set(&mut documents[edge.from], &["spec", "selector"], json!({"matchLabels": {"app": from.name}}))
+            Reference::BudgetSelector => set(source, &["spec", "selector"], json!({"matchLabels": {"app": from.name}})),
+            Reference::PolicySelector => set(source, &["spec", "podSelector"], json!({})),
+            Reference::SliceTarget => {
+                push(source, &["endpoints"], json!({"targetRef": {"kind": "Pod", "uid": uid(&to.key)}}))
             }
-            // An empty selector: every Pod of its namespace.
-            ("NetworkPolicy", "selects", "Pod") => set(&mut documents[edge.from], &["spec", "podSelector"], json!({})),
-            ("EndpointSlice", "routes-to", "Pod") => {
-                push(&mut documents[edge.from], &["endpoints"], json!({"targetRef": {"kind": "Pod", "uid": to_uid}}))
+            Reference::IngressBackend => {
+                let path = json!({"http": {"paths": [{"backend": {"service": {"name": target}}}]}});
+                push(source, &["spec", "rules"], path)
             }
-            ("Ingress", "routes-to", "Service") => {
-                let path = json!({"http": {"paths": [{"backend": {"service": {"name": to_name}}}]}});
-                push(&mut documents[edge.from], &["spec", "rules"], path)
-            }
-            ("PersistentVolumeClaim", "binds", "PersistentVolume") => {
-                set(&mut documents[edge.from], &["spec", "volumeName"], json!(to_name))
-            }
-            _ => {}
+            Reference::ClaimedVolume => set(source, &["spec", "volumeName"], target),
         }
     }
     for (item, document) in fleet.items.iter_mut().zip(documents) {
