@@ -22,7 +22,7 @@ use graphd_rules::{Assessment, LookIn, Lookup, MatchField, PlannedRef, RuleSet, 
 use rayon::prelude::*;
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 /// An edge of a source as linking sees it: (outgoing from the source, relation, far end).
 type SourceEdge = (bool, RelId, ItemId);
@@ -49,6 +49,8 @@ struct BatchIndex {
     by_name: HashMap<(KindId, String), Vec<ItemId>>,
     by_short_id: HashMap<String, Vec<ItemId>>,
     by_kind: HashMap<KindId, Vec<ItemId>>,
+    /// By kind, cluster and namespace: a selector in one namespace reads only its items.
+    by_namespace: HashMap<(KindId, Option<String>, Option<String>), Vec<ItemId>>,
 }
 
 /// What the target lookups of one batch's linking share. Linking changes edges and references,
@@ -59,7 +61,16 @@ struct Lookups {
     index: OnceLock<BatchIndex>,
     /// Targets found by name or uid, by what was looked for and where.
     found: Mutex<HashMap<FieldLookup, Vec<(ItemId, KindId)>>>,
+    /// What selectors choose from, by kind and scope: the Service, budget and policy of one
+    /// namespace read its Pods once.
+    selectable: Mutex<HashMap<ScopeLookup, Arc<Selectable>>>,
 }
+
+/// A kind, and a scope as [`reference_scope`] gives it.
+type ScopeLookup = (KindId, Vec<Option<String>>);
+
+/// The live items of one kind in one scope, with their labels.
+type Selectable = Vec<(ItemId, Vec<(String, String)>)>;
 
 /// A lookup by field: name (`n`) or uid (`u`), kind (empty for any), value, and the scope
 /// looked in (as [`reference_scope`] gives it).
@@ -68,16 +79,20 @@ type FieldLookup = (u8, String, String, Vec<Option<String>>);
 impl Lookups {
     /// For a batch that changed items.
     fn new() -> Self {
-        Lookups { index: OnceLock::new(), found: Mutex::default() }
+        Lookups { index: OnceLock::new(), found: Mutex::default(), selectable: Mutex::default() }
     }
 
     /// For a batch that changed no item: every target is read from the store.
     fn of_stored_items() -> Self {
-        Lookups { index: OnceLock::from(BatchIndex::default()), found: Mutex::default() }
+        Lookups { index: OnceLock::from(BatchIndex::default()), found: Mutex::default(), selectable: Mutex::default() }
     }
 
-    fn found(&self) -> std::sync::MutexGuard<'_, HashMap<FieldLookup, Vec<(ItemId, KindId)>>> {
+    fn found(&self) -> MutexGuard<'_, HashMap<FieldLookup, Vec<(ItemId, KindId)>>> {
         self.found.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn selectable(&self) -> MutexGuard<'_, HashMap<ScopeLookup, Arc<Selectable>>> {
+        self.selectable.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -206,6 +221,8 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
         for (&id, record) in &self.items {
             index.by_name.entry((record.kind, record.name.clone())).or_default().push(id);
             index.by_kind.entry(record.kind).or_default().push(id);
+            let in_namespace = (record.kind, record.cluster.clone(), record.namespace.clone());
+            index.by_namespace.entry(in_namespace).or_default().push(id);
             if let Ok(key) = keys::decode_external(&record.key) {
                 index.by_short_id.entry(key.short_id().to_owned()).or_default().push(id);
             }
@@ -387,40 +404,95 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
         Ok(out)
     }
 
-    /// The live items a reference points at now, with their kinds: found once per batch for
-    /// a lookup by field, every time for a selector (whose sources rarely share one).
+    /// The live items a reference points at now, with their kinds. A lookup by field is made
+    /// once per batch; a selector is matched against the items of its kind and scope, read
+    /// once per batch.
     fn targets(&self, lookup: &Lookup, source: &ItemRecord, lookups: &Lookups) -> Result<Vec<(ItemId, KindId)>> {
-        let Some(key) = field_lookup(lookup, source) else {
-            return self.find_targets(lookup, source, lookups);
-        };
+        if let Lookup::Selector { kind, selector, namespace, look_in } = lookup {
+            let Some(kind) = self.writer.names.kind_id(kind.as_str()) else { return Ok(Vec::new()) };
+            let scope = (kind, reference_scope(*look_in, namespace.as_deref(), source));
+            let known = lookups.selectable().get(&scope).cloned();
+            let selectable = match known {
+                Some(selectable) => selectable,
+                None => {
+                    let read = Arc::new(self.selectable(kind, *look_in, namespace.as_deref(), source, lookups)?);
+                    lookups.selectable().insert(scope, read.clone());
+                    read
+                }
+            };
+            let selected = selectable.iter().filter(|(_, labels)| {
+                selector.matches_by(|key| labels.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str()))
+            });
+            return Ok(selected.map(|(id, _)| (*id, kind)).collect());
+        }
+        let key = field_lookup(lookup, source).expect("a lookup by field");
         if let Some(found) = lookups.found().get(&key) {
             return Ok(found.clone());
         }
-        let found = self.find_targets(lookup, source, lookups)?;
+        let found = self.find_by_field(lookup, source, lookups)?;
         lookups.found().insert(key, found.clone());
         Ok(found)
     }
 
-    /// [`Self::targets`], read from the batch and the store.
-    fn find_targets(&self, lookup: &Lookup, source: &ItemRecord, lookups: &Lookups) -> Result<Vec<(ItemId, KindId)>> {
+    /// The live items of `kind` that a selector of `source` looking in `look_in` (and
+    /// `namespace`) chooses from, read from the batch and the store.
+    fn selectable(
+        &self,
+        kind: KindId,
+        look_in: LookIn,
+        namespace: Option<&str>,
+        source: &ItemRecord,
+        lookups: &Lookups,
+    ) -> Result<Selectable> {
+        let index = lookups.index.get_or_init(|| self.batch_index());
+        let cluster = source.cluster.as_deref().unwrap_or_default();
+        let (prefix, in_batch) = match (look_in, namespace) {
+            (LookIn::Namespace, Some(ns)) => {
+                let in_namespace = (kind, source.cluster.clone(), Some(ns.to_owned()));
+                (
+                    keys::scope_kind_prefix(ScopeTag::Namespace, &[cluster, ns], kind),
+                    index.by_namespace.get(&in_namespace),
+                )
+            }
+            (LookIn::Cluster, _) => {
+                (keys::scope_kind_prefix(ScopeTag::Cluster, &[cluster], kind), index.by_kind.get(&kind))
+            }
+            _ => (keys::scope_kind_prefix(ScopeTag::All, &[], kind), index.by_kind.get(&kind)),
+        };
+        let mut candidates = self.scan_ids(Cf::Scope, &prefix)?;
+        candidates.extend(in_batch.into_iter().flatten());
+        let mut out = Vec::new();
+        for id in candidates {
+            let record = self.item_record(id)?;
+            if !record.is_deleted() && record.kind == kind && in_scope(look_in, namespace, &record, source) {
+                out.push((id, record.labels.clone()));
+            }
+        }
+        Ok(out)
+    }
+
+    /// The ids under `prefix` in the scope or lookup index.
+    fn scan_ids(&self, cf: Cf, prefix: &[u8]) -> Result<BTreeSet<ItemId>> {
+        let mut ids = BTreeSet::new();
+        self.snapshot.scan_prefix(cf, prefix, &mut |key, _| {
+            let id = match cf {
+                Cf::Scope => keys::decode_scope_tail(key).map(|(_, id)| id),
+                _ => keys::lookup_id(key),
+            };
+            if let Ok(id) = id {
+                ids.insert(id);
+            }
+            true
+        })?;
+        Ok(ids)
+    }
+
+    /// The live items a lookup by name or uid finds, read from the batch and the store.
+    fn find_by_field(&self, lookup: &Lookup, source: &ItemRecord, lookups: &Lookups) -> Result<Vec<(ItemId, KindId)>> {
         let index = lookups.index.get_or_init(|| self.batch_index());
         let names = &self.writer.names;
-        let mut candidates: BTreeSet<ItemId> = BTreeSet::new();
-        let mut scan = |cf: Cf, prefix: Vec<u8>| -> Result<()> {
-            self.snapshot.scan_prefix(cf, &prefix, &mut |key, _| {
-                let id = match cf {
-                    Cf::Scope => keys::decode_scope_tail(key).map(|(_, id)| id),
-                    _ => keys::lookup_id(key),
-                };
-                if let Ok(id) = id {
-                    candidates.insert(id);
-                }
-                true
-            })?;
-            Ok(())
-        };
         let kind_id = |kind: &Option<graphd_core::Kind>| kind.as_ref().map(|k| names.kind_id(k.as_str()));
-        match lookup {
+        let candidates = match lookup {
             Lookup::Field { kind, field: MatchField::Name, value, look_in, namespace } => {
                 let Some(Some(kind)) = kind_id(kind) else { return Ok(Vec::new()) };
                 let cluster = source.cluster.as_deref().unwrap_or_default();
@@ -435,28 +507,21 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
                     }
                     _ => keys::lookup_prefix(kind, LookupField::NaturalName, &[value]),
                 };
-                scan(Cf::Lookup, prefix)?;
+                let mut candidates = self.scan_ids(Cf::Lookup, &prefix)?;
                 candidates.extend(index.by_name.get(&(kind, value.clone())).into_iter().flatten());
+                candidates
             }
             Lookup::Field { kind, field: MatchField::Uid, value, .. } => {
                 if let Some(None) = kind_id(kind) {
                     return Ok(Vec::new());
                 }
-                scan(Cf::Lookup, keys::lookup_prefix(ANY_KIND, LookupField::ShortId, &[value]))?;
+                let mut candidates =
+                    self.scan_ids(Cf::Lookup, &keys::lookup_prefix(ANY_KIND, LookupField::ShortId, &[value]))?;
                 candidates.extend(index.by_short_id.get(value).into_iter().flatten());
+                candidates
             }
-            Lookup::Selector { kind, namespace, look_in, .. } => {
-                let Some(kind) = names.kind_id(kind.as_str()) else { return Ok(Vec::new()) };
-                let cluster = source.cluster.as_deref().unwrap_or_default();
-                let prefix = match (look_in, namespace) {
-                    (LookIn::Namespace, Some(ns)) => keys::scope_kind_prefix(ScopeTag::Namespace, &[cluster, ns], kind),
-                    (LookIn::Cluster, _) => keys::scope_kind_prefix(ScopeTag::Cluster, &[cluster], kind),
-                    _ => keys::scope_kind_prefix(ScopeTag::All, &[], kind),
-                };
-                scan(Cf::Scope, prefix)?;
-                candidates.extend(index.by_kind.get(&kind).into_iter().flatten());
-            }
-        }
+            Lookup::Selector { .. } => unreachable!("selectors are matched by Self::targets"),
+        };
         let mut out = Vec::new();
         for id in candidates {
             let record = self.item_record(id)?;
@@ -512,32 +577,24 @@ fn wanted_signatures(rules: &RuleSet) -> Wanted {
     wanted
 }
 
-/// Whether `record` is what `lookup`, planned from `source`, looks for.
+/// Whether `record` is what the lookup by field `lookup`, planned from `source`, looks for.
 fn matches(lookup: &Lookup, record: &ItemRecord, source: &ItemRecord, names: &crate::names::Names) -> bool {
-    let (look_in, namespace) = match lookup {
-        Lookup::Field { kind, field, value, namespace, look_in } => {
-            if kind.as_ref().is_some_and(|k| names.kind_id(k.as_str()) != Some(record.kind)) {
-                return false;
-            }
-            let found = match field {
-                MatchField::Name => &record.name == value,
-                MatchField::Uid => keys::decode_external(&record.key).is_ok_and(|k| k.short_id() == value),
-            };
-            if !found {
-                return false;
-            }
-            (look_in, namespace)
-        }
-        Lookup::Selector { kind, selector, namespace, look_in } => {
-            let label = |key: &str| record.labels.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
-            if names.kind_id(kind.as_str()) != Some(record.kind) || !selector.matches_by(label) {
-                return false;
-            }
-            (look_in, namespace)
-        }
+    let Lookup::Field { kind, field, value, namespace, look_in } = lookup else { return false };
+    if kind.as_ref().is_some_and(|k| names.kind_id(k.as_str()) != Some(record.kind)) {
+        return false;
+    }
+    let found = match field {
+        MatchField::Name => &record.name == value,
+        MatchField::Uid => keys::decode_external(&record.key).is_ok_and(|k| k.short_id() == value),
     };
+    found && in_scope(*look_in, namespace.as_deref(), record, source)
+}
+
+/// Whether `record` is where a reference of `source` looking in `look_in` (and `namespace`)
+/// looks.
+fn in_scope(look_in: LookIn, namespace: Option<&str>, record: &ItemRecord, source: &ItemRecord) -> bool {
     match look_in {
-        LookIn::Namespace => record.cluster == source.cluster && record.namespace.as_deref() == namespace.as_deref(),
+        LookIn::Namespace => record.cluster == source.cluster && record.namespace.as_deref() == namespace,
         LookIn::Cluster => record.cluster == source.cluster,
         LookIn::Account => record.account == source.account,
         LookIn::Region => record.account == source.account && record.region == source.region,
