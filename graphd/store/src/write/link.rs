@@ -165,6 +165,11 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
         for (id, before) in &self.touched {
             sources.insert(*id);
             let now = self.item_record(*id)?;
+            // A deleted item's edges, rule-made ones too, went with it, and references to it
+            // stay indexed to wait: what referenced it has nothing left to change.
+            if now.is_deleted() {
+                continue;
+            }
             for record in before.iter().chain(std::iter::once(now.as_ref())) {
                 referenced_as.extend(self.target_signatures(record, link)?.iter().map(|s| keys::reference_prefix(s)));
             }
