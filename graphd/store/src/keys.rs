@@ -288,25 +288,33 @@ pub fn decode_change(key: &[u8]) -> Result<(ItemId, Timestamp, u64), KeyError> {
 
 // ---- pending: references by signature, and by source -----------------------------------------
 
+/// What a reference looks for and where (its kind, name or uid or selector, and scope),
+/// hashed: keys of a fixed, small size. Two signatures that share a hash only make an arrival
+/// re-derive a source that finds nothing new.
+pub type Signature = u64;
+
+pub const REFERENCE_KEY_LEN: usize = 17;
+
 /// `r · signature · source`: the sources whose rules reference what `signature` describes.
-pub fn reference(signature: &[u8], source: ItemId) -> Vec<u8> {
-    let mut out = Vec::with_capacity(1 + signature.len() + 8);
-    out.push(b'r');
-    out.extend_from_slice(signature);
-    out.extend_from_slice(&source.0.to_be_bytes());
+pub fn reference(signature: Signature, source: ItemId) -> [u8; REFERENCE_KEY_LEN] {
+    let mut out = [0u8; REFERENCE_KEY_LEN];
+    out[..9].copy_from_slice(&reference_prefix(signature));
+    out[9..].copy_from_slice(&source.0.to_be_bytes());
     out
 }
 
-pub fn reference_prefix(signature: &[u8]) -> Vec<u8> {
-    [&[b'r'][..], signature].concat()
+pub fn reference_prefix(signature: Signature) -> [u8; 9] {
+    let mut out = [0u8; 9];
+    out[0] = b'r';
+    out[1..].copy_from_slice(&signature.to_be_bytes());
+    out
 }
 
 /// `s · source · signature`: every signature a source's rules reference.
-pub fn source_reference(source: ItemId, signature: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(9 + signature.len());
-    out.push(b's');
-    out.extend_from_slice(&source.0.to_be_bytes());
-    out.extend_from_slice(signature);
+pub fn source_reference(source: ItemId, signature: Signature) -> [u8; REFERENCE_KEY_LEN] {
+    let mut out = [0u8; REFERENCE_KEY_LEN];
+    out[..9].copy_from_slice(&source_reference_prefix(source));
+    out[9..].copy_from_slice(&signature.to_be_bytes());
     out
 }
 
@@ -315,6 +323,13 @@ pub fn source_reference_prefix(source: ItemId) -> [u8; 9] {
     out[0] = b's';
     out[1..].copy_from_slice(&source.0.to_be_bytes());
     out
+}
+
+/// The signature of a [`source_reference`] key; `None` for one of another length (written
+/// when signatures were kept whole: a relink replaces them).
+pub fn source_reference_signature(key: &[u8]) -> Option<Signature> {
+    let tail: [u8; 8] = key.get(9..)?.try_into().ok()?;
+    Some(Signature::from_be_bytes(tail))
 }
 
 // ---- meta -----------------------------------------------------------------------------------

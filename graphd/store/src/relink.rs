@@ -106,3 +106,67 @@ impl<E: Engine> Store<E> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{MemEngine, Op};
+    use graphd_core::{ExternalKey, ItemWrite, Kind};
+
+    fn pending_keys(store: &Store<MemEngine>) -> Vec<Vec<u8>> {
+        let mut found = Vec::new();
+        store
+            .engine()
+            .snapshot()
+            .scan_prefix(Cf::Pending, &[], &mut |key, _| {
+                found.push(key.to_vec());
+                true
+            })
+            .unwrap();
+        found
+    }
+
+    fn kubernetes(kind: &str, uid: &str, name: &str, document: serde_json::Value) -> Op {
+        let mut item = ItemWrite::new(ExternalKey::kubernetes("c1", uid), Kind::new(kind).unwrap(), name);
+        item.scope.cluster = Some("c1".into());
+        item.document = document;
+        Op::Upsert(item)
+    }
+
+    /// A store that indexed references with their whole signatures (as stores once did): a
+    /// relink replaces them with hashed ones, and a reference that waited still links when its
+    /// target arrives.
+    #[test]
+    fn a_relink_reindexes_references_kept_whole() {
+        let rules = r#"
+version: 1
+rules:
+  - name: pod-node
+    from: {kind: "Kubernetes::Pod"}
+    relation: runs-on
+    to: {kind: "Kubernetes::Node", match: name, values: spec.nodeName, scope: cluster}
+"#;
+        let store = Store::open(MemEngine::new()).unwrap();
+        store.set_rules(graphd_rules::load(&[("t.yaml".into(), rules.into())]).unwrap()).unwrap();
+        let pod = kubernetes("Kubernetes::Pod", "p1", "pod-a", serde_json::json!({"spec": {"nodeName": "node-1"}}));
+        store.apply(&[pod], Timestamp(1), "test").unwrap();
+        let hashed = pending_keys(&store);
+        assert_eq!(hashed.len(), 2, "the waiting reference, indexed both ways: {hashed:02x?}");
+
+        let source = ItemId(u64::from_be_bytes(hashed[0][hashed[0].len() - 8..].try_into().unwrap()));
+        let whole = b"n\x00Kubernetes::Node\x00\x00node-1\x00\x00c1\x00\x00cluster\x00\x00".as_slice();
+        let mut batch = WriteBatch::new();
+        for key in &hashed {
+            batch.delete(Cf::Pending, key.clone());
+        }
+        batch.put(Cf::Pending, [b"s".as_slice(), &source.0.to_be_bytes(), whole].concat(), Vec::new());
+        batch.put(Cf::Pending, [b"r".as_slice(), whole, &source.0.to_be_bytes()].concat(), Vec::new());
+        store.engine().write(&batch).unwrap();
+
+        store.relink(Timestamp(2), |_, _| {}).unwrap();
+        assert_eq!(pending_keys(&store), hashed, "the whole signatures replaced by the hashed ones");
+        let node = kubernetes("Kubernetes::Node", "n1", "node-1", serde_json::json!({}));
+        let outcome = store.apply(&[node], Timestamp(3), "test").unwrap();
+        assert_eq!(outcome.edges_added, 1, "the Pod waiting for its Node is linked when it arrives");
+    }
+}

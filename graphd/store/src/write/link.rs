@@ -15,7 +15,7 @@ use crate::cf::Cf;
 use crate::codec::{EdgeValue, ItemRecord};
 use crate::engine::Snapshot;
 use crate::error::{Result, StoreError};
-use crate::keys::{self, KindId, LookupField, RelId, ScopeTag, ANY_KIND};
+use crate::keys::{self, KindId, LookupField, RelId, ScopeTag, Signature, ANY_KIND};
 use foldhash::HashMap;
 use graphd_core::{ItemId, Provenance, Timestamp};
 use graphd_rules::{Assessment, LookIn, Lookup, MatchField, PlannedRef, RuleSet, Source, Target};
@@ -31,6 +31,10 @@ type SourceEdge = (bool, RelId, ItemId);
 /// than a few plans (an incremental update has one or two).
 const PLAN_IN_PARALLEL_FROM: usize = 16;
 
+/// How references are indexed, part of the rules' fingerprint: a store indexed another way
+/// (signatures kept whole) is relinked, which re-indexes every reference.
+const REFERENCE_FORMAT: &str = "references by hashed signature";
+
 /// What the rules of one source want, before it is written.
 struct Derivation {
     source: ItemId,
@@ -38,7 +42,7 @@ struct Derivation {
     /// Its rule-made edges: (outgoing, relation, far end) → (far end's kind, rule).
     edges: BTreeMap<SourceEdge, (KindId, String)>,
     /// What its references look for, indexed so that arrivals find it.
-    signatures: BTreeSet<Vec<u8>>,
+    signatures: BTreeSet<Signature>,
     /// Fields a rule could not read.
     problems: usize,
 }
@@ -117,7 +121,7 @@ impl LinkRules {
         // changes it.
         let unplaced: Vec<_> =
             rules.rules.iter().map(|r| graphd_rules::Rule { file: String::new(), ..r.clone() }).collect();
-        let fingerprint = xxhash_rust::xxh3::xxh3_64(format!("{unplaced:?}").as_bytes());
+        let fingerprint = xxhash_rust::xxh3::xxh3_64(format!("{REFERENCE_FORMAT} {unplaced:?}").as_bytes());
         LinkRules { rules, wanted, reverse_by_rule, fingerprint }
     }
 
@@ -161,7 +165,7 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
         let mut sources: BTreeSet<ItemId> = BTreeSet::new();
         // What the touched items were and are now may be referenced by: in key order, so one
         // cursor reads the references to all of them moving forward.
-        let mut referenced_as: BTreeSet<Vec<u8>> = BTreeSet::new();
+        let mut referenced_as: BTreeSet<[u8; 9]> = BTreeSet::new();
         for (id, before) in &self.touched {
             sources.insert(*id);
             let now = self.item_record(*id)?;
@@ -171,10 +175,10 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
                 continue;
             }
             for record in before.iter().chain(std::iter::once(now.as_ref())) {
-                referenced_as.extend(self.target_signatures(record, link)?.iter().map(|s| keys::reference_prefix(s)));
+                referenced_as.extend(self.target_signatures(record, link)?.into_iter().map(keys::reference_prefix));
             }
         }
-        self.snapshot.scan_prefixes(Cf::Pending, &mut referenced_as.iter().map(Vec::as_slice), &mut |key, _| {
+        self.snapshot.scan_prefixes(Cf::Pending, &mut referenced_as.iter().map(|p| p.as_slice()), &mut |key, _| {
             if let Ok(id) = keys::lookup_id(key) {
                 sources.insert(id);
             }
@@ -362,23 +366,32 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
     }
 
     /// Replaces the indexed signatures of `source` with `signatures`.
-    fn index_references(&mut self, source: ItemId, signatures: &BTreeSet<Vec<u8>>) -> Result<()> {
+    fn index_references(&mut self, source: ItemId, signatures: &BTreeSet<Signature>) -> Result<()> {
         let prefix = keys::source_reference_prefix(source);
         let mut old = BTreeSet::new();
+        let mut whole = Vec::new();
         // An item this batch created has nothing stored yet.
         if !self.fresh.contains(&source) {
             self.snapshot.scan_prefix(Cf::Pending, &prefix, &mut |key, _| {
-                old.insert(key[prefix.len()..].to_vec());
+                match keys::source_reference_signature(key) {
+                    Some(signature) => drop(old.insert(signature)),
+                    None => whole.push(key[prefix.len()..].to_vec()),
+                }
                 true
             })?;
         }
-        for gone in old.difference(signatures) {
-            self.batch.delete(Cf::Pending, keys::source_reference(source, gone));
-            self.batch.delete(Cf::Pending, keys::reference(gone, source));
+        // Signatures kept whole, by a store indexed before they were hashed, go on a relink.
+        for signature in whole {
+            self.batch.delete(Cf::Pending, [&prefix[..], &signature].concat());
+            self.batch.delete(Cf::Pending, [&b"r"[..], &signature, &source.0.to_be_bytes()].concat());
         }
-        for new in signatures.difference(&old) {
-            self.batch.put(Cf::Pending, keys::source_reference(source, new), Vec::new());
-            self.batch.put(Cf::Pending, keys::reference(new, source), Vec::new());
+        for &gone in old.difference(signatures) {
+            self.batch.delete(Cf::Pending, keys::source_reference(source, gone).to_vec());
+            self.batch.delete(Cf::Pending, keys::reference(gone, source).to_vec());
+        }
+        for &new in signatures.difference(&old) {
+            self.batch.put(Cf::Pending, keys::source_reference(source, new).to_vec(), Vec::new());
+            self.batch.put(Cf::Pending, keys::reference(new, source).to_vec(), Vec::new());
         }
         Ok(())
     }
@@ -539,7 +552,7 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
 
     /// Every signature under which sources may reference `record`, among the lookups the
     /// rules can make.
-    fn target_signatures(&self, record: &ItemRecord, link: &LinkRules) -> Result<Vec<Vec<u8>>> {
+    fn target_signatures(&self, record: &ItemRecord, link: &LinkRules) -> Result<Vec<Signature>> {
         let kind = self.writer.names.kind(record.kind).map(|k| k.as_str()).unwrap_or_default();
         let short_id = keys::decode_external(&record.key)?.short_id().to_owned();
         let mut out = Vec::new();
@@ -641,9 +654,9 @@ fn look_in_word(look_in: LookIn) -> &'static str {
     }
 }
 
-/// `what · kind · value · scope…`, each part memcomparable, so signatures never prefix each
-/// other.
-fn signature(what: u8, kind: &str, value: Option<&str>, scope: &[Option<String>]) -> Vec<u8> {
+/// The hash of `what · kind · value · scope…`, each part delimited, so that distinct lookups
+/// hash distinct bytes.
+fn signature(what: u8, kind: &str, value: Option<&str>, scope: &[Option<String>]) -> Signature {
     let mut out = vec![what];
     keys::put_str(&mut out, kind);
     if let Some(value) = value {
@@ -652,10 +665,10 @@ fn signature(what: u8, kind: &str, value: Option<&str>, scope: &[Option<String>]
     for part in scope {
         keys::put_str(&mut out, part.as_deref().unwrap_or_default());
     }
-    out
+    xxhash_rust::xxh3::xxh3_64(&out)
 }
 
-fn reference_signature(lookup: &Lookup, source: &ItemRecord) -> Vec<u8> {
+fn reference_signature(lookup: &Lookup, source: &ItemRecord) -> Signature {
     match lookup {
         Lookup::Field { .. } => {
             let (what, kind, value, scope) = field_lookup(lookup, source).expect("a lookup by field");
