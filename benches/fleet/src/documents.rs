@@ -165,6 +165,28 @@ mod tests {
     use crate::FleetSize;
     use graphd_core::Timestamp;
     use graphd_store::{MemEngine, Op, Store};
+    use std::collections::BTreeSet;
+
+    /// A store with the built-in rules.
+    fn linked_store() -> Store<MemEngine> {
+        let store = Store::open(MemEngine::new()).unwrap();
+        store.set_rules(graphd_rules::builtin::rules().unwrap()).unwrap();
+        store
+    }
+
+    /// Every live edge of `store`, by the external keys of its ends.
+    fn edges_by_key(store: &Store<MemEngine>, fleet: &crate::Fleet) -> BTreeSet<(String, String, String)> {
+        let reader = store.read();
+        let mut edges = BTreeSet::new();
+        for item in &fleet.items {
+            let from = reader.get_by_key(&item.write.key, false).unwrap().unwrap();
+            for edge in reader.edges(from.id, true, false).unwrap() {
+                let to = reader.get(edge.to, false).unwrap().unwrap();
+                edges.insert((format!("{:?}", item.write.key), edge.relation.clone(), format!("{:?}", to.key)));
+            }
+        }
+        edges
+    }
 
     /// Imported with the built-in rules and without the fleet's edges, a documented fleet has
     /// every edge the documents carry, made by the rules.
@@ -172,8 +194,7 @@ mod tests {
     fn the_rules_derive_the_documented_edges() {
         let mut fleet = crate::generate(FleetSize::S, 7);
         attach(&mut fleet);
-        let store = Store::open(MemEngine::new()).unwrap();
-        store.set_rules(graphd_rules::builtin::rules().unwrap()).unwrap();
+        let store = linked_store();
         let items: Vec<Op> = fleet.items.iter().map(|item| Op::Upsert(item.write.clone())).collect();
         store.apply(&items, Timestamp(1), "test").unwrap();
         let reader = store.read();
@@ -188,5 +209,28 @@ mod tests {
         }
         assert!(missing.is_empty(), "{} documented edges not derived, first: {:?}", missing.len(), missing.first());
         assert!(derived > fleet.edges.len() / 2, "most of the fleet's edges are documented: {derived}");
+    }
+
+    /// Loaded in many batches, latest items first (so most references wait for a later batch),
+    /// a documented fleet gets the edges it gets in one batch.
+    #[test]
+    fn a_load_in_batches_of_any_order_links_as_one_batch_does() {
+        let mut fleet = crate::generate(FleetSize::S, 3);
+        attach(&mut fleet);
+        let items: Vec<Op> = fleet.items.iter().map(|item| Op::Upsert(item.write.clone())).collect();
+        let at_once = linked_store();
+        at_once.apply(&items, Timestamp(1), "test").unwrap();
+
+        let in_batches = linked_store();
+        let reversed: Vec<Op> = items.into_iter().rev().collect();
+        let batches = reversed.chunks(250).map(|batch| (batch, Timestamp(1)));
+        let mut landed = 0;
+        in_batches.apply_all(batches, "test", |_, _| landed += 1).unwrap();
+        assert!(landed > 10, "many batches: {landed}");
+        let (expected, found) = (edges_by_key(&at_once, &fleet), edges_by_key(&in_batches, &fleet));
+        assert!(expected.len() > fleet.items.len(), "the rules linked the fleet: {} edges", expected.len());
+        let missing: Vec<_> = expected.difference(&found).take(3).collect();
+        let extra: Vec<_> = found.difference(&expected).take(3).collect();
+        assert!(missing.is_empty() && extra.is_empty(), "missing {missing:?}, extra {extra:?}");
     }
 }

@@ -175,7 +175,9 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
                 continue;
             }
             for record in before.iter().chain(std::iter::once(now.as_ref())) {
-                referenced_as.extend(self.target_signatures(record, link)?.into_iter().map(keys::reference_prefix));
+                let signatures = self.target_signatures(record, link)?.into_iter();
+                let referenced = signatures.filter(|&signature| self.known.may_be_referenced(signature));
+                referenced_as.extend(referenced.map(keys::reference_prefix));
             }
         }
         self.snapshot.scan_prefixes(Cf::Pending, &mut referenced_as.iter().map(|p| p.as_slice()), &mut |key, _| {
@@ -390,6 +392,7 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
             self.batch.delete(Cf::Pending, keys::reference(gone, source).to_vec());
         }
         for &new in signatures.difference(&old) {
+            self.known.referenced(new);
             self.batch.put(Cf::Pending, keys::source_reference(source, new).to_vec(), Vec::new());
             self.batch.put(Cf::Pending, keys::reference(new, source).to_vec(), Vec::new());
         }

@@ -82,8 +82,8 @@ pub(crate) struct BatchWriter<'a, S> {
     items: HashMap<ItemId, ItemRecord>,
     /// External keys this batch created, deleted or restored.
     ext: HashMap<Vec<u8>, ExternalEntry>,
-    /// External keys read or written by this load's earlier batches. Entries in `ext` take
-    /// precedence.
+    /// External keys read or written by this load's earlier batches (entries in `ext` take
+    /// precedence), and the references they indexed.
     known: &'a mut KnownKeys,
     /// Items created by this batch: none of their edges can exist on disk yet.
     fresh: HashSet<ItemId>,
