@@ -4,6 +4,7 @@
 //! the product (`graphd-rocks`); [`crate::mem::MemEngine`] stands in for tests.
 
 use crate::cf::Cf;
+use rayon::slice::ParallelSliceMut;
 
 /// A failure inside the engine: I/O, corruption, a lock held by another process.
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +39,9 @@ impl WriteOp {
         }
     }
 }
+
+/// From this many operations a batch is sorted on the thread pool.
+const SORT_IN_PARALLEL_FROM: usize = 4_096;
 
 /// Writes that land together or not at all.
 #[derive(Debug, Default, Clone)]
@@ -88,9 +92,16 @@ impl WriteBatch {
             (word(0), word(1), word(2))
         };
         let mut order: Vec<((u64, u64, u64), usize)> = self.ops.iter().map(head).zip(0..).collect();
-        order.sort_unstable_by(|a, b| {
-            a.0.cmp(&b.0).then_with(|| self.ops[a.1].key().cmp(self.ops[b.1].key())).then(a.1.cmp(&b.1))
-        });
+        let ops = &self.ops;
+        let by_key = |a: &((u64, u64, u64), usize), b: &((u64, u64, u64), usize)| {
+            a.0.cmp(&b.0).then_with(|| ops[a.1].key().cmp(ops[b.1].key())).then(a.1.cmp(&b.1))
+        };
+        // A load's batches are sorted while the engine's thread waits for the next one.
+        if order.len() < SORT_IN_PARALLEL_FROM {
+            order.sort_unstable_by(by_key);
+        } else {
+            order.par_sort_unstable_by(by_key);
+        }
         let mut ops = std::mem::take(&mut self.ops);
         // An empty key does not allocate: a placeholder for each operation moved out.
         let moved = || WriteOp::Delete { cf: Cf::Meta, key: Vec::new() };
