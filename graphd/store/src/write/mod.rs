@@ -160,6 +160,7 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
     }
 
     fn finish(mut self) -> Built {
+        self.batch.reserve(self.items.len() + self.ext.len() + 2 * self.edges.len());
         for (id, record) in self.items.drain() {
             self.batch.put(Cf::Items, keys::item(id).to_vec(), record.encode());
         }
