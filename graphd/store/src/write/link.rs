@@ -47,14 +47,24 @@ struct Derivation {
     problems: usize,
 }
 
-/// Items this batch changed, indexed the way lookups need them.
+/// Items this batch changed, indexed the way lookups need them: by hashes of what lookups
+/// look for, so that indexing a batch copies no string. Two keys that share a hash only give
+/// a lookup one candidate more, which it then rejects as it rejects any other.
 #[derive(Default)]
 struct BatchIndex {
-    by_name: HashMap<(KindId, String), Vec<ItemId>>,
-    by_short_id: HashMap<String, Vec<ItemId>>,
+    /// By kind and name.
+    by_name: HashMap<u64, Vec<ItemId>>,
+    by_short_id: HashMap<u64, Vec<ItemId>>,
     by_kind: HashMap<KindId, Vec<ItemId>>,
     /// By kind, cluster and namespace: a selector in one namespace reads only its items.
-    by_namespace: HashMap<(KindId, Option<String>, Option<String>), Vec<ItemId>>,
+    by_namespace: HashMap<u64, Vec<ItemId>>,
+}
+
+impl BatchIndex {
+    fn key(parts: impl std::hash::Hash) -> u64 {
+        use std::hash::BuildHasher;
+        foldhash::fast::FixedState::default().hash_one(parts)
+    }
 }
 
 /// What the target lookups of one batch's linking share. Linking changes edges and references,
@@ -230,12 +240,12 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
     fn batch_index(&self) -> BatchIndex {
         let mut index = BatchIndex::default();
         for (&id, record) in &self.items {
-            index.by_name.entry((record.kind, record.name.clone())).or_default().push(id);
+            index.by_name.entry(BatchIndex::key((record.kind, &record.name))).or_default().push(id);
             index.by_kind.entry(record.kind).or_default().push(id);
-            let in_namespace = (record.kind, record.cluster.clone(), record.namespace.clone());
-            index.by_namespace.entry(in_namespace).or_default().push(id);
+            let in_namespace = (record.kind, record.cluster.as_deref(), record.namespace.as_deref());
+            index.by_namespace.entry(BatchIndex::key(in_namespace)).or_default().push(id);
             if let Ok(key) = keys::decode_external(&record.key) {
-                index.by_short_id.entry(key.short_id().to_owned()).or_default().push(id);
+                index.by_short_id.entry(BatchIndex::key(key.short_id())).or_default().push(id);
             }
         }
         index
@@ -469,7 +479,7 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
         let cluster = source.cluster.as_deref().unwrap_or_default();
         let (prefix, in_batch) = match (look_in, namespace) {
             (LookIn::Namespace, Some(ns)) => {
-                let in_namespace = (kind, source.cluster.clone(), Some(ns.to_owned()));
+                let in_namespace = BatchIndex::key((kind, source.cluster.as_deref(), Some(ns)));
                 (
                     keys::scope_kind_prefix(ScopeTag::Namespace, &[cluster, ns], kind),
                     index.by_namespace.get(&in_namespace),
@@ -529,7 +539,7 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
                     _ => keys::lookup_prefix(kind, LookupField::NaturalName, &[value]),
                 };
                 let mut candidates = self.scan_ids(Cf::Lookup, &prefix)?;
-                candidates.extend(index.by_name.get(&(kind, value.clone())).into_iter().flatten());
+                candidates.extend(index.by_name.get(&BatchIndex::key((kind, value))).into_iter().flatten());
                 candidates
             }
             Lookup::Field { kind, field: MatchField::Uid, value, .. } => {
@@ -538,7 +548,7 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
                 }
                 let mut candidates =
                     self.scan_ids(Cf::Lookup, &keys::lookup_prefix(ANY_KIND, LookupField::ShortId, &[value]))?;
-                candidates.extend(index.by_short_id.get(value).into_iter().flatten());
+                candidates.extend(index.by_short_id.get(&BatchIndex::key(value)).into_iter().flatten());
                 candidates
             }
             Lookup::Selector { .. } => unreachable!("selectors are matched by Self::targets"),
