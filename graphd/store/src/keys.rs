@@ -293,11 +293,9 @@ pub fn decode_change(key: &[u8]) -> Result<(ItemId, Timestamp, u64), KeyError> {
 /// re-derive a source that finds nothing new.
 pub type Signature = u64;
 
-pub const REFERENCE_KEY_LEN: usize = 17;
-
 /// `r · signature · source`: the sources whose rules reference what `signature` describes.
-pub fn reference(signature: Signature, source: ItemId) -> [u8; REFERENCE_KEY_LEN] {
-    let mut out = [0u8; REFERENCE_KEY_LEN];
+pub fn reference(signature: Signature, source: ItemId) -> [u8; 17] {
+    let mut out = [0u8; 17];
     out[..9].copy_from_slice(&reference_prefix(signature));
     out[9..].copy_from_slice(&source.0.to_be_bytes());
     out
@@ -310,26 +308,26 @@ pub fn reference_prefix(signature: Signature) -> [u8; 9] {
     out
 }
 
-/// `s · source · signature`: every signature a source's rules reference.
-pub fn source_reference(source: ItemId, signature: Signature) -> [u8; REFERENCE_KEY_LEN] {
-    let mut out = [0u8; REFERENCE_KEY_LEN];
-    out[..9].copy_from_slice(&source_reference_prefix(source));
-    out[9..].copy_from_slice(&signature.to_be_bytes());
-    out
-}
-
-pub fn source_reference_prefix(source: ItemId) -> [u8; 9] {
+/// `s · source`: every signature a source's rules reference, in its value (see
+/// [`encode_signatures`]). Keys longer than this were written by stores that kept one key
+/// per signature: `s · source · signature`, whole or hashed.
+pub fn source_references(source: ItemId) -> [u8; 9] {
     let mut out = [0u8; 9];
     out[0] = b's';
     out[1..].copy_from_slice(&source.0.to_be_bytes());
     out
 }
 
-/// The signature of a [`source_reference`] key; `None` for one of another length (written
-/// when signatures were kept whole: a relink replaces them).
-pub fn source_reference_signature(key: &[u8]) -> Option<Signature> {
-    let tail: [u8; 8] = key.get(9..)?.try_into().ok()?;
-    Some(Signature::from_be_bytes(tail))
+/// The value of a [`source_references`] key: the signatures one after another.
+pub fn encode_signatures<'s>(signatures: impl IntoIterator<Item = &'s Signature>) -> Vec<u8> {
+    signatures.into_iter().flat_map(|signature| signature.to_be_bytes()).collect()
+}
+
+pub fn decode_signatures(value: &[u8]) -> Result<Vec<Signature>, KeyError> {
+    if !value.len().is_multiple_of(8) {
+        return Err(malformed("source references", "not a list of signatures"));
+    }
+    Ok(value.chunks_exact(8).map(|chunk| Signature::from_be_bytes(chunk.try_into().expect("8 bytes"))).collect())
 }
 
 // ---- meta -----------------------------------------------------------------------------------

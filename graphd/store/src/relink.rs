@@ -133,11 +133,11 @@ mod tests {
         Op::Upsert(item)
     }
 
-    /// A store that indexed references with their whole signatures (as stores once did): a
-    /// relink replaces them with hashed ones, and a reference that waited still links when its
-    /// target arrives.
+    /// Stores that indexed references with one key per signature (whole, or hashed): a relink
+    /// replaces them with the list per source, and a reference that waited still links when
+    /// its target arrives.
     #[test]
-    fn a_relink_reindexes_references_kept_whole() {
+    fn a_relink_reindexes_references_kept_one_key_per_signature() {
         let rules = r#"
 version: 1
 rules:
@@ -146,27 +146,31 @@ rules:
     relation: runs-on
     to: {kind: "Kubernetes::Node", match: name, values: spec.nodeName, scope: cluster}
 "#;
-        let store = Store::open(MemEngine::new()).unwrap();
-        store.set_rules(graphd_rules::load(&[("t.yaml".into(), rules.into())]).unwrap()).unwrap();
-        let pod = kubernetes("Kubernetes::Pod", "p1", "pod-a", serde_json::json!({"spec": {"nodeName": "node-1"}}));
-        store.apply(&[pod], Timestamp(1), "test").unwrap();
-        let hashed = pending_keys(&store);
-        assert_eq!(hashed.len(), 2, "the waiting reference, indexed both ways: {hashed:02x?}");
+        let whole = b"n\x00Kubernetes::Node\x00\x00node-1\x00\x00c1\x00\x00cluster\x00\x00".to_vec();
+        for kept in [Some(whole), None] {
+            let store = Store::open(MemEngine::new()).unwrap();
+            store.set_rules(graphd_rules::load(&[("t.yaml".into(), rules.into())]).unwrap()).unwrap();
+            let spec = serde_json::json!({"spec": {"nodeName": "node-1"}});
+            store.apply(&[kubernetes("Kubernetes::Pod", "p1", "pod-a", spec)], Timestamp(1), "test").unwrap();
+            let indexed = pending_keys(&store);
+            assert_eq!(indexed.len(), 2, "the waiting reference, and the source's list: {indexed:02x?}");
 
-        let source = ItemId(u64::from_be_bytes(hashed[0][hashed[0].len() - 8..].try_into().unwrap()));
-        let whole = b"n\x00Kubernetes::Node\x00\x00node-1\x00\x00c1\x00\x00cluster\x00\x00".as_slice();
-        let mut batch = WriteBatch::new();
-        for key in &hashed {
-            batch.delete(Cf::Pending, key.clone());
+            // `r · signature · source` sorts before `s · source`.
+            let (signature, source) = (&indexed[0][1..9], &indexed[0][9..]);
+            let kept = kept.unwrap_or_else(|| signature.to_vec());
+            let mut batch = WriteBatch::new();
+            for key in &indexed {
+                batch.delete(Cf::Pending, key.clone());
+            }
+            batch.put(Cf::Pending, [b"s".as_slice(), source, &kept].concat(), Vec::new());
+            batch.put(Cf::Pending, [b"r".as_slice(), &kept, source].concat(), Vec::new());
+            store.engine().write(&batch).unwrap();
+
+            store.relink(Timestamp(2), |_, _| {}).unwrap();
+            assert_eq!(pending_keys(&store), indexed, "the keys per signature replaced by the list");
+            let node = kubernetes("Kubernetes::Node", "n1", "node-1", serde_json::json!({}));
+            let outcome = store.apply(&[node], Timestamp(3), "test").unwrap();
+            assert_eq!(outcome.edges_added, 1, "the Pod waiting for its Node is linked when it arrives");
         }
-        batch.put(Cf::Pending, [b"s".as_slice(), &source.0.to_be_bytes(), whole].concat(), Vec::new());
-        batch.put(Cf::Pending, [b"r".as_slice(), whole, &source.0.to_be_bytes()].concat(), Vec::new());
-        store.engine().write(&batch).unwrap();
-
-        store.relink(Timestamp(2), |_, _| {}).unwrap();
-        assert_eq!(pending_keys(&store), hashed, "the whole signatures replaced by the hashed ones");
-        let node = kubernetes("Kubernetes::Node", "n1", "node-1", serde_json::json!({}));
-        let outcome = store.apply(&[node], Timestamp(3), "test").unwrap();
-        assert_eq!(outcome.edges_added, 1, "the Pod waiting for its Node is linked when it arrives");
     }
 }

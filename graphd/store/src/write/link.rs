@@ -32,8 +32,8 @@ type SourceEdge = (bool, RelId, ItemId);
 const PLAN_IN_PARALLEL_FROM: usize = 16;
 
 /// How references are indexed, part of the rules' fingerprint: a store indexed another way
-/// (signatures kept whole) is relinked, which re-indexes every reference.
-const REFERENCE_FORMAT: &str = "references by hashed signature";
+/// (one key per signature) is relinked, which re-indexes every reference.
+const REFERENCE_FORMAT: &str = "references by hashed signature, listed per source";
 
 /// What the rules of one source want, before it is written.
 struct Derivation {
@@ -379,31 +379,39 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
 
     /// Replaces the indexed signatures of `source` with `signatures`.
     fn index_references(&mut self, source: ItemId, signatures: &BTreeSet<Signature>) -> Result<()> {
-        let prefix = keys::source_reference_prefix(source);
+        let key = keys::source_references(source);
         let mut old = BTreeSet::new();
-        let mut whole = Vec::new();
+        let mut kept_per_key = Vec::new();
         // An item this batch created has nothing stored yet.
         if !self.fresh.contains(&source) {
-            self.snapshot.scan_prefix(Cf::Pending, &prefix, &mut |key, _| {
-                match keys::source_reference_signature(key) {
-                    Some(signature) => drop(old.insert(signature)),
-                    None => whole.push(key[prefix.len()..].to_vec()),
+            let mut value = None;
+            self.snapshot.scan_prefix(Cf::Pending, &key, &mut |found, stored| {
+                match found.len() == key.len() {
+                    true => value = Some(stored.to_vec()),
+                    false => kept_per_key.push(found[key.len()..].to_vec()),
                 }
                 true
             })?;
+            old.extend(keys::decode_signatures(value.as_deref().unwrap_or_default())?);
         }
-        // Signatures kept whole, by a store indexed before they were hashed, go on a relink.
-        for signature in whole {
-            self.batch.delete(Cf::Pending, [&prefix[..], &signature].concat());
+        // A store that kept one key per signature (`s · source · signature`, whole or hashed)
+        // loses them on a relink: before the puts below, which may write the same references.
+        for signature in kept_per_key {
+            self.batch.delete(Cf::Pending, [&key[..], &signature].concat());
             self.batch.delete(Cf::Pending, [&b"r"[..], &signature, &source.0.to_be_bytes()].concat());
         }
+        if old == *signatures {
+            return Ok(());
+        }
+        match signatures.is_empty() {
+            true => self.batch.delete(Cf::Pending, key.to_vec()),
+            false => self.batch.put(Cf::Pending, key.to_vec(), keys::encode_signatures(signatures)),
+        }
         for &gone in old.difference(signatures) {
-            self.batch.delete(Cf::Pending, keys::source_reference(source, gone).to_vec());
             self.batch.delete(Cf::Pending, keys::reference(gone, source).to_vec());
         }
         for &new in signatures.difference(&old) {
             self.known.referenced(new);
-            self.batch.put(Cf::Pending, keys::source_reference(source, new).to_vec(), Vec::new());
             self.batch.put(Cf::Pending, keys::reference(new, source).to_vec(), Vec::new());
         }
         Ok(())
