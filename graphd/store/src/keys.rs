@@ -494,5 +494,13 @@ mod tests {
             prop_assert_eq!(expected, a.cmp(&b));
             prop_assert_eq!(decode_scope_tail(&a).unwrap(), (k1, ItemId(i1)));
         }
+
+        #[test]
+        fn a_source_s_signatures_round_trip(signatures in proptest::collection::vec(any::<u64>(), 0..6)) {
+            prop_assert_eq!(decode_signatures(&encode_signatures(&signatures)).unwrap(), signatures.clone());
+            let mut cut = encode_signatures(&signatures);
+            cut.push(0);
+            prop_assert!(decode_signatures(&cut).is_err());
+        }
     }
 }
