@@ -19,8 +19,8 @@ pub enum Cf {
     Scope,
     /// `id · !time · !seq` → change record, newest first.
     Changes,
-    /// Rule references: `r · signature · source` (who waits for what) and
-    /// `s · source · signature` (what a source references).
+    /// Rule references, by the 64-bit hash of their signature: `r · signature · source` →
+    /// empty (who waits for what) and `s · source` → its signatures (what a source references).
     Pending,
     /// Counters, interned kinds and relations, the tombstone queue.
     Meta,
