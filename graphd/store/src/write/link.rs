@@ -73,22 +73,18 @@ impl BatchIndex {
 struct Lookups {
     /// The batch's own items, indexed on the first lookup.
     index: OnceLock<BatchIndex>,
-    /// Targets found by name or uid, by what was looked for and where.
-    found: Mutex<HashMap<FieldLookup, Vec<(ItemId, KindId)>>>,
-    /// What selectors choose from, by kind and scope: the Service, budget and policy of one
-    /// namespace read its Pods once.
-    selectable: Mutex<HashMap<ScopeLookup, Arc<Selectable>>>,
+    /// Targets found by name or uid, by [`reference_key`].
+    found: Mutex<HashMap<Vec<u8>, Targets>>,
+    /// What selectors choose from, by [`reference_key`] (a selector's is its kind and scope):
+    /// the Service, budget and policy of one namespace read its Pods once.
+    selectable: Mutex<HashMap<Vec<u8>, Arc<Selectable>>>,
 }
 
-/// A kind, and a scope as [`reference_scope`] gives it.
-type ScopeLookup = (KindId, Vec<Option<String>>);
+/// The items a reference points at, with their kinds.
+type Targets = Vec<(ItemId, KindId)>;
 
 /// The live items of one kind in one scope, with their labels.
 type Selectable = Vec<(ItemId, Vec<(String, String)>)>;
-
-/// A lookup by field: name (`n`) or uid (`u`), kind (empty for any), value, and the scope
-/// looked in (as [`reference_scope`] gives it).
-type FieldLookup = (u8, String, String, Vec<Option<String>>);
 
 impl Lookups {
     /// For a batch that changed items.
@@ -101,11 +97,11 @@ impl Lookups {
         Lookups { index: OnceLock::from(BatchIndex::default()), found: Mutex::default(), selectable: Mutex::default() }
     }
 
-    fn found(&self) -> MutexGuard<'_, HashMap<FieldLookup, Vec<(ItemId, KindId)>>> {
+    fn found(&self) -> MutexGuard<'_, HashMap<Vec<u8>, Targets>> {
         self.found.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn selectable(&self) -> MutexGuard<'_, HashMap<ScopeLookup, Arc<Selectable>>> {
+    fn selectable(&self) -> MutexGuard<'_, HashMap<Vec<u8>, Arc<Selectable>>> {
         self.selectable.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
@@ -279,14 +275,15 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
         let (planned, problems) = self.plan(link, source, &record)?;
         derivation.problems = problems;
         for reference in planned {
-            derivation.signatures.insert(reference_signature(&reference.lookup, &record));
+            let key = reference_key(&reference.lookup, &record);
+            derivation.signatures.insert(signature(&key));
             let rel = self.writer.names.relation_id(&reference.rule.relation).ok_or_else(|| {
                 StoreError::Corrupt(format!(
                     "rule {} uses undeclared relation {}",
                     reference.rule.name, reference.rule.relation
                 ))
             })?;
-            for (target, target_kind) in self.targets(&reference.lookup, &record, lookups)? {
+            for (target, target_kind) in self.targets(&reference.lookup, &key, &record, lookups)? {
                 if target != source {
                     let edge = (!reference.rule.reverse, rel, target);
                     derivation.edges.entry(edge).or_insert((target_kind, reference.rule.name.clone()));
@@ -352,7 +349,9 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
                 continue;
             }
             for reference in self.plan(&link, source, &record)?.0 {
-                if self.targets(&reference.lookup, &record, &lookups)?.iter().all(|(target, _)| *target == source) {
+                let key = reference_key(&reference.lookup, &record);
+                if self.targets(&reference.lookup, &key, &record, &lookups)?.iter().all(|(target, _)| *target == source)
+                {
                     *waiting.entry(reference.rule.name.clone()).or_default() += 1;
                 }
             }
@@ -443,19 +442,18 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
         Ok(out)
     }
 
-    /// The live items a reference points at now, with their kinds. A lookup by field is made
-    /// once per batch; a selector is matched against the items of its kind and scope, read
-    /// once per batch.
-    fn targets(&self, lookup: &Lookup, source: &ItemRecord, lookups: &Lookups) -> Result<Vec<(ItemId, KindId)>> {
+    /// The live items a reference (`lookup`, planned from `source`, whose [`reference_key`] is
+    /// `key`) points at now, with their kinds. A lookup by field is made once per batch; a
+    /// selector is matched against the items of its kind and scope, read once per batch.
+    fn targets(&self, lookup: &Lookup, key: &[u8], source: &ItemRecord, lookups: &Lookups) -> Result<Targets> {
         if let Lookup::Selector { kind, selector, namespace, look_in } = lookup {
             let Some(kind) = self.writer.names.kind_id(kind.as_str()) else { return Ok(Vec::new()) };
-            let scope = (kind, reference_scope(*look_in, namespace.as_deref(), source));
-            let known = lookups.selectable().get(&scope).cloned();
+            let known = lookups.selectable().get(key).cloned();
             let selectable = match known {
                 Some(selectable) => selectable,
                 None => {
                     let read = Arc::new(self.selectable(kind, *look_in, namespace.as_deref(), source, lookups)?);
-                    lookups.selectable().insert(scope, read.clone());
+                    lookups.selectable().insert(key.to_vec(), read.clone());
                     read
                 }
             };
@@ -464,12 +462,11 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
             });
             return Ok(selected.map(|(id, _)| (*id, kind)).collect());
         }
-        let key = field_lookup(lookup, source).expect("a lookup by field");
-        if let Some(found) = lookups.found().get(&key) {
+        if let Some(found) = lookups.found().get(key) {
             return Ok(found.clone());
         }
         let found = self.find_by_field(lookup, source, lookups)?;
-        lookups.found().insert(key, found.clone());
+        lookups.found().insert(key.to_vec(), found.clone());
         Ok(found)
     }
 
@@ -527,7 +524,7 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
     }
 
     /// The live items a lookup by name or uid finds, read from the batch and the store.
-    fn find_by_field(&self, lookup: &Lookup, source: &ItemRecord, lookups: &Lookups) -> Result<Vec<(ItemId, KindId)>> {
+    fn find_by_field(&self, lookup: &Lookup, source: &ItemRecord, lookups: &Lookups) -> Result<Targets> {
         let index = lookups.index.get_or_init(|| self.batch_index());
         let names = &self.writer.names;
         let kind_id = |kind: &Option<graphd_core::Kind>| kind.as_ref().map(|k| names.kind_id(k.as_str()));
@@ -581,13 +578,16 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
         let of_kind = link.wanted.get(kind).into_iter().flatten().map(|&(what, look_in)| (what, kind, look_in));
         let of_any = link.wanted.get("").into_iter().flatten().filter(|(what, _)| *what == b'u');
         for (what, kind, look_in) in of_kind.chain(of_any.map(|&(what, look_in)| (what, "", look_in))) {
-            let Some(scope) = target_scope(look_in, record) else { continue };
+            // A cluster-scoped item cannot be found by namespace.
+            if look_in == LookIn::Namespace && record.namespace.is_none() {
+                continue;
+            }
             let value = match what {
                 b'n' => Some(record.name.as_str()),
                 b'u' => Some(short_id.as_str()),
                 _ => None,
             };
-            out.push(signature(what, kind, value, &scope));
+            out.push(signature(&lookup_key(what, kind, value, look_in, record.namespace.as_deref(), record)));
         }
         Ok(out)
     }
@@ -641,30 +641,6 @@ fn in_scope(look_in: LookIn, namespace: Option<&str>, record: &ItemRecord, sourc
     }
 }
 
-/// The scope part of a signature, as a reference planned from `source` sees it.
-fn reference_scope(look_in: LookIn, namespace: Option<&str>, source: &ItemRecord) -> Vec<Option<String>> {
-    let cluster = source.cluster.clone();
-    match look_in {
-        LookIn::Namespace => vec![cluster, namespace.map(str::to_owned)],
-        LookIn::Cluster => vec![cluster],
-        LookIn::Account => vec![source.account.clone()],
-        LookIn::Region => vec![source.account.clone(), source.region.clone()],
-        LookIn::Anywhere => vec![],
-    }
-    .into_iter()
-    .chain(std::iter::once(Some(look_in_word(look_in).to_owned())))
-    .collect()
-}
-
-/// The scope part of a signature, as a target in `look_in` sees itself; `None` when it cannot
-/// be found that way (a cluster-scoped item by namespace).
-fn target_scope(look_in: LookIn, record: &ItemRecord) -> Option<Vec<Option<String>>> {
-    if look_in == LookIn::Namespace && record.namespace.is_none() {
-        return None;
-    }
-    Some(reference_scope(look_in, record.namespace.as_deref(), record))
-}
-
 fn look_in_word(look_in: LookIn) -> &'static str {
     match look_in {
         LookIn::Namespace => "namespace",
@@ -675,36 +651,59 @@ fn look_in_word(look_in: LookIn) -> &'static str {
     }
 }
 
-/// The hash of `what · kind · value · scope…`, each part delimited, so that distinct lookups
-/// hash distinct bytes.
-fn signature(what: u8, kind: &str, value: Option<&str>, scope: &[Option<String>]) -> Signature {
+/// `what · kind · value · scope…`: what a lookup looks for (`n`ame, `u`id or `s`elector, the
+/// kind, empty for any, and the value looked for) and where (the parts of `scope_of`'s scope
+/// that `look_in` names, then `look_in` itself), each part delimited, so that distinct lookups
+/// have distinct bytes. A reference and the target it finds give the same bytes.
+fn lookup_key(
+    what: u8,
+    kind: &str,
+    value: Option<&str>,
+    look_in: LookIn,
+    namespace: Option<&str>,
+    scope_of: &ItemRecord,
+) -> Vec<u8> {
     let mut out = vec![what];
-    keys::put_str(&mut out, kind);
-    if let Some(value) = value {
-        keys::put_str(&mut out, value);
+    let mut put = |part: Option<&str>| keys::put_str(&mut out, part.unwrap_or_default());
+    put(Some(kind));
+    if value.is_some() {
+        put(value);
     }
-    for part in scope {
-        keys::put_str(&mut out, part.as_deref().unwrap_or_default());
+    let (cluster, account, region) =
+        (scope_of.cluster.as_deref(), scope_of.account.as_deref(), scope_of.region.as_deref());
+    match look_in {
+        LookIn::Namespace => {
+            put(cluster);
+            put(namespace);
+        }
+        LookIn::Cluster => put(cluster),
+        LookIn::Account => put(account),
+        LookIn::Region => {
+            put(account);
+            put(region);
+        }
+        LookIn::Anywhere => {}
     }
-    xxhash_rust::xxh3::xxh3_64(&out)
+    put(Some(look_in_word(look_in)));
+    out
 }
 
-fn reference_signature(lookup: &Lookup, source: &ItemRecord) -> Signature {
+/// The [`lookup_key`] of a reference planned from `source`: the key a batch shares its
+/// lookups under, and what its signature hashes.
+fn reference_key(lookup: &Lookup, source: &ItemRecord) -> Vec<u8> {
     match lookup {
-        Lookup::Field { .. } => {
-            let (what, kind, value, scope) = field_lookup(lookup, source).expect("a lookup by field");
-            signature(what, &kind, Some(&value), &scope)
+        Lookup::Field { kind, field, value, namespace, look_in } => {
+            let what = if *field == MatchField::Name { b'n' } else { b'u' };
+            let kind = kind.as_ref().map(|k| k.as_str()).unwrap_or_default();
+            lookup_key(what, kind, Some(value), *look_in, namespace.as_deref(), source)
         }
         Lookup::Selector { kind, namespace, look_in, .. } => {
-            signature(b's', kind.as_str(), None, &reference_scope(*look_in, namespace.as_deref(), source))
+            lookup_key(b's', kind.as_str(), None, *look_in, namespace.as_deref(), source)
         }
     }
 }
 
-/// What a lookup by field of `source` looks for, and where; `None` for a selector.
-fn field_lookup(lookup: &Lookup, source: &ItemRecord) -> Option<FieldLookup> {
-    let Lookup::Field { kind, field, value, namespace, look_in } = lookup else { return None };
-    let what = if *field == MatchField::Name { b'n' } else { b'u' };
-    let kind = kind.as_ref().map(|k| k.as_str().to_owned()).unwrap_or_default();
-    Some((what, kind, value.clone(), reference_scope(*look_in, namespace.as_deref(), source)))
+/// The signature references are indexed under: the hash of their [`lookup_key`].
+fn signature(lookup_key: &[u8]) -> Signature {
+    xxhash_rust::xxh3::xxh3_64(lookup_key)
 }
