@@ -16,7 +16,7 @@ use crate::codec::ExternalEntry;
 use crate::keys::Signature;
 use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 
-/// What the writer knows of external keys, for one load.
+/// What the writer knows of external keys and indexed references, for one load.
 #[derive(Debug)]
 pub(crate) struct KnownKeys {
     entries: HashMap<Vec<u8>, ExternalEntry>,
