@@ -932,7 +932,7 @@ pub fn change_listener_hears_each_commit<H: Harness>(h: &mut H) {
 // ---- many batches at once -------------------------------------------------------------------
 
 /// Every entry of every column family.
-fn contents<E: Engine>(store: &Store<E>) -> Vec<(Cf, Vec<u8>, Vec<u8>)> {
+pub(crate) fn contents<E: Engine>(store: &Store<E>) -> Vec<(Cf, Vec<u8>, Vec<u8>)> {
     let snapshot = store.engine().snapshot();
     let mut out = Vec::new();
     for cf in Cf::ALL {

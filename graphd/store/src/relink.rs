@@ -114,16 +114,8 @@ mod tests {
     use graphd_core::{ExternalKey, ItemWrite, Kind};
 
     fn pending_keys(store: &Store<MemEngine>) -> Vec<Vec<u8>> {
-        let mut found = Vec::new();
-        store
-            .engine()
-            .snapshot()
-            .scan_prefix(Cf::Pending, &[], &mut |key, _| {
-                found.push(key.to_vec());
-                true
-            })
-            .unwrap();
-        found
+        let all = crate::conformance::contents(store).into_iter();
+        all.filter(|(cf, ..)| *cf == Cf::Pending).map(|(_, key, _)| key).collect()
     }
 
     fn kubernetes(kind: &str, uid: &str, name: &str, document: serde_json::Value) -> Op {
