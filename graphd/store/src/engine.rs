@@ -102,7 +102,7 @@ impl WriteBatch {
         let by_key = |a: &((u64, u64, u64), usize), b: &((u64, u64, u64), usize)| {
             a.0.cmp(&b.0).then_with(|| ops[a.1].key().cmp(ops[b.1].key())).then(a.1.cmp(&b.1))
         };
-        // A load's batches are sorted while the engine's thread waits for the next one.
+        // A load's batches, large, are sorted on the thread pool.
         if order.len() < SORT_IN_PARALLEL_FROM {
             order.sort_unstable_by(by_key);
         } else {

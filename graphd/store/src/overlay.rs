@@ -4,23 +4,49 @@
 
 use crate::cf::Cf;
 use crate::engine::{EngineError, Snapshot, WriteBatch, WriteOp};
+use std::sync::{LazyLock, OnceLock};
 
-/// `below` as `above` (sorted, see [`WriteBatch::sort`]) will leave it.
+/// A batch on its way to the engine, put in key order (see [`WriteBatch::sort`]) by the first
+/// thread that needs it so: the thread writing it, or the builder of the next batch when it
+/// first reads through it. A load's builder thus goes on with the next batch's operations while
+/// the writing thread sorts, instead of sorting on the builder's own time.
+pub(crate) struct Unwritten(LazyLock<WriteBatch, Box<dyn FnOnce() -> WriteBatch + Send>>);
+
+impl Unwritten {
+    pub(crate) fn new(mut batch: WriteBatch) -> Self {
+        Unwritten(LazyLock::new(Box::new(move || {
+            batch.sort();
+            batch
+        })))
+    }
+
+    /// The batch in key order: sorted now if no thread has sorted it yet, else once that
+    /// thread is done.
+    pub(crate) fn sorted(&self) -> &WriteBatch {
+        &self.0
+    }
+}
+
+/// `below` as `above` will leave it.
 pub(crate) struct Overlaid<'a, S> {
     below: &'a S,
-    /// The batch's operations by column family, each in key order.
-    above: [&'a [WriteOp]; Cf::ALL.len()],
+    above: Option<&'a Unwritten>,
+    /// The batch's operations by column family, each in key order: found on the first read.
+    by_cf: OnceLock<[&'a [WriteOp]; Cf::ALL.len()]>,
 }
 
 impl<'a, S: Snapshot> Overlaid<'a, S> {
-    pub(crate) fn new(below: &'a S, above: Option<&'a WriteBatch>) -> Self {
-        let above = Cf::ALL.map(|cf| above.map(|batch| batch.of_cf(cf)).unwrap_or_default());
-        Overlaid { below, above }
+    pub(crate) fn new(below: &'a S, above: Option<&'a Unwritten>) -> Self {
+        Overlaid { below, above, by_cf: OnceLock::new() }
     }
 
     /// The batch's operations of `cf` on keys starting with `prefix`, from `from` on.
     fn above(&self, cf: Cf, prefix: &[u8], from: &[u8]) -> &'a [WriteOp] {
-        let ops = self.above[cf.index()];
+        let by_cf = self.by_cf.get_or_init(|| {
+            let batch = self.above.map(Unwritten::sorted);
+            Cf::ALL.map(|cf| batch.map(|batch| batch.of_cf(cf)).unwrap_or_default())
+        });
+        let ops = by_cf[cf.index()];
         let ops = &ops[ops.partition_point(|op| op.key() < from)..];
         &ops[..ops.partition_point(|op| op.key().starts_with(prefix))]
     }
@@ -194,13 +220,12 @@ mod tests {
         ) {
             let engine = MemEngine::new();
             engine.write(&batch_of(&below)).unwrap();
-            let mut batch = batch_of(&above);
-            batch.sort();
+            let batch = Unwritten::new(batch_of(&above));
             let before = engine.snapshot();
             let view = Overlaid::new(&before, Some(&batch));
             let after = MemEngine::new();
             after.write(&batch_of(&below)).unwrap();
-            after.write(&batch).unwrap();
+            after.write(batch.sorted()).unwrap();
             let after = after.snapshot();
             for probe in &probes {
                 prop_assert_eq!(view.get(Cf::Scope, probe).unwrap(), after.get(Cf::Scope, probe).unwrap());

@@ -6,7 +6,7 @@ use crate::engine::{Engine, Snapshot, WriteBatch};
 use crate::error::{Result, StoreError};
 use crate::keys::{self, RelId};
 use crate::names::Names;
-use crate::overlay::Overlaid;
+use crate::overlay::{Overlaid, Unwritten};
 use crate::write::{BatchWriter, KnownKeys, LinkRules, Op, Outcome};
 use graphd_core::{relation, Change, Relation, Timestamp};
 use graphd_rules::RuleSet;
@@ -321,12 +321,11 @@ impl<E: Engine> Store<E> {
     }
 
     /// Readies a built batch for writing: the writer's counters join it, its operations are
-    /// sorted, and its edges are staged in the adjacency under the next batch sequence
+    /// to be sorted by the first thread that reads them, and its edges are staged in the adjacency under the next batch sequence
     /// (invisible to readers until it is published). The writer moves past it.
     fn stage(&self, writer: &mut WriterState, mut batch: WriteBatch, changes: &[EdgeChange]) -> Staged {
         batch.put(Cf::Meta, keys::META_NEXT_ID.to_vec(), writer.next_id.to_be_bytes().to_vec());
         batch.put(Cf::Meta, keys::META_NEXT_SEQ.to_vec(), writer.next_seq.to_be_bytes().to_vec());
-        batch.sort();
         let seq = writer.batch_seq + 1;
         if !changes.is_empty() {
             self.adjacency.write().unwrap_or_else(|e| e.into_inner()).stage(changes, seq);
@@ -334,13 +333,13 @@ impl<E: Engine> Store<E> {
         writer.batch_seq = seq;
         let published = self.names.read().unwrap_or_else(|e| e.into_inner()).len();
         let names = (published != writer.names.len()).then(|| Arc::new(writer.names.clone()));
-        Staged { batch: Arc::new(batch), seq, names }
+        Staged { batch: Arc::new(Unwritten::new(batch)), seq, names }
     }
 
     /// Writes a staged batch and makes it visible with its names.
     fn publish(&self, staged: &Staged) -> Result<()> {
         let mut visible = self.visible.write().unwrap_or_else(|e| e.into_inner());
-        self.engine.write(&staged.batch)?;
+        self.engine.write(staged.batch.sorted())?;
         if let Some(names) = &staged.names {
             // Names first: a reader that sees the batch must be able to name its kinds.
             *self.names.write().unwrap_or_else(|e| e.into_inner()) = Arc::clone(names);
@@ -376,7 +375,7 @@ impl<E: Engine> Store<E> {
 
 /// A built batch ready to be written (see [`Store::stage`]).
 struct Staged {
-    batch: Arc<WriteBatch>,
+    batch: Arc<Unwritten>,
     /// The batch sequence readers see once it is written.
     seq: u64,
     /// The writer's names, when the batch interned new ones.
@@ -386,7 +385,7 @@ struct Staged {
 /// The batch [`Store::apply_all`] is writing, with what it needs to report it or take it back.
 struct InFlight {
     index: usize,
-    batch: Arc<WriteBatch>,
+    batch: Arc<Unwritten>,
     edge_changes: Vec<EdgeChange>,
     outcome: Outcome,
 }
