@@ -4,7 +4,6 @@
 //! the product (`graphd-rocks`); [`crate::mem::MemEngine`] stands in for tests.
 
 use crate::cf::Cf;
-use rayon::slice::ParallelSliceMut;
 
 /// A failure inside the engine: I/O, corruption, a lock held by another process.
 #[derive(Debug, thiserror::Error)]
@@ -39,9 +38,6 @@ impl WriteOp {
         }
     }
 }
-
-/// From this many operations a batch is sorted on the thread pool.
-const SORT_IN_PARALLEL_FROM: usize = 4_096;
 
 /// Writes that land together or not at all.
 #[derive(Debug, Default, Clone)]
@@ -102,12 +98,10 @@ impl WriteBatch {
         let by_key = |a: &((u64, u64, u64), usize), b: &((u64, u64, u64), usize)| {
             a.0.cmp(&b.0).then_with(|| ops[a.1].key().cmp(ops[b.1].key())).then(a.1.cmp(&b.1))
         };
-        // A load's batches, large, are sorted on the thread pool.
-        if order.len() < SORT_IN_PARALLEL_FROM {
-            order.sort_unstable_by(by_key);
-        } else {
-            order.par_sort_unstable_by(by_key);
-        }
+        // On this thread alone: a batch is sorted when a thread first needs it so (see
+        // `overlay::Unwritten`), which may be a worker of the thread pool while another waits
+        // for it; sorting on the pool could then wait for that very worker.
+        order.sort_unstable_by(by_key);
         let mut ops = std::mem::take(&mut self.ops);
         // An empty key does not allocate: a placeholder for each operation moved out.
         let moved = || WriteOp::Delete { cf: Cf::Meta, key: Vec::new() };
