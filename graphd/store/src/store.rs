@@ -338,8 +338,10 @@ impl<E: Engine> Store<E> {
 
     /// Writes a staged batch and makes it visible with its names.
     fn publish(&self, staged: &Staged) -> Result<()> {
+        // Sorted before readers are held off.
+        let batch = staged.batch.sorted();
         let mut visible = self.visible.write().unwrap_or_else(|e| e.into_inner());
-        self.engine.write(staged.batch.sorted())?;
+        self.engine.write(batch)?;
         if let Some(names) = &staged.names {
             // Names first: a reader that sees the batch must be able to name its kinds.
             *self.names.write().unwrap_or_else(|e| e.into_inner()) = Arc::clone(names);
