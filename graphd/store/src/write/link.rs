@@ -10,12 +10,13 @@
 //! Which edges belong to a source: its outgoing edges made by forward rules and its incoming
 //! edges made by reverse rules. Edges from scrapers or API callers are never touched.
 
-use super::{BatchWriter, EdgeKey};
+use super::{BatchWriter, EdgeKey, KnownKeys};
 use crate::cf::Cf;
 use crate::codec::{EdgeValue, ItemRecord};
 use crate::engine::Snapshot;
 use crate::error::{Result, StoreError};
 use crate::keys::{self, KindId, LookupField, RelId, ScopeTag, Signature, ANY_KIND};
+use crate::names::Names;
 use foldhash::HashMap;
 use graphd_core::{ItemId, Provenance, Timestamp};
 use graphd_rules::{Assessment, LookIn, Lookup, MatchField, PlannedRef, RuleSet, Source, Target};
@@ -112,6 +113,8 @@ pub(crate) struct LinkRules {
     rules: RuleSet,
     /// The lookups the rules can make.
     wanted: Wanted,
+    /// Whether some rule looks targets up by uid.
+    looks_up_uids: bool,
     /// Per rule name, whether its edges point at its source.
     reverse_by_rule: HashMap<String, bool>,
     /// Identifies the link rules: the store keeps the one its items were last linked by.
@@ -121,6 +124,7 @@ pub(crate) struct LinkRules {
 impl LinkRules {
     pub(crate) fn new(rules: RuleSet) -> Self {
         let wanted = wanted_signatures(&rules);
+        let looks_up_uids = wanted.values().flatten().any(|&(what, _)| what == b'u');
         let reverse_by_rule = rules.rules.iter().map(|r| (r.name.clone(), r.reverse)).collect();
         // The compiled rules' own rendering, without the files they came from (a path given
         // another way is the same rule): any change to what a rule reads, matches or links
@@ -128,7 +132,7 @@ impl LinkRules {
         let unplaced: Vec<_> =
             rules.rules.iter().map(|r| graphd_rules::Rule { file: String::new(), ..r.clone() }).collect();
         let fingerprint = xxhash_rust::xxh3::xxh3_64(format!("{REFERENCE_FORMAT} {unplaced:?}").as_bytes());
-        LinkRules { rules, wanted, reverse_by_rule, fingerprint }
+        LinkRules { rules, wanted, looks_up_uids, reverse_by_rule, fingerprint }
     }
 
     /// Kinds whose health rules read the clock.
@@ -523,6 +527,15 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
         Ok(ids)
     }
 
+    /// The ids under `prefix` in the lookup index: from what this load wrote when it knows
+    /// every item, else from the engine.
+    fn lookup_ids(&self, prefix: &[u8]) -> Result<BTreeSet<ItemId>> {
+        match self.known.under(prefix) {
+            Some(ids) => Ok(ids.collect()),
+            None => self.scan_ids(Cf::Lookup, prefix),
+        }
+    }
+
     /// The live items a lookup by name or uid finds, read from the batch and the store.
     fn find_by_field(&self, lookup: &Lookup, source: &ItemRecord, lookups: &Lookups) -> Result<Targets> {
         let index = lookups.index.get_or_init(|| self.batch_index());
@@ -532,18 +545,8 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
             Lookup::Field { kind, field: MatchField::Name, value, look_in, namespace } => {
                 let Some(Some(kind)) = kind_id(kind) else { return Ok(Vec::new()) };
                 let cluster = source.cluster.as_deref().unwrap_or_default();
-                // As narrow as the rule allows: a name common to every namespace ("default")
-                // must not make each lookup read the items of all of them.
-                let prefix = match (look_in, namespace) {
-                    (LookIn::Namespace, Some(ns)) => {
-                        keys::lookup_prefix(kind, LookupField::NaturalName, &[value, cluster, ns])
-                    }
-                    (LookIn::Namespace | LookIn::Cluster, _) => {
-                        keys::lookup_prefix(kind, LookupField::NaturalName, &[value, cluster])
-                    }
-                    _ => keys::lookup_prefix(kind, LookupField::NaturalName, &[value]),
-                };
-                let mut candidates = self.scan_ids(Cf::Lookup, &prefix)?;
+                let prefix = name_lookup_prefix(kind, value, *look_in, cluster, namespace.as_deref());
+                let mut candidates = self.lookup_ids(&prefix)?;
                 candidates.extend(index.by_name.get(&BatchIndex::key((kind, value))).into_iter().flatten());
                 candidates
             }
@@ -551,8 +554,7 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
                 if let Some(None) = kind_id(kind) {
                     return Ok(Vec::new());
                 }
-                let mut candidates =
-                    self.scan_ids(Cf::Lookup, &keys::lookup_prefix(ANY_KIND, LookupField::ShortId, &[value]))?;
+                let mut candidates = self.lookup_ids(&keys::lookup_prefix(ANY_KIND, LookupField::ShortId, &[value]))?;
                 candidates.extend(index.by_short_id.get(&BatchIndex::key(value)).into_iter().flatten());
                 candidates
             }
@@ -639,6 +641,48 @@ fn in_scope(look_in: LookIn, namespace: Option<&str>, record: &ItemRecord, sourc
         LookIn::Region => record.account == source.account && record.region == source.region,
         LookIn::Anywhere => true,
     }
+}
+
+/// Notes in `known`, for the rest of a load that knows every item, the prefixes of the lookup
+/// index under which `record` (of item `id`) can be looked up by the rules (see
+/// `BatchWriter::find_by_field`).
+pub(super) fn remember_lookups(
+    known: &mut KnownKeys,
+    names: &Names,
+    link: &LinkRules,
+    id: ItemId,
+    record: &ItemRecord,
+) {
+    let kind = names.kind(record.kind).map(|k| k.as_str()).unwrap_or_default();
+    let cluster = record.cluster.as_deref().unwrap_or_default();
+    let namespace = record.namespace.as_deref().unwrap_or_default();
+    for &(what, look_in) in link.wanted.get(kind).into_iter().flatten() {
+        if what != b'n' {
+            continue;
+        }
+        let prefix = |namespace| name_lookup_prefix(record.kind, &record.name, look_in, cluster, namespace);
+        known.put_under(&prefix(Some(namespace)), id);
+        if look_in == LookIn::Namespace {
+            // A reference from an item without a namespace looks in the whole cluster.
+            known.put_under(&prefix(None), id);
+        }
+    }
+    if let (true, Ok(key)) = (link.looks_up_uids, keys::decode_external(&record.key)) {
+        known.put_under(&keys::lookup_prefix(ANY_KIND, LookupField::ShortId, &[key.short_id()]), id);
+    }
+}
+
+/// The prefix of the lookup index under which a lookup by name looks for `name` of `kind`,
+/// from an item in `cluster`, in `look_in` (and `namespace`): as narrow as the rule allows, so
+/// that a name common to every namespace ("default") does not make each lookup read the items
+/// of all of them.
+fn name_lookup_prefix(kind: KindId, name: &str, look_in: LookIn, cluster: &str, namespace: Option<&str>) -> Vec<u8> {
+    let parts: &[&str] = match (look_in, namespace) {
+        (LookIn::Namespace, Some(ns)) => &[name, cluster, ns],
+        (LookIn::Namespace | LookIn::Cluster, _) => &[name, cluster],
+        _ => &[name],
+    };
+    keys::lookup_prefix(kind, LookupField::NaturalName, parts)
 }
 
 fn look_in_word(look_in: LookIn) -> &'static str {

@@ -160,6 +160,11 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
     }
 
     fn finish(mut self) -> Built {
+        if let (Some(link), true) = (&self.writer.rules, self.known.is_complete()) {
+            for (&id, record) in &self.items {
+                link::remember_lookups(self.known, &self.writer.names, link, id, record);
+            }
+        }
         self.batch.reserve(self.items.len() + self.ext.len() + 2 * self.edges.len());
         for (id, record) in self.items.drain() {
             self.batch.put(Cf::Items, keys::item(id).to_vec(), record.encode());
