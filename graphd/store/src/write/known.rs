@@ -125,3 +125,89 @@ impl KnownKeys {
 fn prefix_hash(prefix: &[u8]) -> u64 {
     xxhash_rust::xxh3::xxh3_64(prefix)
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::{MemEngine, Op, Store};
+    use graphd_core::{ExternalKey, ItemWrite, Kind, Timestamp};
+
+    /// A lookup by name in a namespace, in the namespace of a source that has none (which looks
+    /// at the items without one), in a cluster, anywhere; and by uid.
+    const RULES: &str = r#"
+version: 1
+relations:
+  - name: uses
+    points: across
+rules:
+  - name: in-namespace
+    from: {kind: "Test::Source"}
+    relation: uses
+    to: {kind: "Test::Config", match: name, values: spec.config, scope: namespace}
+  - name: in-cluster
+    from: {kind: "Test::Source"}
+    relation: uses
+    to: {kind: "Test::Node", match: name, values: spec.node, scope: cluster}
+  - name: anywhere
+    from: {kind: "Test::Source"}
+    relation: uses
+    to: {kind: "Test::Global", match: name, values: spec.global, scope: anywhere}
+  - name: by-uid
+    from: {kind: "Test::Source"}
+    relation: uses
+    to: {match: uid, values: spec.owner, scope: cluster}
+"#;
+
+    fn item(kind: &str, uid: &str, name: &str, namespace: Option<&str>, spec: serde_json::Value) -> Op {
+        let mut item = ItemWrite::new(ExternalKey::kubernetes("c1", uid), Kind::new(kind).unwrap(), name);
+        item.scope.cluster = Some("c1".into());
+        item.namespace = namespace.map(str::to_owned);
+        item.document = serde_json::json!({ "spec": spec });
+        Op::Upsert(item)
+    }
+
+    /// The sources (one in namespace `a`, one without a namespace) and every target each finds:
+    /// five edges.
+    fn sources_and_targets() -> (Vec<Op>, Vec<Op>) {
+        let spec = serde_json::json!({"config": "conf", "node": "node-1", "global": "g", "owner": "u-owner"});
+        let sources = vec![
+            item("Test::Source", "s1", "in-a", Some("a"), spec.clone()),
+            item("Test::Source", "s2", "cluster-wide", None, serde_json::json!({"config": "conf"})),
+        ];
+        let targets = vec![
+            item("Test::Config", "t1", "conf", Some("a"), serde_json::json!({})),
+            item("Test::Config", "t2", "conf", None, serde_json::json!({})),
+            // Same name, another namespace: found by neither source.
+            item("Test::Config", "t3", "conf", Some("b"), serde_json::json!({})),
+            item("Test::Node", "t4", "node-1", None, serde_json::json!({})),
+            item("Test::Global", "t5", "g", Some("z"), serde_json::json!({})),
+            item("Test::Owner", "u-owner", "owner", Some("q"), serde_json::json!({})),
+        ];
+        (sources, targets)
+    }
+
+    /// A load into an empty store finds the targets its earlier batches wrote from what it
+    /// remembers of them, not from the engine: exactly what a load into a store that already
+    /// held items (which reads the engine) finds, targets first or last.
+    #[test]
+    fn a_load_finds_what_its_earlier_batches_wrote_under_every_lookup() {
+        let rules = || graphd_rules::load(&[("t.yaml".into(), RULES.into())]).unwrap();
+        let (sources, targets) = sources_and_targets();
+        for (first, second) in [(&targets, &sources), (&sources, &targets)] {
+            let mut edges = Vec::new();
+            for store_holds_items in [false, true] {
+                let store = Store::open(MemEngine::new()).unwrap();
+                store.set_rules(rules()).unwrap();
+                if store_holds_items {
+                    store
+                        .apply(&[item("Test::Other", "o", "other", None, serde_json::json!({}))], Timestamp(1), "t")
+                        .unwrap();
+                }
+                let mut added = 0;
+                let batches = [(first.as_slice(), Timestamp(2)), (second.as_slice(), Timestamp(3))];
+                store.apply_all(batches, "test", |_, outcome| added += outcome.edges_added).unwrap();
+                edges.push(added);
+            }
+            assert_eq!(edges, [5, 5], "edges of a load into an empty store, and into one with items");
+        }
+    }
+}

@@ -580,10 +580,8 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
         let of_kind = link.wanted.get(kind).into_iter().flatten().map(|&(what, look_in)| (what, kind, look_in));
         let of_any = link.wanted.get("").into_iter().flatten().filter(|(what, _)| *what == b'u');
         for (what, kind, look_in) in of_kind.chain(of_any.map(|&(what, look_in)| (what, "", look_in))) {
-            // A cluster-scoped item cannot be found by namespace.
-            if look_in == LookIn::Namespace && record.namespace.is_none() {
-                continue;
-            }
+            // An item without a namespace is found "in the namespace" by sources without one (see
+            // `in_scope`): its signature names no namespace, as their references do.
             let value = match what {
                 b'n' => Some(record.name.as_str()),
                 b'u' => Some(short_id.as_str()),
