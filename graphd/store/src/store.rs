@@ -321,8 +321,9 @@ impl<E: Engine> Store<E> {
     }
 
     /// Readies a built batch for writing: the writer's counters join it, its operations are
-    /// to be sorted by the first thread that reads them, and its edges are staged in the adjacency under the next batch sequence
-    /// (invisible to readers until it is published). The writer moves past it.
+    /// left to be sorted by the first thread that reads them, and its edges are staged in the
+    /// adjacency under the next batch sequence (invisible to readers until it is published).
+    /// The writer moves past it.
     fn stage(&self, writer: &mut WriterState, mut batch: WriteBatch, changes: &[EdgeChange]) -> Staged {
         batch.put(Cf::Meta, keys::META_NEXT_ID.to_vec(), writer.next_id.to_be_bytes().to_vec());
         batch.put(Cf::Meta, keys::META_NEXT_SEQ.to_vec(), writer.next_seq.to_be_bytes().to_vec());
