@@ -250,10 +250,10 @@ impl Engine for RocksEngine {
         let mut rocks_batch = rocksdb::WriteBatch::default();
         // The store sorts its batches: memtable inserts in key order reuse the skip list's
         // search path.
-        for op in batch.ops() {
-            match op {
-                WriteOp::Put { cf, key, value } => rocks_batch.put_cf(self.cf(*cf), key, value),
-                WriteOp::Delete { cf, key } => rocks_batch.delete_cf(self.cf(*cf), key),
+        for WriteOp { cf, key, value } in batch.ops().iter() {
+            match value {
+                Some(value) => rocks_batch.put_cf(self.cf(cf), key, value),
+                None => rocks_batch.delete_cf(self.cf(cf), key),
             }
         }
         self.db.write_opt(rocks_batch, &self.write_options).map_err(engine_error)
@@ -336,7 +336,7 @@ mod tests {
                     }
                     let mut batch = WriteBatch::new();
                     for i in 0..200u32 {
-                        batch.put(Cf::Items, [i.to_be_bytes(), round.to_be_bytes()].concat(), vec![7; 64]);
+                        batch.put(Cf::Items, &[i.to_be_bytes(), round.to_be_bytes()].concat(), &[7; 64]);
                     }
                     writer.write(&batch).unwrap();
                     rounds_written.store(round + 1, std::sync::atomic::Ordering::SeqCst);

@@ -39,7 +39,14 @@ pub struct ItemRecord {
 
 impl ItemRecord {
     pub fn encode(&self) -> Vec<u8> {
-        postcard::to_stdvec(self).expect("item records always serialise")
+        let mut out = Vec::new();
+        self.encode_into(&mut out);
+        out
+    }
+
+    /// Appends the encoded record to `out`.
+    pub fn encode_into(&self, out: &mut Vec<u8>) {
+        *out = postcard::to_extend(self, std::mem::take(out)).expect("item records always serialise");
     }
 
     pub fn decode(bytes: &[u8]) -> Result<Self, CodecError> {
@@ -99,10 +106,15 @@ pub struct ExternalEntry {
 impl ExternalEntry {
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(11);
+        self.encode_into(&mut out);
+        out
+    }
+
+    /// Appends the encoded entry to `out`.
+    pub fn encode_into(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(&self.id.0.to_be_bytes());
         out.extend_from_slice(&self.kind.to_be_bytes());
         out.push(self.deleted as u8);
-        out
     }
 
     pub fn decode(bytes: &[u8]) -> Result<Self, CodecError> {
@@ -139,18 +151,24 @@ impl EdgeValue {
     }
 
     pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        self.encode_into(&mut out);
+        out
+    }
+
+    /// Appends the encoded value to `out`.
+    pub fn encode_into(&self, out: &mut Vec<u8>) {
         let (tag, name) = match &self.provenance {
             Provenance::Rule(n) => (b'r', n),
             Provenance::Scraper(n) => (b's', n),
             Provenance::Api(n) => (b'a', n),
         };
-        let mut out = Vec::with_capacity(EDGE_FIXED + name.len());
+        out.reserve(EDGE_FIXED + name.len());
         out.extend_from_slice(&self.deleted_at.map_or(0, |t| t.0).to_be_bytes());
         out.extend_from_slice(&self.far_kind.to_be_bytes());
         out.extend_from_slice(&self.created_at.0.to_be_bytes());
         out.push(tag);
         out.extend_from_slice(name.as_bytes());
-        out
     }
 
     pub fn decode(bytes: &[u8]) -> Result<Self, CodecError> {
@@ -221,7 +239,14 @@ impl ChangeRecord {
     }
 
     pub fn encode(&self) -> Vec<u8> {
-        postcard::to_stdvec(self).expect("change records always serialise")
+        let mut out = Vec::new();
+        self.encode_into(&mut out);
+        out
+    }
+
+    /// Appends the encoded record to `out`.
+    pub fn encode_into(&self, out: &mut Vec<u8>) {
+        *out = postcard::to_extend(self, std::mem::take(out)).expect("change records always serialise");
     }
 
     pub fn decode(bytes: &[u8]) -> Result<Self, CodecError> {

@@ -198,10 +198,10 @@ fn set(names: &[&str]) -> BTreeSet<String> {
 pub fn engine_reads_what_it_wrote<H: Harness>(h: &mut H) {
     let engine = h.fresh();
     let mut batch = WriteBatch::new();
-    batch.put(Cf::Items, b"a".to_vec(), b"1".to_vec());
-    batch.put(Cf::Documents, b"a".to_vec(), b"2".to_vec());
-    batch.put(Cf::Items, b"b".to_vec(), b"3".to_vec());
-    batch.delete(Cf::Items, b"b".to_vec());
+    batch.put(Cf::Items, b"a", b"1");
+    batch.put(Cf::Documents, b"a", b"2");
+    batch.put(Cf::Items, b"b", b"3");
+    batch.delete(Cf::Items, b"b");
     engine.write(&batch).unwrap();
     let snap = engine.snapshot();
     assert_eq!(snap.get(Cf::Items, b"a").unwrap().as_deref(), Some(&b"1"[..]));
@@ -213,7 +213,7 @@ pub fn engine_scans_stay_in_their_prefix<H: Harness>(h: &mut H) {
     let engine = h.fresh();
     let mut batch = WriteBatch::new();
     for key in ["ns-a/1", "ns-a/2", "ns-a/3", "ns-ab/1", "ns-", "ns-b/1"] {
-        batch.put(Cf::Scope, key.as_bytes().to_vec(), Vec::new());
+        batch.put(Cf::Scope, key.as_bytes(), &[]);
     }
     engine.write(&batch).unwrap();
     let snap = engine.snapshot();
@@ -244,7 +244,7 @@ pub fn engine_scans_many_prefixes<H: Harness>(h: &mut H) {
     let engine = h.fresh();
     let mut batch = WriteBatch::new();
     for key in ["a/1", "a/2", "ab/1", "b/1", "c/1", "c/2", "d/1"] {
-        batch.put(Cf::Pending, key.as_bytes().to_vec(), Vec::new());
+        batch.put(Cf::Pending, key.as_bytes(), &[]);
     }
     engine.write(&batch).unwrap();
     let snap = engine.snapshot();
@@ -270,12 +270,12 @@ pub fn engine_scans_many_prefixes<H: Harness>(h: &mut H) {
 pub fn engine_snapshots_are_isolated<H: Harness>(h: &mut H) {
     let engine = h.fresh();
     let mut batch = WriteBatch::new();
-    batch.put(Cf::Meta, b"k".to_vec(), b"old".to_vec());
+    batch.put(Cf::Meta, b"k", b"old");
     engine.write(&batch).unwrap();
     let before = engine.snapshot();
     let mut batch = WriteBatch::new();
-    batch.put(Cf::Meta, b"k".to_vec(), b"new".to_vec());
-    batch.put(Cf::Meta, b"k2".to_vec(), b"x".to_vec());
+    batch.put(Cf::Meta, b"k", b"new");
+    batch.put(Cf::Meta, b"k2", b"x");
     engine.write(&batch).unwrap();
     assert_eq!(before.get(Cf::Meta, b"k").unwrap().as_deref(), Some(&b"old"[..]));
     assert_eq!(before.get(Cf::Meta, b"k2").unwrap(), None);

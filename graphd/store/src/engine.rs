@@ -10,39 +10,34 @@ use crate::cf::Cf;
 #[error("storage engine: {0}")]
 pub struct EngineError(pub String);
 
-/// One put or delete inside a [`WriteBatch`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum WriteOp {
-    Put { cf: Cf, key: Vec<u8>, value: Vec<u8> },
-    Delete { cf: Cf, key: Vec<u8> },
+/// One put or delete inside a [`WriteBatch`], as read back from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WriteOp<'a> {
+    pub cf: Cf,
+    pub key: &'a [u8],
+    /// The value put; `None` for a delete.
+    pub value: Option<&'a [u8]>,
 }
 
-impl WriteOp {
-    pub fn cf(&self) -> Cf {
-        match self {
-            WriteOp::Put { cf, .. } | WriteOp::Delete { cf, .. } => *cf,
-        }
-    }
-
-    pub fn key(&self) -> &[u8] {
-        match self {
-            WriteOp::Put { key, .. } | WriteOp::Delete { key, .. } => key,
-        }
-    }
-
-    /// The value put; `None` for a delete.
-    pub fn value(&self) -> Option<&[u8]> {
-        match self {
-            WriteOp::Put { value, .. } => Some(value),
-            WriteOp::Delete { .. } => None,
-        }
-    }
+/// Where one operation's key and value sit in the batch's buffer.
+#[derive(Debug, Clone, Copy)]
+struct Span {
+    start: usize,
+    key_len: u32,
+    value_len: u32,
+    cf: Cf,
+    put: bool,
 }
 
 /// Writes that land together or not at all.
+///
+/// Keys and values are copied into one buffer, back to back: a load's batch holds a hundred
+/// thousand operations, and two allocations each (made by one thread, freed by another) were
+/// a large part of building and writing it.
 #[derive(Debug, Default, Clone)]
 pub struct WriteBatch {
-    ops: Vec<WriteOp>,
+    bytes: Vec<u8>,
+    spans: Vec<Span>,
 }
 
 impl WriteBatch {
@@ -50,30 +45,47 @@ impl WriteBatch {
         WriteBatch::default()
     }
 
-    pub fn put(&mut self, cf: Cf, key: Vec<u8>, value: Vec<u8>) {
-        self.ops.push(WriteOp::Put { cf, key, value });
+    pub fn put(&mut self, cf: Cf, key: &[u8], value: &[u8]) {
+        self.put_with(cf, key, |out| out.extend_from_slice(value));
     }
 
-    pub fn delete(&mut self, cf: Cf, key: Vec<u8>) {
-        self.ops.push(WriteOp::Delete { cf, key });
+    /// Puts the value `encode` appends to the buffer it is given: no copy of its own.
+    pub fn put_with(&mut self, cf: Cf, key: &[u8], encode: impl FnOnce(&mut Vec<u8>)) {
+        let start = self.push_key(key);
+        encode(&mut self.bytes);
+        let value_len = self.bytes.len() - start - key.len();
+        self.spans.push(Span { start, key_len: len_u32(key.len()), value_len: len_u32(value_len), cf, put: true });
     }
 
-    /// Makes room for `additional` more operations at once: a load's batch grows to a hundred
-    /// thousand, and growing it by doubling copied it over and over.
-    pub fn reserve(&mut self, additional: usize) {
-        self.ops.reserve(additional);
+    pub fn delete(&mut self, cf: Cf, key: &[u8]) {
+        let start = self.push_key(key);
+        self.spans.push(Span { start, key_len: len_u32(key.len()), value_len: 0, cf, put: false });
     }
 
-    pub fn ops(&self) -> &[WriteOp] {
-        &self.ops
+    fn push_key(&mut self, key: &[u8]) -> usize {
+        let start = self.bytes.len();
+        self.bytes.extend_from_slice(key);
+        start
+    }
+
+    /// Makes room for `ops` more operations of about `bytes` bytes of keys and values in all:
+    /// a load's batch grows to a hundred thousand operations, and growing it by doubling
+    /// copied it over and over.
+    pub fn reserve(&mut self, ops: usize, bytes: usize) {
+        self.spans.reserve(ops);
+        self.bytes.reserve(bytes);
+    }
+
+    pub fn ops(&self) -> Ops<'_> {
+        Ops { bytes: &self.bytes, spans: &self.spans }
     }
 
     pub fn len(&self) -> usize {
-        self.ops.len()
+        self.spans.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.ops.is_empty()
+        self.spans.is_empty()
     }
 
     /// Puts the operations in key order (column family, then key), keeping the order of two
@@ -81,38 +93,88 @@ impl WriteBatch {
     /// [`WriteBatch::of_cf`].
     pub fn sort(&mut self) {
         // Sorted as (column family and the first 23 key bytes, position) integers, with whole
-        // keys compared only where those agree: several times faster than moving the
-        // operations around and comparing whole keys, which share long prefixes (an item's
-        // edges share 10 bytes, a namespace's scope entries more).
-        let head = |op: &WriteOp| {
+        // keys compared only where those agree: several times faster than comparing whole
+        // keys, which share long prefixes (an item's edges share 10 bytes, a namespace's scope
+        // entries more).
+        let ops = self.ops();
+        let head = |i: usize| {
+            let op = ops.get(i);
             let mut bytes = [0u8; 24];
-            bytes[0] = op.cf().index() as u8;
-            let key = op.key();
-            let n = key.len().min(23);
-            bytes[1..=n].copy_from_slice(&key[..n]);
+            bytes[0] = op.cf.index() as u8;
+            let n = op.key.len().min(23);
+            bytes[1..=n].copy_from_slice(&op.key[..n]);
             let word = |i: usize| u64::from_be_bytes(bytes[i * 8..(i + 1) * 8].try_into().expect("8 bytes"));
             (word(0), word(1), word(2))
         };
-        let mut order: Vec<((u64, u64, u64), usize)> = self.ops.iter().map(head).zip(0..).collect();
-        let ops = &self.ops;
+        let mut order: Vec<((u64, u64, u64), usize)> = (0..ops.len()).map(|i| (head(i), i)).collect();
         let by_key = |a: &((u64, u64, u64), usize), b: &((u64, u64, u64), usize)| {
-            a.0.cmp(&b.0).then_with(|| ops[a.1].key().cmp(ops[b.1].key())).then(a.1.cmp(&b.1))
+            a.0.cmp(&b.0).then_with(|| ops.get(a.1).key.cmp(ops.get(b.1).key)).then(a.1.cmp(&b.1))
         };
         // On this thread alone: a batch is sorted when a thread first needs it so (see
         // `overlay::Unwritten`), which may be a worker of the thread pool while another waits
         // for it; sorting on the pool could then wait for that very worker.
         order.sort_unstable_by(by_key);
-        let mut ops = std::mem::take(&mut self.ops);
-        // An empty key does not allocate: a placeholder for each operation moved out.
-        let moved = || WriteOp::Delete { cf: Cf::Meta, key: Vec::new() };
-        self.ops = order.iter().map(|&(_, i)| std::mem::replace(&mut ops[i], moved())).collect();
+        self.spans = order.iter().map(|&(_, i)| self.spans[i]).collect();
     }
 
     /// In a sorted batch, the operations on `cf`, in key order.
-    pub fn of_cf(&self, cf: Cf) -> &[WriteOp] {
-        let start = self.ops.partition_point(|op| op.cf().index() < cf.index());
-        let end = start + self.ops[start..].partition_point(|op| op.cf() == cf);
-        &self.ops[start..end]
+    pub fn of_cf(&self, cf: Cf) -> Ops<'_> {
+        let ops = self.ops();
+        let start = ops.partition_point(|op| op.cf.index() < cf.index());
+        let rest = ops.slice(start, ops.len());
+        rest.slice(0, rest.partition_point(|op| op.cf == cf))
+    }
+}
+
+fn len_u32(len: usize) -> u32 {
+    u32::try_from(len).expect("a key or value of a batch is smaller than 4 GiB")
+}
+
+/// Some consecutive operations of a [`WriteBatch`], read in place.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Ops<'a> {
+    bytes: &'a [u8],
+    spans: &'a [Span],
+}
+
+impl<'a> Ops<'a> {
+    pub fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.spans.is_empty()
+    }
+
+    /// The `i`th operation; panics past the end, like a slice.
+    pub fn get(&self, i: usize) -> WriteOp<'a> {
+        self.read(self.spans[i])
+    }
+
+    fn read(&self, span: Span) -> WriteOp<'a> {
+        let key_end = span.start + span.key_len as usize;
+        let value = span.put.then(|| &self.bytes[key_end..key_end + span.value_len as usize]);
+        WriteOp { cf: span.cf, key: &self.bytes[span.start..key_end], value }
+    }
+
+    pub fn first(&self) -> Option<WriteOp<'a>> {
+        (!self.is_empty()).then(|| self.get(0))
+    }
+
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = WriteOp<'a>> + 'a {
+        let ops = *self;
+        (0..ops.len()).map(move |i| ops.get(i))
+    }
+
+    /// The operations from `start` up to `end`.
+    pub fn slice(&self, start: usize, end: usize) -> Ops<'a> {
+        Ops { bytes: self.bytes, spans: &self.spans[start..end] }
+    }
+
+    /// The index of the first operation for which `pred` is false, in operations ordered so
+    /// that it is true for a prefix of them (as `slice::partition_point`).
+    pub fn partition_point(&self, mut pred: impl FnMut(WriteOp<'a>) -> bool) -> usize {
+        self.spans.partition_point(|span| pred(self.read(*span)))
     }
 }
 

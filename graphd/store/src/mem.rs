@@ -69,15 +69,11 @@ impl Engine for MemEngine {
     fn write(&self, batch: &WriteBatch) -> Result<(), EngineError> {
         let mut guard = self.tables.write().unwrap_or_else(|e| e.into_inner());
         let tables = Arc::make_mut(&mut guard);
-        for op in batch.ops() {
-            match op {
-                WriteOp::Put { cf, key, value } => {
-                    tables[cf.index()].insert(key.clone(), value.clone());
-                }
-                WriteOp::Delete { cf, key } => {
-                    tables[cf.index()].remove(key);
-                }
-            }
+        for WriteOp { cf, key, value } in batch.ops().iter() {
+            match value {
+                Some(value) => tables[cf.index()].insert(key.to_vec(), value.to_vec()),
+                None => tables[cf.index()].remove(key),
+            };
         }
         Ok(())
     }

@@ -111,7 +111,7 @@ impl Names {
             return id;
         }
         let id = self.push_kind(kind.clone());
-        batch.put(Cf::Meta, keys::meta_kind(kind.as_str()), id.to_be_bytes().to_vec());
+        batch.put(Cf::Meta, &keys::meta_kind(kind.as_str()), &id.to_be_bytes());
         id
     }
 
@@ -132,7 +132,7 @@ impl Names {
         let id = self.push_relation(relation.clone());
         let mut value = id.to_be_bytes().to_vec();
         value.push(orientation_to_u8(relation.orientation()));
-        batch.put(Cf::Meta, keys::meta_relation(relation.name()), value);
+        batch.put(Cf::Meta, &keys::meta_relation(relation.name()), &value);
         Ok(id)
     }
 

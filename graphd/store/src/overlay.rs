@@ -3,7 +3,7 @@
 //! written (see [`crate::Store::apply_all`]).
 
 use crate::cf::Cf;
-use crate::engine::{EngineError, Snapshot, WriteBatch, WriteOp};
+use crate::engine::{EngineError, Ops, Snapshot, WriteBatch, WriteOp};
 use std::sync::{LazyLock, OnceLock};
 
 /// A batch on its way to the engine, put in key order (see [`WriteBatch::sort`]) by the first
@@ -32,7 +32,7 @@ pub(crate) struct Overlaid<'a, S> {
     below: &'a S,
     above: Option<&'a Unwritten>,
     /// The batch's operations by column family, each in key order: found on the first read.
-    by_cf: OnceLock<[&'a [WriteOp]; Cf::ALL.len()]>,
+    by_cf: OnceLock<[Ops<'a>; Cf::ALL.len()]>,
 }
 
 impl<'a, S: Snapshot> Overlaid<'a, S> {
@@ -41,22 +41,23 @@ impl<'a, S: Snapshot> Overlaid<'a, S> {
     }
 
     /// The batch's operations of `cf` on keys starting with `prefix`, from `from` on.
-    fn above(&self, cf: Cf, prefix: &[u8], from: &[u8]) -> &'a [WriteOp] {
+    fn above(&self, cf: Cf, prefix: &[u8], from: &[u8]) -> Ops<'a> {
         let by_cf = self.by_cf.get_or_init(|| {
             let batch = self.above.map(Unwritten::sorted);
             Cf::ALL.map(|cf| batch.map(|batch| batch.of_cf(cf)).unwrap_or_default())
         });
         let ops = by_cf[cf.index()];
-        let ops = &ops[ops.partition_point(|op| op.key() < from)..];
-        &ops[..ops.partition_point(|op| op.key().starts_with(prefix))]
+        let ops = ops.slice(ops.partition_point(|op| op.key < from), ops.len());
+        ops.slice(0, ops.partition_point(|op| op.key.starts_with(prefix)))
     }
 }
 
 /// The last operation on the key `ops` starts with (the one that counts), and the rest after
 /// every operation on that key.
-fn last_of_first_key(ops: &[WriteOp]) -> (&WriteOp, &[WriteOp]) {
-    let same = ops.partition_point(|op| op.key() == ops[0].key());
-    (&ops[same - 1], &ops[same..])
+fn last_of_first_key(ops: Ops<'_>) -> (WriteOp<'_>, Ops<'_>) {
+    let key = ops.get(0).key;
+    let same = ops.partition_point(|op| op.key == key);
+    (ops.get(same - 1), ops.slice(same, ops.len()))
 }
 
 /// Keys and values read from the engine, in key order.
@@ -64,18 +65,18 @@ type Entries = Vec<(Vec<u8>, Vec<u8>)>;
 
 /// Visits, in key order, the entries `below` (in key order) as the operations `above` (sorted)
 /// leave them, until `visit` returns `false`; whether it never did.
-fn merge(below: &[(Vec<u8>, Vec<u8>)], mut above: &[WriteOp], visit: &mut dyn FnMut(&[u8], &[u8]) -> bool) -> bool {
+fn merge(below: &[(Vec<u8>, Vec<u8>)], mut above: Ops<'_>, visit: &mut dyn FnMut(&[u8], &[u8]) -> bool) -> bool {
     let mut below = below.iter().peekable();
     loop {
         let next_below = below.peek().copied().map(|(key, _)| key.as_slice());
-        if above.first().is_some_and(|op| next_below.is_none_or(|key| op.key() <= key)) {
+        if above.first().is_some_and(|op| next_below.is_none_or(|key| op.key <= key)) {
             // The batch writes the next key: its value, or nothing if it deletes it.
             let (last, rest) = last_of_first_key(above);
             above = rest;
-            if next_below == Some(last.key()) {
+            if next_below == Some(last.key) {
                 below.next();
             }
-            if last.value().is_some_and(|value| !visit(last.key(), value)) {
+            if last.value.is_some_and(|value| !visit(last.key, value)) {
                 return false;
             }
         } else {
@@ -104,9 +105,9 @@ fn collect(
 impl<S: Snapshot> Snapshot for Overlaid<'_, S> {
     fn get(&self, cf: Cf, key: &[u8]) -> Result<Option<Vec<u8>>, EngineError> {
         let above = self.above(cf, key, key);
-        match above.partition_point(|op| op.key() == key) {
+        match above.partition_point(|op| op.key == key) {
             0 => self.below.get(cf, key),
-            same => Ok(above[same - 1].value().map(<[u8]>::to_vec)),
+            same => Ok(above.get(same - 1).value.map(<[u8]>::to_vec)),
         }
     }
 
@@ -168,8 +169,8 @@ mod tests {
         let mut batch = WriteBatch::new();
         for (put, key, value) in ops {
             match put {
-                true => batch.put(Cf::Scope, key.clone(), value.clone()),
-                false => batch.delete(Cf::Scope, key.clone()),
+                true => batch.put(Cf::Scope, key, value),
+                false => batch.delete(Cf::Scope, key),
             }
         }
         batch
@@ -198,14 +199,17 @@ mod tests {
             for (cf, put, shared, tail, value) in &ops {
                 let key = [vec![b'a'; *shared], tail.clone()].concat();
                 match put {
-                    true => batch.put(Cf::ALL[*cf], key, vec![*value]),
-                    false => batch.delete(Cf::ALL[*cf], key),
+                    true => batch.put(Cf::ALL[*cf], &key, &[*value]),
+                    false => batch.delete(Cf::ALL[*cf], &key),
                 }
             }
-            let mut expected = batch.ops().to_vec();
-            expected.sort_by(|a, b| (a.cf(), a.key()).cmp(&(b.cf(), b.key())));
+            let copied = |batch: &WriteBatch| -> Vec<(Cf, Vec<u8>, Option<Vec<u8>>)> {
+                batch.ops().iter().map(|op| (op.cf, op.key.to_vec(), op.value.map(<[u8]>::to_vec))).collect()
+            };
+            let mut expected = copied(&batch);
+            expected.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
             batch.sort();
-            prop_assert_eq!(batch.ops(), &expected[..]);
+            prop_assert_eq!(copied(&batch), expected);
         }
 
         /// The view reads exactly what the engine holds once the batch is written.

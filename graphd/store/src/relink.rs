@@ -84,7 +84,7 @@ impl<E: Engine> Store<E> {
     pub(crate) fn record_fingerprint(&self, fingerprint: u64) -> Result<()> {
         let mut writer = self.lock_writer();
         let mut batch = WriteBatch::new();
-        batch.put(Cf::Meta, keys::META_RULES_FINGERPRINT.to_vec(), fingerprint.to_be_bytes().to_vec());
+        batch.put(Cf::Meta, keys::META_RULES_FINGERPRINT, &fingerprint.to_be_bytes());
         self.commit(&mut writer, batch, &[])
     }
 
@@ -152,10 +152,10 @@ rules:
             let kept = kept.unwrap_or_else(|| signature.to_vec());
             let mut batch = WriteBatch::new();
             for key in &indexed {
-                batch.delete(Cf::Pending, key.clone());
+                batch.delete(Cf::Pending, key);
             }
-            batch.put(Cf::Pending, [b"s".as_slice(), source, &kept].concat(), Vec::new());
-            batch.put(Cf::Pending, [b"r".as_slice(), &kept, source].concat(), Vec::new());
+            batch.put(Cf::Pending, &[b"s".as_slice(), source, &kept].concat(), &[]);
+            batch.put(Cf::Pending, &[b"r".as_slice(), &kept, source].concat(), &[]);
             store.engine().write(&batch).unwrap();
 
             store.relink(Timestamp(2), |_, _| {}).unwrap();

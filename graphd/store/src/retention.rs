@@ -51,7 +51,7 @@ impl<E: Engine> Store<E> {
                 stats.more = true;
                 break;
             }
-            batch.delete(Cf::Meta, key.clone());
+            batch.delete(Cf::Meta, key);
             match tomb {
                 Tomb::Item(id) => {
                     if purge_item(&snapshot, id, at, &mut batch, &mut removed)? {
@@ -65,8 +65,8 @@ impl<E: Engine> Store<E> {
                         None => false,
                     };
                     if still_deleted {
-                        batch.delete(Cf::EdgesOut, out_key.to_vec());
-                        batch.delete(Cf::EdgesIn, keys::edge(to, rel, from).to_vec());
+                        batch.delete(Cf::EdgesOut, &out_key);
+                        batch.delete(Cf::EdgesIn, &keys::edge(to, rel, from));
                         removed.push(removal(from, rel, to));
                         stats.edges += 1;
                     }
@@ -132,7 +132,7 @@ impl<E: Engine> Store<E> {
                 }
             };
             if retention.keep(change_type).is_some_and(|keep| at < now.minus(keep)) {
-                batch.delete(Cf::Changes, key.to_vec());
+                batch.delete(Cf::Changes, key);
             }
             true
         })?;
@@ -167,11 +167,11 @@ fn purge_item(
     if record.deleted_at != Some(at.0) {
         return Ok(false); // restored, or deleted again later: a newer tombstone covers it
     }
-    batch.delete(Cf::Items, keys::item(id).to_vec());
-    batch.delete(Cf::Documents, keys::item(id).to_vec());
-    batch.delete(Cf::ExternalKeys, record.key.clone());
+    batch.delete(Cf::Items, &keys::item(id));
+    batch.delete(Cf::Documents, &keys::item(id));
+    batch.delete(Cf::ExternalKeys, &record.key);
     for (cf, key) in index_keys(id, &record) {
-        batch.delete(cf, key);
+        batch.delete(cf, &key);
     }
     let mut failure = None;
     for (cf, mirror) in [(Cf::EdgesOut, Cf::EdgesIn), (Cf::EdgesIn, Cf::EdgesOut)] {
@@ -180,8 +180,8 @@ fn purge_item(
                 // Each of these edges was tombstoned with the item and is counted by its own
                 // queue entry; deleting here too keeps no half of an edge behind.
                 Ok((near, rel, far)) => {
-                    batch.delete(cf, key.to_vec());
-                    batch.delete(mirror, keys::edge(far, rel, near).to_vec());
+                    batch.delete(cf, key);
+                    batch.delete(mirror, &keys::edge(far, rel, near));
                     let (from, to) = if cf == Cf::EdgesOut { (near, far) } else { (far, near) };
                     removed.push(removal(from, rel, to));
                 }
@@ -191,7 +191,7 @@ fn purge_item(
         })?;
     }
     snapshot.scan_prefix(Cf::Changes, &keys::change_prefix(id), &mut |key, _| {
-        batch.delete(Cf::Changes, key.to_vec());
+        batch.delete(Cf::Changes, key);
         true
     })?;
     match failure {

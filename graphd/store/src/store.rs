@@ -271,7 +271,7 @@ impl<E: Engine> Store<E> {
     pub fn set_stream_position(&self, sequence: u64) -> Result<()> {
         let mut writer = self.lock_writer();
         let mut batch = WriteBatch::new();
-        batch.put(Cf::Meta, keys::META_STREAM_POSITION.to_vec(), sequence.to_be_bytes().to_vec());
+        batch.put(Cf::Meta, keys::META_STREAM_POSITION, &sequence.to_be_bytes());
         self.commit(&mut writer, batch, &[])
     }
 
@@ -325,8 +325,8 @@ impl<E: Engine> Store<E> {
     /// adjacency under the next batch sequence (invisible to readers until it is published).
     /// The writer moves past it.
     fn stage(&self, writer: &mut WriterState, mut batch: WriteBatch, changes: &[EdgeChange]) -> Staged {
-        batch.put(Cf::Meta, keys::META_NEXT_ID.to_vec(), writer.next_id.to_be_bytes().to_vec());
-        batch.put(Cf::Meta, keys::META_NEXT_SEQ.to_vec(), writer.next_seq.to_be_bytes().to_vec());
+        batch.put(Cf::Meta, keys::META_NEXT_ID, &writer.next_id.to_be_bytes());
+        batch.put(Cf::Meta, keys::META_NEXT_SEQ, &writer.next_seq.to_be_bytes());
         let seq = writer.batch_seq + 1;
         if !changes.is_empty() {
             self.adjacency.write().unwrap_or_else(|e| e.into_inner()).stage(changes, seq);

@@ -400,22 +400,22 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
         // A store that kept one key per signature (`s · source · signature`, whole or hashed)
         // loses them on a relink: before the puts below, which may write the same references.
         for signature in kept_per_key {
-            self.batch.delete(Cf::Pending, [&key[..], &signature].concat());
-            self.batch.delete(Cf::Pending, [&b"r"[..], &signature, &source.0.to_be_bytes()].concat());
+            self.batch.delete(Cf::Pending, &[&key[..], &signature].concat());
+            self.batch.delete(Cf::Pending, &[&b"r"[..], &signature, &source.0.to_be_bytes()].concat());
         }
         if old == *signatures {
             return Ok(());
         }
         match signatures.is_empty() {
-            true => self.batch.delete(Cf::Pending, key.to_vec()),
-            false => self.batch.put(Cf::Pending, key.to_vec(), keys::encode_signatures(signatures)),
+            true => self.batch.delete(Cf::Pending, &key),
+            false => self.batch.put(Cf::Pending, &key, &keys::encode_signatures(signatures)),
         }
         for &gone in old.difference(signatures) {
-            self.batch.delete(Cf::Pending, keys::reference(gone, source).to_vec());
+            self.batch.delete(Cf::Pending, &keys::reference(gone, source));
         }
         for &new in signatures.difference(&old) {
             self.known.referenced(new);
-            self.batch.put(Cf::Pending, keys::reference(new, source).to_vec(), Vec::new());
+            self.batch.put(Cf::Pending, &keys::reference(new, source), &[]);
         }
         Ok(())
     }

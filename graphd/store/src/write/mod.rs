@@ -165,12 +165,14 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
                 link::remember_lookups(self.known, &self.writer.names, link, id, record);
             }
         }
-        self.batch.reserve(self.items.len() + self.ext.len() + 2 * self.edges.len());
+        let ops = self.items.len() + self.ext.len() + 2 * self.edges.len();
+        // An estimate of the bytes: items' records and keys, and edges' (with a rule's name).
+        self.batch.reserve(ops, 200 * self.items.len() + 120 * self.ext.len() + 2 * 60 * self.edges.len());
         for (id, record) in self.items.drain() {
-            self.batch.put(Cf::Items, keys::item(id).to_vec(), record.encode());
+            self.batch.put_with(Cf::Items, &keys::item(id), |out| record.encode_into(out));
         }
         for (key, entry) in self.ext.drain() {
-            self.batch.put(Cf::ExternalKeys, key.clone(), entry.encode());
+            self.batch.put_with(Cf::ExternalKeys, &key, |out| entry.encode_into(out));
             self.known.remember(key, entry);
         }
         let mut changes = Vec::with_capacity(self.edges.len());
@@ -179,9 +181,9 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
             let from_kind = self.kinds[&from];
             let kind = if value.deleted_at.is_none() { ChangeKind::Live } else { ChangeKind::Tombstoned };
             changes.push(EdgeChange { from, rel, to, from_kind, to_kind: value.far_kind, kind });
-            let in_value = EdgeValue { far_kind: from_kind, ..value.clone() };
-            self.batch.put(Cf::EdgesOut, out_key.to_vec(), value.encode());
-            self.batch.put(Cf::EdgesIn, keys::edge(to, rel, from).to_vec(), in_value.encode());
+            self.batch.put_with(Cf::EdgesOut, &out_key, |out| value.encode_into(out));
+            let in_value = EdgeValue { far_kind: from_kind, ..value };
+            self.batch.put_with(Cf::EdgesIn, &keys::edge(to, rel, from), |out| in_value.encode_into(out));
         }
         Built { batch: self.batch, edge_changes: changes, outcome: self.outcome, feed: self.feed }
     }
@@ -207,7 +209,7 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
             let mut record = record_from(write, ext_key.clone(), kind, hash, self.at);
             self.assess(write, &mut record);
             for (cf, key) in index_keys(id, &record) {
-                self.batch.put(cf, key, Vec::new());
+                self.batch.put(cf, &key, &[]);
             }
             if !write.document.is_null() {
                 self.put_document(id, write, document);
@@ -242,14 +244,14 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
         self.remember(id, Some(&old), write);
         let (old_index, new_index) = (index_keys(id, &old), index_keys(id, &record));
         for (cf, key) in old_index.iter().filter(|entry| !new_index.contains(entry)) {
-            self.batch.delete(*cf, key.clone());
+            self.batch.delete(*cf, key);
         }
         for (cf, key) in new_index.iter().filter(|entry| !old_index.contains(entry)) {
-            self.batch.put(*cf, key.clone(), Vec::new());
+            self.batch.put(*cf, key, &[]);
         }
         self.put_document(id, write, document);
         if let Some(deleted_at) = old.deleted_at {
-            self.batch.delete(Cf::Meta, keys::tomb(Timestamp(deleted_at), Tomb::Item(id)));
+            self.batch.delete(Cf::Meta, &keys::tomb(Timestamp(deleted_at), Tomb::Item(id)));
             self.ext.insert(ext_key, ExternalEntry { id, kind, deleted: false });
             self.record_change(id, ChangeType::Restored, format!("restored {} {}", write.kind, write.name));
             self.outcome.restored += 1;
@@ -284,7 +286,7 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
         }
         self.ext.insert(ext_key, ExternalEntry { deleted: true, ..entry });
         record.deleted_at = Some(self.at.0);
-        self.batch.put(Cf::Meta, keys::tomb(self.at, Tomb::Item(id)), Vec::new());
+        self.batch.put(Cf::Meta, &keys::tomb(self.at, Tomb::Item(id)), &[]);
         // Why it went, where the item says so (a resync says so in the change's source).
         let summary = match record.status.as_str() {
             "Evicted" => format!("deleted {} (evicted)", record.name),
@@ -339,9 +341,9 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
     /// Stores the document's JSON (`json`, already serialised for the content hash).
     fn put_document(&mut self, id: ItemId, write: &ItemWrite, json: Vec<u8>) {
         if write.document.is_null() {
-            self.batch.delete(Cf::Documents, keys::item(id).to_vec());
+            self.batch.delete(Cf::Documents, &keys::item(id));
         } else {
-            self.batch.put(Cf::Documents, keys::item(id).to_vec(), json);
+            self.batch.put(Cf::Documents, &keys::item(id), &json);
         }
     }
 
@@ -377,7 +379,7 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
             patch: patch.as_ref().map(ToString::to_string),
             ..ChangeRecord::new(change_type, summary, self.source.to_owned())
         };
-        self.batch.put(Cf::Changes, keys::change(id, at, seq).to_vec(), record.encode());
+        self.batch.put_with(Cf::Changes, &keys::change(id, at, seq), |out| record.encode_into(out));
         if self.writer.listener.is_some() {
             self.feed.push(Change { item: id, at, change_type, summary: record.summary, source: record.source, patch });
         }
@@ -439,7 +441,7 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
             EdgeState::Tombstoned => {
                 let existing = self.edge_value(&out_key)?.ok_or_else(|| corrupt_edge(&out_key))?;
                 let deleted_at = existing.deleted_at.ok_or_else(|| corrupt_edge(&out_key))?;
-                self.batch.delete(Cf::Meta, keys::tomb(deleted_at, Tomb::Edge(from, rel, to)));
+                self.batch.delete(Cf::Meta, &keys::tomb(deleted_at, Tomb::Edge(from, rel, to)));
             }
             EdgeState::Absent => {}
         }
@@ -478,7 +480,7 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
         }
         let mut value = self.edge_value(&out_key)?.ok_or_else(|| corrupt_edge(&out_key))?;
         value.deleted_at = Some(self.at);
-        self.batch.put(Cf::Meta, keys::tomb(self.at, Tomb::Edge(from, rel, to)), Vec::new());
+        self.batch.put(Cf::Meta, &keys::tomb(self.at, Tomb::Edge(from, rel, to)), &[]);
         if !self.kinds.contains_key(&from) {
             let kind = self.item_record(from)?.kind;
             self.kinds.insert(from, kind);
