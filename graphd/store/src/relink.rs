@@ -14,7 +14,7 @@ use crate::engine::{Engine, Snapshot, WriteBatch};
 use crate::error::{Result, StoreError};
 use crate::keys;
 use crate::store::Store;
-use crate::write::{BatchWriter, KnownKeys, Outcome};
+use crate::write::{BatchWriter, KnownKeys, Outcome, Scratch};
 use graphd_core::{ItemId, Timestamp};
 use std::collections::BTreeMap;
 
@@ -38,22 +38,25 @@ impl<E: Engine> Store<E> {
         let mut total = Outcome::default();
         let Some(link) = self.lock_writer().rules.clone() else { return Ok(total) };
         let live = self.live_items()?;
+        let mut scratch = Scratch::default();
         for (done, chunk) in live.chunks(RELINK_BATCH).enumerate() {
             let mut writer = self.lock_writer();
             let snapshot = self.engine().snapshot();
             let adjacency = self.adjacency();
-            let built =
-                BatchWriter::new(&snapshot, &adjacency, &mut writer, &mut KnownKeys::of_stored_items(), at, "relink")
-                    .relink(chunk);
+            let mut known = KnownKeys::of_stored_items();
+            let scratch_in = std::mem::take(&mut scratch);
+            let built = BatchWriter::new(&snapshot, &adjacency, &mut writer, &mut known, scratch_in, at, "relink")
+                .relink(chunk);
             drop(adjacency);
             drop(snapshot);
-            let built = match built {
+            let mut built = match built {
                 Ok(built) => built,
                 Err(err) => {
                     self.rollback(&mut writer)?;
                     return Err(err);
                 }
             };
+            scratch = std::mem::take(&mut built.scratch);
             self.commit(&mut writer, built.batch, &built.edge_changes)?;
             drop(writer);
             total.add_counts(&built.outcome);
@@ -74,6 +77,7 @@ impl<E: Engine> Store<E> {
             &adjacency,
             &mut writer,
             &mut KnownKeys::of_stored_items(),
+            Scratch::default(),
             Timestamp::now(),
             "waiting",
         )

@@ -7,7 +7,7 @@ use crate::error::{Result, StoreError};
 use crate::keys::{self, RelId};
 use crate::names::Names;
 use crate::overlay::{Overlaid, Unwritten};
-use crate::write::{BatchWriter, KnownKeys, LinkRules, Op, Outcome};
+use crate::write::{BatchWriter, KnownKeys, LinkRules, Op, Outcome, Scratch};
 use graphd_core::{relation, Change, Relation, Timestamp};
 use graphd_rules::RuleSet;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
@@ -170,7 +170,8 @@ impl<E: Engine> Store<E> {
         let snapshot = self.engine.snapshot();
         let adjacency = self.adjacency();
         let mut known = writer.known_keys();
-        let built = BatchWriter::new(&snapshot, &adjacency, &mut writer, &mut known, at, source).run(ops);
+        let built =
+            BatchWriter::new(&snapshot, &adjacency, &mut writer, &mut known, Scratch::default(), at, source).run(ops);
         drop(adjacency);
         drop(snapshot);
         match built {
@@ -203,6 +204,7 @@ impl<E: Engine> Store<E> {
         let mut writer = self.lock_writer();
         let listener = writer.listener.clone();
         let mut known = writer.known_keys();
+        let mut scratch = Scratch::default();
         std::thread::scope(|scope| {
             let (to_write, writing) = std::sync::mpsc::channel::<(Staged, Vec<Change>)>();
             let (to_report, written) = std::sync::mpsc::channel::<Result<()>>();
@@ -240,17 +242,19 @@ impl<E: Engine> Store<E> {
                     let snapshot = self.engine.snapshot();
                     let view = Overlaid::new(&snapshot, in_flight.as_ref().map(|f| &*f.batch));
                     let adjacency = self.adjacency();
-                    BatchWriter::new(&view, &adjacency, &mut writer, &mut known, at, source).run(ops.as_ref())
+                    let scratch = std::mem::take(&mut scratch);
+                    BatchWriter::new(&view, &adjacency, &mut writer, &mut known, scratch, at, source).run(ops.as_ref())
                 };
                 // The previous batch must land before this one may follow it.
                 wait_for_in_flight(&mut writer, &mut in_flight)?;
-                let built = match built {
+                let mut built = match built {
                     Ok(built) => built,
                     Err(err) => {
                         self.rollback(&mut writer)?;
                         return Err(err);
                     }
                 };
+                scratch = std::mem::take(&mut built.scratch);
                 let staged = self.stage(&mut writer, built.batch, &built.edge_changes);
                 let batch = Arc::clone(&staged.batch);
                 in_flight = Some(InFlight { index, batch, edge_changes: built.edge_changes, outcome: built.outcome });
