@@ -172,6 +172,77 @@ impl FieldPath {
     }
 }
 
+/// Appends `doc` as compact JSON to `out`, leaving out every field one of `paths` (each ending
+/// in a key) reaches: the bytes `serde_json::to_vec` gives after [`FieldPath::remove`] of each
+/// path, without copying the document. Returns whether it left any field out.
+pub fn write_json_without(doc: &Value, paths: &[&FieldPath], out: &mut Vec<u8>) -> bool {
+    let within: Vec<&[Segment]> = paths.iter().map(|path| path.segments.as_slice()).collect();
+    let left_out = std::cell::Cell::new(false);
+    let doc = Without { value: doc, paths: within, left_out: &left_out };
+    serde::Serialize::serialize(&doc, &mut serde_json::Serializer::new(out)).expect("JSON values always serialise");
+    left_out.get()
+}
+
+/// A value to serialise without the fields the rest of each path reaches within it.
+struct Without<'a> {
+    value: &'a Value,
+    paths: Vec<&'a [Segment]>,
+    left_out: &'a std::cell::Cell<bool>,
+}
+
+impl serde::Serialize for Without<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{SerializeMap, SerializeSeq};
+        if self.paths.is_empty() {
+            return self.value.serialize(serializer);
+        }
+        let within = |value, paths| Without { value, paths, left_out: self.left_out };
+        match self.value {
+            Value::Object(map) => {
+                let mut out = serializer.serialize_map(Some(map.len()))?;
+                for (key, value) in map {
+                    let rests: Vec<&[Segment]> = self
+                        .paths
+                        .iter()
+                        .filter_map(|path| match path.split_first() {
+                            Some((Segment::Key(k), rest)) if k == key => Some(rest),
+                            _ => None,
+                        })
+                        .collect();
+                    if rests.iter().any(|rest| rest.is_empty()) {
+                        self.left_out.set(true);
+                        continue;
+                    }
+                    out.serialize_entry(key, &within(value, rests))?;
+                }
+                out.end()
+            }
+            Value::Array(items) => {
+                let mut out = serializer.serialize_seq(Some(items.len()))?;
+                for item in items {
+                    let rests: Vec<&[Segment]> = self
+                        .paths
+                        .iter()
+                        .filter_map(|path| match path.split_first() {
+                            Some((Segment::Each, rest)) => Some(rest),
+                            Some((Segment::Where(field, wanted), rest))
+                                if item.get(field).and_then(Value::as_str) == Some(wanted.as_str()) =>
+                            {
+                                Some(rest)
+                            }
+                            _ => None,
+                        })
+                        .filter(|rest| !rest.is_empty())
+                        .collect();
+                    out.serialize_element(&within(item, rests))?;
+                }
+                out.end()
+            }
+            other => other.serialize(serializer),
+        }
+    }
+}
+
 impl fmt::Display for FieldPath {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.text)

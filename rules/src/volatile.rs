@@ -14,7 +14,7 @@
 use crate::health::Applies;
 use crate::load::RuleError;
 use crate::model::RuleSet;
-use crate::path::FieldPath;
+use crate::path::{write_json_without, FieldPath};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -72,27 +72,32 @@ pub(crate) fn compile(file: &str, i: usize, raw: &serde_yaml::Value) -> Result<V
 }
 
 impl RuleSet {
-    /// `document` without the volatile fields of `kind`, or `None` when it has none of them
-    /// (the document compares as it is).
-    pub fn stable_document(&self, kind: &str, document: &Value) -> Option<Value> {
-        let mut rules = self.volatile.iter().filter(|rule| rule.applies.matches(kind)).peekable();
-        rules.peek()?;
-        let mut stable = document.clone();
-        let mut removed = false;
-        for path in rules.flat_map(|rule| &rule.paths) {
-            removed |= path.remove(&mut stable);
-        }
-        removed.then_some(stable)
+    /// Appends `document`'s JSON to `out` without the volatile fields of `kind`; returns
+    /// whether it left any out (if not, `out` got the document as it is). Written without a
+    /// copy of the document: every Kubernetes object has a `resourceVersion`, and copying each
+    /// to drop it was a large part of ingesting it.
+    pub fn stable_json(&self, kind: &str, document: &Value, out: &mut Vec<u8>) -> bool {
+        let paths: Vec<&FieldPath> =
+            self.volatile.iter().filter(|rule| rule.applies.matches(kind)).flat_map(|rule| &rule.paths).collect();
+        write_json_without(document, &paths, out)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use crate::load;
-    use serde_json::json;
+    use crate::model::RuleSet;
+    use serde_json::{json, Value};
 
     fn files(text: &str) -> Vec<(String, String)> {
         vec![("volatile.yaml".to_owned(), text.to_owned())]
+    }
+
+    /// `stable_json` of `document`, and whether it left something out.
+    fn stable(set: &RuleSet, kind: &str, document: &Value) -> (Value, bool) {
+        let mut out = Vec::new();
+        let left_out = set.stable_json(kind, document, &mut out);
+        (serde_json::from_slice(&out).unwrap(), left_out)
     }
 
     #[test]
@@ -105,19 +110,46 @@ mod tests {
         .unwrap();
         let node = json!({"metadata": {"name": "n", "resourceVersion": "7"},
             "status": {"conditions": [{"type": "Ready", "status": "True", "lastHeartbeatTime": "t"}]}});
-        let stable = set.stable_document("Kubernetes::Node", &node).unwrap();
         assert_eq!(
-            stable,
-            json!({"metadata": {"name": "n"}, "status": {"conditions": [{"type": "Ready", "status": "True"}]}})
+            stable(&set, "Kubernetes::Node", &node),
+            (json!({"metadata": {"name": "n"}, "status": {"conditions": [{"type": "Ready", "status": "True"}]}}), true)
         );
         let pod = json!({"metadata": {"name": "p", "resourceVersion": "8"}, "status": {"lastHeartbeatTime": "t"}});
-        assert_eq!(set.stable_document("Kubernetes::Pod", &pod).unwrap()["status"]["lastHeartbeatTime"], "t");
-        assert_eq!(
-            set.stable_document("Kubernetes::Pod", &json!({"metadata": {"name": "p"}})),
-            None,
-            "nothing to drop"
-        );
-        assert_eq!(set.stable_document("AWS::EC2::Instance", &node), None, "another domain");
+        assert_eq!(stable(&set, "Kubernetes::Pod", &pod).0["status"]["lastHeartbeatTime"], "t");
+        let plain = json!({"metadata": {"name": "p"}});
+        assert_eq!(stable(&set, "Kubernetes::Pod", &plain), (plain, false), "nothing to drop");
+        assert_eq!(stable(&set, "AWS::EC2::Instance", &node), (node, false), "another domain");
+    }
+
+    /// The stable JSON is byte for byte the JSON of the document after removing each path: a
+    /// stored content hash stays valid whichever way it was computed.
+    #[test]
+    fn stable_json_is_the_json_of_the_document_with_the_fields_removed() {
+        let set = crate::builtin::rules().unwrap();
+        let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/k8s");
+        let mut compared = 0;
+        for entry in std::fs::read_dir(&fixtures).expect("the Kubernetes fixtures beside the clone") {
+            let path = entry.unwrap().path();
+            if path.extension().is_none_or(|e| e != "json") {
+                continue;
+            }
+            let list: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+            for object in list["items"].as_array().into_iter().flatten() {
+                let kind = format!("Kubernetes::{}", object["kind"].as_str().unwrap_or_default());
+                let mut removed = object.clone();
+                let mut any = false;
+                for rule in set.volatile.iter().filter(|rule| rule.applies.matches(&kind)) {
+                    for field in &rule.paths {
+                        any |= field.remove(&mut removed);
+                    }
+                }
+                let mut out = Vec::new();
+                assert_eq!(set.stable_json(&kind, object, &mut out), any, "{kind} in {}", path.display());
+                assert_eq!(out, serde_json::to_vec(&removed).unwrap(), "{kind} in {}", path.display());
+                compared += 1;
+            }
+        }
+        assert!(compared > 100, "only {compared} objects in {}", fixtures.display());
     }
 
     #[test]

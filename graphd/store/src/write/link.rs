@@ -141,8 +141,9 @@ impl LinkRules {
     }
 
     /// A document of `kind` without its volatile fields, when it has some.
-    pub(crate) fn stable_document(&self, kind: &str, document: &serde_json::Value) -> Option<serde_json::Value> {
-        self.rules.stable_document(kind, document)
+    /// See [`RuleSet::stable_json`].
+    pub(crate) fn stable_json(&self, kind: &str, document: &serde_json::Value, out: &mut Vec<u8>) -> bool {
+        self.rules.stable_json(kind, document, out)
     }
 
     pub(crate) fn event_rule(&self, kind: &str) -> Option<&graphd_rules::events::EventRule> {

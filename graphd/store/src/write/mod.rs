@@ -244,15 +244,8 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
         write.key.validate().map_err(|reason| StoreError::InvalidKey { key: write.key.clone(), reason })?;
         let kind = self.writer.names.intern_kind(&write.kind, &mut self.batch);
         let ext_key = keys::external(&write.key);
-        let document = write.document_json();
-        // Compared without its volatile fields: a heartbeat alone is no change.
-        let stable = self.writer.rules.as_ref().and_then(|r| r.stable_document(write.kind.as_str(), &write.document));
-        let hash = match stable {
-            Some(stable) => {
-                write.content_hash_with(&serde_json::to_vec(&stable).expect("JSON values always serialise"))
-            }
-            None => write.content_hash_with(&document),
-        };
+        let (document, stable) = self.document_json(write);
+        let hash = write.content_hash_with(stable.as_deref().unwrap_or(&document));
         let Some(entry) = self.find(&ext_key)? else {
             let id = ItemId(self.writer.next_id);
             self.writer.next_id += 1;
@@ -385,6 +378,17 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
         if self.writer.rules.is_some() {
             self.touched.entry(id).or_insert_with(|| before.cloned());
             self.documents.insert(id, &write.document);
+        }
+    }
+
+    /// The document's JSON, and without its volatile fields where it has some: compared by
+    /// that, a heartbeat alone is no change.
+    fn document_json(&self, write: &ItemWrite) -> (Vec<u8>, Option<Vec<u8>>) {
+        let Some(rules) = &self.writer.rules else { return (write.document_json(), None) };
+        let mut stable = Vec::new();
+        match rules.stable_json(write.kind.as_str(), &write.document, &mut stable) {
+            true => (write.document_json(), Some(stable)),
+            false => (stable, None),
         }
     }
 
