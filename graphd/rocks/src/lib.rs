@@ -5,12 +5,15 @@
 //! graphd's key shapes cheap (bloom filters for point lookups, a fixed 8-byte prefix for the
 //! per-item edge and change scans, LZ4 everywhere).
 
+mod batch;
 mod options;
 
-use graphd_store::engine::{Engine, EngineError, Snapshot, WriteBatch, WriteOp};
+use batch::BatchEncoder;
+use graphd_store::engine::{Engine, EngineError, Snapshot, WriteBatch};
 use graphd_store::Cf;
 use rocksdb::{ColumnFamily, ReadOptions, SnapshotWithThreadMode, WriteOptions, DB};
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
 
 pub use options::RocksOptions;
 
@@ -25,6 +28,8 @@ pub enum OpenError {
     Busy { path: PathBuf, attempts: u32 },
     #[error("cannot create data dir {path}: {source}")]
     Create { path: PathBuf, source: std::io::Error },
+    #[error("cannot use data dir {path}: this RocksDB encodes write batches in {reason}")]
+    Encoding { path: PathBuf, reason: String },
 }
 
 /// A RocksDB database holding a graphd store.
@@ -32,6 +37,10 @@ pub struct RocksEngine {
     db: DB,
     path: PathBuf,
     write_options: WriteOptions,
+    encoder: BatchEncoder,
+    /// The last batch written, encoded: one buffer for every batch, which a load's batches
+    /// (of several MiB each) reuse instead of taking fresh memory.
+    encoded: Mutex<Vec<u8>>,
 }
 
 impl std::fmt::Debug for RocksEngine {
@@ -55,7 +64,12 @@ impl RocksEngine {
         })?;
         let mut write_options = WriteOptions::default();
         write_options.set_sync(options.sync_writes);
-        Ok(RocksEngine { db, path, write_options })
+        RocksEngine::with(db, path, write_options)
+    }
+
+    fn with(db: DB, path: PathBuf, write_options: WriteOptions) -> Result<Self, OpenError> {
+        let encoder = BatchEncoder::new(&db).map_err(|reason| OpenError::Encoding { path: path.clone(), reason })?;
+        Ok(RocksEngine { db, path, write_options, encoder, encoded: Mutex::new(Vec::new()) })
     }
 
     /// Opens the database in `path` for reading only, as it is now: works while another
@@ -80,7 +94,7 @@ impl RocksEngine {
             db_options.set_max_open_files(-1);
             match DB::open_cf_descriptors_read_only(&db_options, &path, descriptors, false) {
                 Ok(db) if manifest_before.is_some() && manifest_state(&path) == manifest_before => {
-                    return Ok(RocksEngine { db, path, write_options: WriteOptions::default() })
+                    return RocksEngine::with(db, path, WriteOptions::default())
                 }
                 Ok(_) => {}
                 Err(source) if lost_a_file_to_the_writer(&source) => {}
@@ -247,15 +261,12 @@ impl Engine for RocksEngine {
     }
 
     fn write(&self, batch: &WriteBatch) -> Result<(), EngineError> {
-        let mut rocks_batch = rocksdb::WriteBatch::default();
         // The store sorts its batches: memtable inserts in key order reuse the skip list's
         // search path.
-        for WriteOp { cf, key, value } in batch.ops().iter() {
-            match value {
-                Some(value) => rocks_batch.put_cf(self.cf(cf), key, value),
-                None => rocks_batch.delete_cf(self.cf(cf), key),
-            }
-        }
+        let mut encoded = self.encoded.lock().unwrap_or_else(PoisonError::into_inner);
+        self.encoder.encode(batch, &mut encoded);
+        let rocks_batch = rocksdb::WriteBatch::from_data(&encoded);
+        drop(encoded);
         self.db.write_opt(rocks_batch, &self.write_options).map_err(engine_error)
     }
 

@@ -84,6 +84,11 @@ impl WriteBatch {
         self.spans.len()
     }
 
+    /// The bytes of all keys and values.
+    pub fn data_len(&self) -> usize {
+        self.bytes.len()
+    }
+
     pub fn is_empty(&self) -> bool {
         self.spans.is_empty()
     }
