@@ -25,12 +25,12 @@ impl<S: Snapshot> BatchWriter<'_, S> {
             return Ok(());
         }
         let is_event = |writer: &Self, id: ItemId| {
-            let kind = writer.items.get(&id).and_then(|record| writer.writer.names.kind(record.kind));
+            let kind = writer.scratch.items.get(&id).and_then(|record| writer.writer.names.kind(record.kind));
             kind.is_some_and(|kind| rules.event_rule(kind.as_str()).is_some())
         };
         let mut events: BTreeSet<ItemId> = self.documents.keys().copied().filter(|&id| is_event(self, id)).collect();
         // Events written earlier whose item arrived in this batch: their edge is new.
-        for (out_key, value) in &self.edges {
+        for (out_key, value) in &self.scratch.edges {
             let (from, rel, _) = keys::decode_edge(out_key)?;
             if value.deleted_at.is_none() && about.contains(&rel) {
                 events.insert(from);

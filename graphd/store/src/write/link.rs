@@ -177,7 +177,7 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
         // What the touched items were and are now may be referenced by: in key order, so one
         // cursor reads the references to all of them moving forward.
         let mut referenced_as: BTreeSet<[u8; 9]> = BTreeSet::new();
-        for (id, before) in &self.touched {
+        for (id, before) in &self.scratch.touched {
             sources.insert(*id);
             let now = self.item_record(*id)?;
             // A deleted item's edges, rule-made ones too, went with it, and references to it
@@ -240,7 +240,7 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
 
     fn batch_index(&self) -> BatchIndex {
         let mut index = BatchIndex::default();
-        for (&id, record) in &self.items {
+        for (&id, record) in &self.scratch.items {
             index.by_name.entry(BatchIndex::key((record.kind, &record.name))).or_default().push(id);
             index.by_kind.entry(record.kind).or_default().push(id);
             let in_namespace = (record.kind, record.cluster.as_deref(), record.namespace.as_deref());
@@ -387,7 +387,7 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
         let mut old = BTreeSet::new();
         let mut kept_per_key = Vec::new();
         // An item this batch created has nothing stored yet.
-        if !self.fresh.contains(&source) {
+        if !self.scratch.fresh.contains(&source) {
             let mut value = None;
             self.snapshot.scan_prefix(Cf::Pending, &key, &mut |found, stored| {
                 match found.len() == key.len() {
@@ -425,11 +425,11 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
     /// `reverse_by_rule` says, per rule name, whether the rule's edges point at its source.
     fn rule_edges(&self, reverse_by_rule: &HashMap<String, bool>, source: ItemId) -> Result<BTreeSet<SourceEdge>> {
         // An item this batch created has only the edges the batch gave it.
-        let stored = if self.fresh.contains(&source) { Vec::new() } else { self.stored_edges_of(source)? };
+        let stored = if self.scratch.fresh.contains(&source) { Vec::new() } else { self.stored_edges_of(source)? };
         let mut values: BTreeMap<EdgeKey, EdgeValue> =
             stored.into_iter().map(|edge| (edge.out_key, edge.value)).collect();
-        for key in self.edges_by_item.get(&source).into_iter().flatten() {
-            values.insert(*key, self.edges[key].clone());
+        for key in self.scratch.edges_by_item.get(&source).into_iter().flatten() {
+            values.insert(*key, self.scratch.edges[key].clone());
         }
         let mut out = BTreeSet::new();
         for (key, value) in values {

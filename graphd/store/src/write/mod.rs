@@ -78,24 +78,11 @@ pub(crate) struct BatchWriter<'a, S> {
     at: Timestamp,
     source: &'a str,
     batch: WriteBatch,
-    /// Items changed by this batch, written out at the end.
-    items: HashMap<ItemId, ItemRecord>,
-    /// External keys this batch created, deleted or restored.
-    ext: HashMap<Vec<u8>, ExternalEntry>,
-    /// External keys read or written by this load's earlier batches (entries in `ext` take
-    /// precedence), and the references they indexed.
+    /// External keys read or written by this load's earlier batches (entries in the batch's
+    /// own `ext` take precedence), and the references they indexed.
     known: &'a mut KnownKeys,
-    /// Items created by this batch: none of their edges can exist on disk yet.
-    fresh: HashSet<ItemId>,
-    /// Edges changed by this batch, by out-key, written both ways at the end.
-    edges: HashMap<EdgeKey, EdgeValue>,
-    edges_by_item: HashMap<ItemId, Vec<EdgeKey>>,
-    /// Stored values of the edges of items this batch deletes, read ahead of tombstoning them.
-    read_edges: HashMap<EdgeKey, EdgeValue>,
-    /// Kinds of the ends of changed edges: each copy of an edge stores its far end's kind.
-    kinds: HashMap<ItemId, KindId>,
-    /// With rules: every item this batch upserted or deleted, with its record before the batch.
-    touched: HashMap<ItemId, Option<ItemRecord>>,
+    /// What the batch changed and read so far.
+    scratch: Scratch,
     /// With rules: the documents this batch wrote.
     documents: HashMap<ItemId, &'a serde_json::Value>,
     outcome: Outcome,
@@ -119,13 +106,20 @@ pub(crate) struct Built {
 /// then paged in (page faults were a sixth to a quarter of its samples on fleet L).
 #[derive(Default)]
 pub(crate) struct Scratch {
+    /// Items changed by this batch, written out at the end.
     items: HashMap<ItemId, ItemRecord>,
+    /// External keys this batch created, deleted or restored.
     ext: HashMap<Vec<u8>, ExternalEntry>,
+    /// Items created by this batch: none of their edges can exist on disk yet.
     fresh: HashSet<ItemId>,
+    /// Edges changed by this batch, by out-key, written both ways at the end.
     edges: HashMap<EdgeKey, EdgeValue>,
     edges_by_item: HashMap<ItemId, Vec<EdgeKey>>,
+    /// Stored values of the edges of items this batch deletes, read ahead of tombstoning them.
     read_edges: HashMap<EdgeKey, EdgeValue>,
+    /// Kinds of the ends of changed edges: each copy of an edge stores its far end's kind.
     kinds: HashMap<ItemId, KindId>,
+    /// With rules: every item this batch upserted or deleted, with its record before the batch.
     touched: HashMap<ItemId, Option<ItemRecord>>,
 }
 
@@ -153,7 +147,6 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
         at: Timestamp,
         source: &'a str,
     ) -> Self {
-        let Scratch { items, ext, fresh, edges, edges_by_item, read_edges, kinds, touched } = scratch;
         BatchWriter {
             snapshot,
             adjacency,
@@ -161,15 +154,8 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
             at,
             source,
             batch: WriteBatch::new(),
-            items,
-            ext,
             known,
-            fresh,
-            edges,
-            edges_by_item,
-            read_edges,
-            kinds,
-            touched,
+            scratch,
             documents: HashMap::new(),
             outcome: Outcome::default(),
             feed: Vec::new(),
@@ -195,46 +181,39 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
 
     fn finish(mut self) -> Built {
         if let (Some(link), true) = (&self.writer.rules, self.known.is_complete()) {
-            for (&id, record) in &self.items {
+            for (&id, record) in &self.scratch.items {
                 link::remember_lookups(self.known, &self.writer.names, link, id, record);
             }
         }
-        let ops = self.items.len() + self.ext.len() + 2 * self.edges.len();
+        let ops = self.scratch.items.len() + self.scratch.ext.len() + 2 * self.scratch.edges.len();
         // An estimate of the bytes: items' records and keys, and edges' (with a rule's name).
-        self.batch.reserve(ops, 200 * self.items.len() + 120 * self.ext.len() + 2 * 60 * self.edges.len());
-        for (id, record) in self.items.drain() {
+        self.batch.reserve(
+            ops,
+            200 * self.scratch.items.len() + 120 * self.scratch.ext.len() + 2 * 60 * self.scratch.edges.len(),
+        );
+        for (id, record) in self.scratch.items.drain() {
             self.batch.put_with(Cf::Items, &keys::item(id), |out| record.encode_into(out));
         }
-        for (key, entry) in self.ext.drain() {
+        for (key, entry) in self.scratch.ext.drain() {
             self.batch.put_with(Cf::ExternalKeys, &key, |out| entry.encode_into(out));
             self.known.remember(key, entry);
         }
-        let mut changes = Vec::with_capacity(self.edges.len());
-        for (out_key, value) in self.edges.drain() {
+        let mut changes = Vec::with_capacity(self.scratch.edges.len());
+        for (out_key, value) in self.scratch.edges.drain() {
             let (from, rel, to) = keys::decode_edge(&out_key).expect("built by keys::edge");
-            let from_kind = self.kinds[&from];
+            let from_kind = self.scratch.kinds[&from];
             let kind = if value.deleted_at.is_none() { ChangeKind::Live } else { ChangeKind::Tombstoned };
             changes.push(EdgeChange { from, rel, to, from_kind, to_kind: value.far_kind, kind });
             self.batch.put_with(Cf::EdgesOut, &out_key, |out| value.encode_into(out));
             let in_value = EdgeValue { far_kind: from_kind, ..value };
             self.batch.put_with(Cf::EdgesIn, &keys::edge(to, rel, from), |out| in_value.encode_into(out));
         }
-        let scratch = Scratch {
-            items: self.items,
-            ext: self.ext,
-            fresh: self.fresh,
-            edges: self.edges,
-            edges_by_item: self.edges_by_item,
-            read_edges: self.read_edges,
-            kinds: self.kinds,
-            touched: self.touched,
-        };
         Built {
             batch: self.batch,
             edge_changes: changes,
             outcome: self.outcome,
             feed: self.feed,
-            scratch: scratch.cleared(),
+            scratch: self.scratch.cleared(),
         }
     }
 
@@ -258,10 +237,10 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
                 self.put_document(id, write, document);
             }
             self.record_change(id, ChangeType::Created, format!("created {} {}", write.kind, write.name));
-            self.ext.insert(ext_key, ExternalEntry { id, kind, deleted: false });
+            self.scratch.ext.insert(ext_key, ExternalEntry { id, kind, deleted: false });
             self.remember(id, None, write);
-            self.fresh.insert(id);
-            self.items.insert(id, record);
+            self.scratch.fresh.insert(id);
+            self.scratch.items.insert(id, record);
             self.outcome.created += 1;
             self.outcome.upserted.push(id);
             return Ok(());
@@ -295,7 +274,7 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
         self.put_document(id, write, document);
         if let Some(deleted_at) = old.deleted_at {
             self.batch.delete(Cf::Meta, &keys::tomb(Timestamp(deleted_at), Tomb::Item(id)));
-            self.ext.insert(ext_key, ExternalEntry { id, kind, deleted: false });
+            self.scratch.ext.insert(ext_key, ExternalEntry { id, kind, deleted: false });
             self.record_change(id, ChangeType::Restored, format!("restored {} {}", write.kind, write.name));
             self.outcome.restored += 1;
         } else {
@@ -312,7 +291,7 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
             }
             self.outcome.updated += 1;
         }
-        self.items.insert(id, record);
+        self.scratch.items.insert(id, record);
         Ok(())
     }
 
@@ -325,9 +304,9 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
         let id = entry.id;
         let mut record = self.item_record(id)?.into_owned();
         if self.writer.rules.is_some() {
-            self.touched.entry(id).or_insert_with(|| Some(record.clone()));
+            self.scratch.touched.entry(id).or_insert_with(|| Some(record.clone()));
         }
-        self.ext.insert(ext_key, ExternalEntry { deleted: true, ..entry });
+        self.scratch.ext.insert(ext_key, ExternalEntry { deleted: true, ..entry });
         record.deleted_at = Some(self.at.0);
         self.batch.put(Cf::Meta, &keys::tomb(self.at, Tomb::Item(id)), &[]);
         // Why it went, where the item says so (a resync says so in the change's source).
@@ -336,7 +315,7 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
             _ => format!("deleted {}", record.name),
         };
         let kind = record.kind;
-        self.items.insert(id, record);
+        self.scratch.items.insert(id, record);
         self.record_change(id, ChangeType::Deleted, summary);
         let edges = self.edges_of(id)?;
         if !edges.is_empty() {
@@ -376,7 +355,7 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
     /// first time the item is touched) and the new document.
     fn remember(&mut self, id: ItemId, before: Option<&ItemRecord>, write: &'a ItemWrite) {
         if self.writer.rules.is_some() {
-            self.touched.entry(id).or_insert_with(|| before.cloned());
+            self.scratch.touched.entry(id).or_insert_with(|| before.cloned());
             self.documents.insert(id, &write.document);
         }
     }
@@ -440,7 +419,7 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
     }
 
     fn find(&mut self, ext_key: &[u8]) -> Result<Option<ExternalEntry>> {
-        if let Some(entry) = self.ext.get(ext_key) {
+        if let Some(entry) = self.scratch.ext.get(ext_key) {
             return Ok(Some(*entry));
         }
         match self.known.get(ext_key) {
@@ -461,7 +440,7 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
     /// The record of `id` as this batch left it, or as stored: borrowed where the batch
     /// changed it (target lookups read many records they only compare).
     fn item_record(&self, id: ItemId) -> Result<Cow<'_, ItemRecord>> {
-        if let Some(record) = self.items.get(&id) {
+        if let Some(record) = self.scratch.items.get(&id) {
             return Ok(Cow::Borrowed(record));
         }
         let bytes = self.snapshot.get(Cf::Items, &keys::item(id))?.ok_or(StoreError::UnknownId(id))?;
@@ -500,8 +479,8 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
             EdgeState::Absent => {}
         }
         let value = EdgeValue { deleted_at: None, far_kind: to_kind, created_at: self.at, provenance };
-        self.kinds.insert(from, from_kind);
-        self.kinds.insert(to, to_kind);
+        self.scratch.kinds.insert(from, from_kind);
+        self.scratch.kinds.insert(to, to_kind);
         self.put_edge(out_key, value);
         self.outcome.edges_added += 1;
         Ok(())
@@ -535,31 +514,31 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
         let mut value = self.edge_value(&out_key)?.ok_or_else(|| corrupt_edge(&out_key))?;
         value.deleted_at = Some(self.at);
         self.batch.put(Cf::Meta, &keys::tomb(self.at, Tomb::Edge(from, rel, to)), &[]);
-        if !self.kinds.contains_key(&from) {
+        if !self.scratch.kinds.contains_key(&from) {
             let kind = self.item_record(from)?.kind;
-            self.kinds.insert(from, kind);
+            self.scratch.kinds.insert(from, kind);
         }
-        self.kinds.insert(to, value.far_kind);
+        self.scratch.kinds.insert(to, value.far_kind);
         self.put_edge(out_key, value);
         self.outcome.edges_removed += 1;
         Ok(())
     }
 
     fn put_edge(&mut self, out_key: EdgeKey, value: EdgeValue) {
-        if self.edges.insert(out_key, value).is_none() {
+        if self.scratch.edges.insert(out_key, value).is_none() {
             let (from, _, to) = keys::decode_edge(&out_key).expect("built by keys::edge");
-            self.edges_by_item.entry(from).or_default().push(out_key);
-            self.edges_by_item.entry(to).or_default().push(out_key);
+            self.scratch.edges_by_item.entry(from).or_default().push(out_key);
+            self.scratch.edges_by_item.entry(to).or_default().push(out_key);
         }
     }
 
     /// Whether an edge exists, from this batch's changes or the adjacency: no engine read.
     fn edge_state(&self, out_key: &EdgeKey) -> Result<EdgeState> {
-        if let Some(value) = self.edges.get(out_key) {
+        if let Some(value) = self.scratch.edges.get(out_key) {
             return Ok(if value.deleted_at.is_none() { EdgeState::Live } else { EdgeState::Tombstoned });
         }
         let (from, rel, to) = keys::decode_edge(out_key)?;
-        if self.fresh.contains(&from) || self.fresh.contains(&to) {
+        if self.scratch.fresh.contains(&from) || self.scratch.fresh.contains(&to) {
             return Ok(EdgeState::Absent);
         }
         Ok(self.adjacency.state(from, rel, to))
@@ -567,7 +546,7 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
 
     /// The stored value of an edge the batch knows exists.
     fn edge_value(&self, out_key: &EdgeKey) -> Result<Option<EdgeValue>> {
-        if let Some(value) = self.edges.get(out_key).or_else(|| self.read_edges.get(out_key)) {
+        if let Some(value) = self.scratch.edges.get(out_key).or_else(|| self.scratch.read_edges.get(out_key)) {
             return Ok(Some(value.clone()));
         }
         match self.snapshot.get(Cf::EdgesOut, out_key)? {
@@ -581,14 +560,14 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
     /// needs to tombstone them, for which one lookup per edge (and one more per neighbour for
     /// its kind) cost several times as much.
     fn read_edges_of(&mut self, id: ItemId, kind: KindId) -> Result<()> {
-        self.kinds.insert(id, kind);
+        self.scratch.kinds.insert(id, kind);
         for StoredEdge { outgoing, far, out_key, mut value } in self.stored_edges_of(id)? {
             if !outgoing {
                 // The incoming copy keeps the kind of the edge's source; the outgoing one, of `id`.
-                self.kinds.insert(far, value.far_kind);
+                self.scratch.kinds.insert(far, value.far_kind);
                 value.far_kind = kind;
             }
-            self.read_edges.insert(out_key, value);
+            self.scratch.read_edges.insert(out_key, value);
         }
         Ok(())
     }
@@ -616,7 +595,7 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
     fn edges_of(&self, id: ItemId) -> Result<BTreeSet<EdgeKey>> {
         let mut found: BTreeSet<EdgeKey> =
             self.adjacency.live_edges_of(id).map(|(from, rel, to)| keys::edge(from, rel, to)).collect();
-        found.extend(self.edges_by_item.get(&id).into_iter().flatten().copied());
+        found.extend(self.scratch.edges_by_item.get(&id).into_iter().flatten().copied());
         Ok(found)
     }
 }
