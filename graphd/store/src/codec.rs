@@ -38,12 +38,6 @@ pub struct ItemRecord {
 }
 
 impl ItemRecord {
-    pub fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::new();
-        self.encode_into(&mut out);
-        out
-    }
-
     /// Appends the encoded record to `out`.
     pub fn encode_into(&self, out: &mut Vec<u8>) {
         *out = postcard::to_extend(self, std::mem::take(out)).expect("item records always serialise");
@@ -104,12 +98,6 @@ pub struct ExternalEntry {
 }
 
 impl ExternalEntry {
-    pub fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(11);
-        self.encode_into(&mut out);
-        out
-    }
-
     /// Appends the encoded entry to `out`.
     pub fn encode_into(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(&self.id.0.to_be_bytes());
@@ -148,12 +136,6 @@ impl EdgeValue {
     /// Whether the edge existed at `at`: created by then and not yet tombstoned.
     pub fn alive_at(&self, at: Timestamp) -> bool {
         self.created_at <= at && self.deleted_at.is_none_or(|deleted| deleted > at)
-    }
-
-    pub fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::new();
-        self.encode_into(&mut out);
-        out
     }
 
     /// Appends the encoded value to `out`.
@@ -238,12 +220,6 @@ impl ChangeRecord {
         }
     }
 
-    pub fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::new();
-        self.encode_into(&mut out);
-        out
-    }
-
     /// Appends the encoded record to `out`.
     pub fn encode_into(&self, out: &mut Vec<u8>) {
         *out = postcard::to_extend(self, std::mem::take(out)).expect("change records always serialise");
@@ -268,6 +244,12 @@ impl ChangeRecord {
 mod tests {
     use super::*;
 
+    fn encoded(encode: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
+        let mut out = Vec::new();
+        encode(&mut out);
+        out
+    }
+
     #[test]
     fn change_records_written_before_patches_still_read() {
         let old = postcard::to_stdvec(&(1u8, "updated Pod p".to_owned(), "kubernetes".to_owned())).unwrap();
@@ -278,7 +260,7 @@ mod tests {
         );
         let mut new = ChangeRecord::new(ChangeType::Updated, "s".into(), "src".into());
         new.patch = Some("[]".into());
-        assert_eq!(ChangeRecord::decode(&new.encode()).unwrap(), new);
+        assert_eq!(ChangeRecord::decode(&encoded(|out| new.encode_into(out))).unwrap(), new);
     }
 
     #[test]
@@ -300,9 +282,9 @@ mod tests {
             updated_at: 6,
             content_hash: 7,
         };
-        assert!(!ItemRecord::peek_deleted(&record.encode()).unwrap());
+        assert!(!ItemRecord::peek_deleted(&encoded(|out| record.encode_into(out))).unwrap());
         record.deleted_at = Some(1_700_000_000_000);
-        let bytes = record.encode();
+        let bytes = encoded(|out| record.encode_into(out));
         assert!(ItemRecord::peek_deleted(&bytes).unwrap());
         assert_eq!(ItemRecord::decode(&bytes).unwrap(), record);
         assert!(ItemRecord::peek_deleted(&[]).is_err());
@@ -316,7 +298,7 @@ mod tests {
             created_at: Timestamp(3),
             provenance: Provenance::Rule("k8s-owner".into()),
         };
-        let bytes = value.encode();
+        let bytes = encoded(|out| value.encode_into(out));
         assert_eq!(EdgeValue::decode(&bytes).unwrap(), value);
         assert_eq!(EdgeValue::peek(&bytes), Some((Some(Timestamp(9)), 4)));
         assert!(EdgeValue::decode(&bytes[..5]).is_err());
