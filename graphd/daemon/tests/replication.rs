@@ -120,3 +120,60 @@ async fn replicas_converge_through_a_lost_nats_node_a_killed_replica_and_a_check
     let c_log = std::fs::read_to_string(dir.join("replica-c.log")).unwrap();
     assert!(c_log.contains(&format!("position=Some({sequence})")), "replica-c started at the checkpoint:\n{c_log}");
 }
+
+/// A replica whose consumer has messages pulled by a connection that went before acknowledging
+/// them: they come again only once their acknowledgement times out, after later ones. The
+/// replica still applies every message, in stream order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_applies_what_a_dropped_connection_had_pulled() {
+    use async_nats::jetstream::consumer::{pull, AckPolicy};
+    use tokio_stream::StreamExt;
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    let nats = NatsCluster::start(3);
+    let urls = nats.urls();
+    let server = TestApiServer::start().await;
+    let objects = graphd::import::parse_objects(&fixture("k3s-troubleshoot-real-snapshot.json").to_string()).unwrap();
+    for object in &objects {
+        server.apply(object.clone());
+    }
+    let _agent = agent(dir, "agent", &server, CLUSTER, &stream_yaml(&urls, None));
+    let client = async_nats::connect(urls[0].as_str()).await.unwrap();
+    let jetstream = async_nats::jetstream::new(client);
+    // Once the agent has published its resync: the stream stops growing.
+    let started = Instant::now();
+    let mut published = 0;
+    let stream = loop {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert!(started.elapsed() < Duration::from_secs(60), "the agent never finished:\n{}", all_logs(dir));
+        let Ok(mut stream) = jetstream.get_stream("GRAPHD").await else { continue };
+        let now = stream.info().await.map(|info| info.state.messages).unwrap_or(0);
+        if now > 1 && now == published {
+            break stream;
+        }
+        published = now;
+    };
+    // The consumer as the replica makes it, and a connection that pulls all messages but the
+    // last and goes.
+    let consumer = stream
+        .get_or_create_consumer(
+            "replica-d",
+            pull::Config {
+                durable_name: Some("replica-d".into()),
+                ack_policy: AckPolicy::Explicit,
+                filter_subject: "graphd.ingest.>".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let all_but_last = usize::try_from(published - 1).unwrap();
+    let mut pulled = consumer.fetch().max_messages(all_but_last).messages().await.unwrap();
+    for _ in 0..all_but_last {
+        pulled.next().await.expect("a message published").unwrap();
+    }
+    drop((pulled, consumer, stream, jetstream));
+    let d = dir.join("replica-d-data");
+    let (_replica_d, _) = replica(dir, &d, "replica-d", &urls);
+    converge(dir, &[&d], &imported(&objects)).await;
+}

@@ -36,26 +36,36 @@ pub async fn consume(config: NatsConfig, consumer: String, store: Arc<GraphStore
     }
 }
 
+fn consumer_not_found(error: &async_nats::jetstream::stream::ConsumerError) -> bool {
+    use async_nats::jetstream::{stream::ConsumerErrorKind, ErrorCode};
+    matches!(error.kind(), ConsumerErrorKind::JetStream(e) if e.error_code() == ErrorCode::CONSUMER_NOT_FOUND)
+}
+
 async fn run(config: &NatsConfig, name: &str, store: &Arc<GraphStore>) -> anyhow::Result<()> {
     let (_, stream) = config.connect().await?;
     let position = store.stream_position()?;
-    // Where a new consumer starts: after what the store holds (a checkpoint's sequence), or at
-    // the beginning. An existing consumer goes on from its own acknowledgements.
+    // The consumer starts afresh on every connection, after what the store holds (a
+    // checkpoint's sequence, the last message applied), or at the beginning. Going on from the
+    // consumer's own acknowledgements lost messages: those a dropped connection had pulled
+    // come again only once their acknowledgement times out, after later ones, and were then
+    // taken for messages already applied.
+    match stream.delete_consumer(name).await {
+        Ok(_) => {}
+        Err(e) if consumer_not_found(&e) => {}
+        Err(e) => return Err(e.into()),
+    }
     let deliver_policy = match position {
         Some(sequence) => DeliverPolicy::ByStartSequence { start_sequence: sequence + 1 },
         None => DeliverPolicy::All,
     };
     let consumer = stream
-        .get_or_create_consumer(
-            name,
-            pull::Config {
-                durable_name: Some(name.to_owned()),
-                ack_policy: AckPolicy::Explicit,
-                deliver_policy,
-                filter_subject: format!("{}.>", config.subject),
-                ..Default::default()
-            },
-        )
+        .create_consumer(pull::Config {
+            durable_name: Some(name.to_owned()),
+            ack_policy: AckPolicy::Explicit,
+            deliver_policy,
+            filter_subject: format!("{}.>", config.subject),
+            ..Default::default()
+        })
         .await?;
     tracing::info!(stream = %config.stream, consumer = %name, ?position, "consuming the replication stream");
     let mut messages = consumer.messages().await?;
