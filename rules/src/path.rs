@@ -17,6 +17,18 @@ enum Segment {
     Where(String, String),
 }
 
+impl Segment {
+    /// Whether this segment, at an array, goes into `element`: `[]` into every one,
+    /// `[field=value]` into those whose field has the value, a key into none.
+    fn selects(&self, element: &Value) -> bool {
+        match self {
+            Segment::Key(_) => false,
+            Segment::Each => true,
+            Segment::Where(field, wanted) => element.get(field).and_then(Value::as_str) == Some(wanted.as_str()),
+        }
+    }
+}
+
 /// A parsed field path.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldPath {
@@ -116,11 +128,9 @@ impl FieldPath {
             };
             match (segment, value) {
                 (Segment::Key(key), Value::Object(map)) => map.get(key).is_some_and(|v| walk(rest, v, test)),
-                (Segment::Each, Value::Array(items)) => items.iter().any(|v| walk(rest, v, test)),
-                (Segment::Where(field, wanted), Value::Array(items)) => items
-                    .iter()
-                    .filter(|item| item.get(field).and_then(Value::as_str) == Some(wanted.as_str()))
-                    .any(|v| walk(rest, v, test)),
+                (Segment::Each | Segment::Where(..), Value::Array(items)) => {
+                    items.iter().filter(|item| segment.selects(item)).any(|v| walk(rest, v, test))
+                }
                 _ => false,
             }
         }
@@ -150,11 +160,9 @@ impl FieldPath {
             match (segment, value) {
                 (Segment::Key(key), Value::Object(map)) if rest.is_empty() => map.remove(key).is_some(),
                 (Segment::Key(key), Value::Object(map)) => map.get_mut(key).is_some_and(|v| walk(rest, v)),
-                (Segment::Each, Value::Array(items)) => items.iter_mut().fold(false, |found, v| walk(rest, v) | found),
-                (Segment::Where(field, wanted), Value::Array(items)) => items
-                    .iter_mut()
-                    .filter(|item| item.get(field).and_then(Value::as_str) == Some(wanted.as_str()))
-                    .fold(false, |found, v| walk(rest, v) | found),
+                (Segment::Each | Segment::Where(..), Value::Array(items)) => {
+                    items.iter_mut().filter(|item| segment.selects(item)).fold(false, |found, v| walk(rest, v) | found)
+                }
                 _ => false,
             }
         }
@@ -223,16 +231,9 @@ impl serde::Serialize for Without<'_> {
                     let rests: Vec<&[Segment]> = self
                         .paths
                         .iter()
-                        .filter_map(|path| match path.split_first() {
-                            Some((Segment::Each, rest)) => Some(rest),
-                            Some((Segment::Where(field, wanted), rest))
-                                if item.get(field).and_then(Value::as_str) == Some(wanted.as_str()) =>
-                            {
-                                Some(rest)
-                            }
-                            _ => None,
-                        })
-                        .filter(|rest| !rest.is_empty())
+                        .filter_map(|path| path.split_first())
+                        .filter(|(segment, rest)| segment.selects(item) && !rest.is_empty())
+                        .map(|(_, rest)| rest)
                         .collect();
                     out.serialize_element(&within(item, rests))?;
                 }
