@@ -126,7 +126,6 @@ async fn replicas_converge_through_a_lost_nats_node_a_killed_replica_and_a_check
 /// replica still applies every message, in stream order.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replica_applies_what_a_dropped_connection_had_pulled() {
-    use async_nats::jetstream::consumer::{pull, AckPolicy};
     use tokio_stream::StreamExt;
     let dir = tempfile::tempdir().unwrap();
     let dir = dir.path();
@@ -138,6 +137,7 @@ async fn a_replica_applies_what_a_dropped_connection_had_pulled() {
         server.apply(object.clone());
     }
     let _agent = agent(dir, "agent", &server, CLUSTER, &stream_yaml(&urls, None));
+    let config = graphd::config::Config::parse(&stream_yaml(&urls, Some("replica-d"))).unwrap().stream.unwrap().nats;
     let client = async_nats::connect(urls[0].as_str()).await.unwrap();
     let jetstream = async_nats::jetstream::new(client);
     // Once the agent has published its resync: the stream stops growing.
@@ -146,7 +146,7 @@ async fn a_replica_applies_what_a_dropped_connection_had_pulled() {
     let stream = loop {
         tokio::time::sleep(Duration::from_millis(500)).await;
         assert!(started.elapsed() < Duration::from_secs(60), "the agent never finished:\n{}", all_logs(dir));
-        let Ok(mut stream) = jetstream.get_stream("GRAPHD").await else { continue };
+        let Ok(mut stream) = jetstream.get_stream(&config.stream).await else { continue };
         let now = stream.info().await.map(|info| info.state.messages).unwrap_or(0);
         if now > 1 && now == published {
             break stream;
@@ -155,18 +155,7 @@ async fn a_replica_applies_what_a_dropped_connection_had_pulled() {
     };
     // The consumer as the replica makes it, and a connection that pulls all messages but the
     // last and goes.
-    let consumer = stream
-        .get_or_create_consumer(
-            "replica-d",
-            pull::Config {
-                durable_name: Some("replica-d".into()),
-                ack_policy: AckPolicy::Explicit,
-                filter_subject: "graphd.ingest.>".into(),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
+    let consumer = stream.create_consumer(config.replica_consumer("replica-d", None)).await.unwrap();
     let all_but_last = usize::try_from(published - 1).unwrap();
     let mut pulled = consumer.fetch().max_messages(all_but_last).messages().await.unwrap();
     for _ in 0..all_but_last {

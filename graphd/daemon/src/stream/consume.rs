@@ -4,7 +4,6 @@
 use super::NatsConfig;
 use crate::server::apply::{apply_request, OpenResync};
 use crate::GraphStore;
-use async_nats::jetstream::consumer::{pull, AckPolicy, DeliverPolicy};
 use graphd_proto::v1 as pb;
 use prost::Message;
 use std::collections::HashMap;
@@ -54,19 +53,7 @@ async fn run(config: &NatsConfig, name: &str, store: &Arc<GraphStore>) -> anyhow
         Err(e) if consumer_not_found(&e) => {}
         Err(e) => return Err(e.into()),
     }
-    let deliver_policy = match position {
-        Some(sequence) => DeliverPolicy::ByStartSequence { start_sequence: sequence + 1 },
-        None => DeliverPolicy::All,
-    };
-    let consumer = stream
-        .create_consumer(pull::Config {
-            durable_name: Some(name.to_owned()),
-            ack_policy: AckPolicy::Explicit,
-            deliver_policy,
-            filter_subject: format!("{}.>", config.subject),
-            ..Default::default()
-        })
-        .await?;
+    let consumer = stream.create_consumer(config.replica_consumer(name, position)).await?;
     tracing::info!(stream = %config.stream, consumer = %name, ?position, "consuming the replication stream");
     let mut messages = consumer.messages().await?;
     // Each agent's resync, open between its begin and its end.

@@ -24,6 +24,7 @@ mod consume;
 pub use consume::consume;
 
 use async_nats::jetstream;
+use async_nats::jetstream::consumer::{pull, AckPolicy, DeliverPolicy};
 use serde::Deserialize;
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -67,6 +68,23 @@ impl NatsConfig {
     /// The subject `agent` publishes to.
     pub fn subject_of(&self, agent: &str) -> String {
         format!("{}.{agent}", self.subject)
+    }
+
+    /// The durable consumer `name` of a replica whose store holds the stream up to
+    /// `position`: every agent's messages, from the one after `position` (from the first
+    /// without one), each acknowledged on its own.
+    pub fn replica_consumer(&self, name: &str, position: Option<u64>) -> pull::Config {
+        let deliver_policy = match position {
+            Some(sequence) => DeliverPolicy::ByStartSequence { start_sequence: sequence + 1 },
+            None => DeliverPolicy::All,
+        };
+        pull::Config {
+            durable_name: Some(name.to_owned()),
+            ack_policy: AckPolicy::Explicit,
+            deliver_policy,
+            filter_subject: format!("{}.>", self.subject),
+            ..Default::default()
+        }
     }
 
     /// The agent a message's subject names.
