@@ -137,7 +137,8 @@ async fn a_replica_applies_what_a_dropped_connection_had_pulled() {
         server.apply(object.clone());
     }
     let _agent = agent(dir, "agent", &server, CLUSTER, &stream_yaml(&urls, None));
-    let config = graphd::config::Config::parse(&stream_yaml(&urls, Some("replica-d"))).unwrap().stream.unwrap().nats;
+    let name = "replica-d";
+    let config = graphd::config::Config::parse(&stream_yaml(&urls, Some(name))).unwrap().stream.unwrap().nats;
     let client = async_nats::connect(urls[0].as_str()).await.unwrap();
     let jetstream = async_nats::jetstream::new(client);
     // Once the agent has published its resync: the stream stops growing.
@@ -155,7 +156,7 @@ async fn a_replica_applies_what_a_dropped_connection_had_pulled() {
     };
     // The consumer as the replica makes it, and a connection that pulls all messages but the
     // last and goes.
-    let consumer = stream.create_consumer(config.replica_consumer("replica-d", None)).await.unwrap();
+    let consumer = stream.create_consumer(config.replica_consumer(name, None)).await.unwrap();
     let all_but_last = usize::try_from(published - 1).unwrap();
     let mut pulled = consumer.fetch().max_messages(all_but_last).messages().await.unwrap();
     for _ in 0..all_but_last {
@@ -163,6 +164,6 @@ async fn a_replica_applies_what_a_dropped_connection_had_pulled() {
     }
     drop((pulled, consumer, stream, jetstream));
     let d = dir.join("replica-d-data");
-    let (_replica_d, _) = replica(dir, &d, "replica-d", &urls);
+    let (_replica_d, _) = replica(dir, &d, name, &urls);
     converge(dir, &[&d], &imported(&objects)).await;
 }

@@ -70,6 +70,11 @@ impl NatsConfig {
         format!("{}.{agent}", self.subject)
     }
 
+    /// The subjects of every agent: what the stream holds and a replica reads.
+    fn every_agent_subject(&self) -> String {
+        format!("{}.>", self.subject)
+    }
+
     /// The durable consumer `name` of a replica whose store holds the stream up to
     /// `position`: every agent's messages, from the one after `position` (from the first
     /// without one), each acknowledged on its own.
@@ -82,7 +87,7 @@ impl NatsConfig {
             durable_name: Some(name.to_owned()),
             ack_policy: AckPolicy::Explicit,
             deliver_policy,
-            filter_subject: format!("{}.>", self.subject),
+            filter_subject: self.every_agent_subject(),
             ..Default::default()
         }
     }
@@ -107,7 +112,7 @@ impl NatsConfig {
         let stream = context
             .get_or_create_stream(jetstream::stream::Config {
                 name: self.stream.clone(),
-                subjects: vec![format!("{}.>", self.subject)],
+                subjects: vec![self.every_agent_subject()],
                 num_replicas: self.replicas,
                 max_age: self.max_age.unwrap_or_default(),
                 storage: jetstream::stream::StorageType::File,
