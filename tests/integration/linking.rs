@@ -273,6 +273,34 @@ fn a_missing_target_waits_and_links_when_it_arrives_and_again_when_recreated() {
     assert_eq!(manages(&store), 0, "the source changed: only the difference is written");
 }
 
+/// A target changed without a change to what finds it leaves the edges to it as they are; one
+/// deleted and reported again within one batch is linked again, as a new item would be.
+#[test]
+fn a_target_deleted_and_restored_in_one_batch_is_linked_again() {
+    use graphd_core::Timestamp;
+    use graphd_store::Op;
+    let store = Store::open(graphd_store::MemEngine::new()).unwrap();
+    store.set_rules(graphd_rules::builtin::rules().unwrap()).unwrap();
+    let item = |object: Value| graphd::import::to_item("c1", &object).unwrap();
+    let pod = item(serde_json::json!({"kind": "Pod", "metadata": {"name": "web-1", "namespace": "apps", "uid": "p1"},
+        "spec": {"nodeName": "node-a"}}));
+    let node = item(serde_json::json!({"kind": "Node", "metadata": {"name": "node-a", "uid": "n1"}}));
+    let runs_on =
+        |store: &Store<graphd_store::MemEngine>| edges_by_rule(store).get("k8s-pod-node").copied().unwrap_or(0);
+    store.apply(&[Op::Upsert(pod), Op::Upsert(node.clone())], Timestamp(1), "test").unwrap();
+    assert_eq!(runs_on(&store), 1, "the Pod runs on its Node");
+
+    let mut cordoned = node.clone();
+    cordoned.document["spec"] = serde_json::json!({"unschedulable": true});
+    store.apply(&[Op::Upsert(cordoned.clone())], Timestamp(2), "test").unwrap();
+    assert_eq!(runs_on(&store), 1, "the Node changed, not its name: the edge stays");
+
+    let back = [Op::Delete(node.key.clone()), Op::Upsert(cordoned)];
+    let outcome = store.apply(&back, Timestamp(3), "test").unwrap();
+    assert_eq!(outcome.deleted, 1);
+    assert_eq!(runs_on(&store), 1, "deleted and back in one batch: the Pod links to it again");
+}
+
 #[test]
 fn a_pod_walks_up_through_its_node_to_the_ec2_estate_whatever_came_first() {
     use graphd_core::{ExternalKey, ItemWrite, Kind, Scope, Timestamp};

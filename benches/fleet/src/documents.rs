@@ -179,7 +179,7 @@ mod tests {
         let reader = store.read();
         let mut edges = BTreeSet::new();
         for item in &fleet.items {
-            let from = reader.get_by_key(&item.write.key, false).unwrap().unwrap();
+            let Some(from) = reader.get_by_key(&item.write.key, false).unwrap() else { continue };
             for edge in reader.edges(from.id, true, false).unwrap() {
                 let to = reader.get(edge.to, false).unwrap().unwrap();
                 edges.insert((format!("{:?}", item.write.key), edge.relation.clone(), format!("{:?}", to.key)));
@@ -209,6 +209,27 @@ mod tests {
         }
         assert!(missing.is_empty(), "{} documented edges not derived, first: {:?}", missing.len(), missing.first());
         assert!(derived > fleet.edges.len() / 2, "most of the fleet's edges are documented: {derived}");
+    }
+
+    /// Sent as a scraper sends it, with links only for the edges no rule reads from the
+    /// documents (and its deletions), a documented fleet gets the edges it gets with a link
+    /// for every edge.
+    #[test]
+    fn links_only_where_no_rule_links_give_the_same_graph() {
+        let mut fleet = crate::generate(FleetSize::S, 5);
+        attach(&mut fleet);
+        let loaded = |batches: Vec<Vec<Op>>| {
+            let store = linked_store();
+            store.apply_all(batches.iter().map(|batch| (batch, Timestamp(1))), "test", |_, _| ()).unwrap();
+            edges_by_key(&store, &fleet)
+        };
+        let every_link = loaded(crate::load::batches(&fleet, 1_000).collect());
+        let undocumented = crate::load::batches_linking(&fleet, 1_000, |edge| !is_documented(&fleet, edge));
+        let scraped = loaded(undocumented.collect());
+        assert!(every_link.len() > fleet.items.len(), "the fleet is linked: {} edges", every_link.len());
+        let missing: Vec<_> = every_link.difference(&scraped).take(3).collect();
+        let extra: Vec<_> = scraped.difference(&every_link).take(3).collect();
+        assert!(missing.is_empty() && extra.is_empty(), "missing {missing:?}, extra {extra:?}");
     }
 
     /// Loaded in many batches, latest items first (so most references wait for a later batch),

@@ -1,14 +1,24 @@
 //! The fleet as batches of store operations: items first, then edges, then deletions, so that
 //! every link finds both its ends.
 
-use crate::Fleet;
+use crate::{Fleet, FleetEdge};
 use graphd_core::{EdgeWrite, Provenance};
 use graphd_store::Op;
 
 /// The fleet's operations in batches of at most `batch_size`.
 pub fn batches(fleet: &Fleet, batch_size: usize) -> impl Iterator<Item = Vec<Op>> + '_ {
+    batches_linking(fleet, batch_size, |_| true)
+}
+
+/// As [`batches`], with a link only for the edges `linked` keeps: what a scraper sends when the
+/// store's rules make the other edges from the items' documents.
+pub fn batches_linking<'f>(
+    fleet: &'f Fleet,
+    batch_size: usize,
+    linked: impl Fn(&FleetEdge) -> bool + 'f,
+) -> impl Iterator<Item = Vec<Op>> + 'f {
     let upserts = fleet.items.iter().map(|item| Op::Upsert(item.write.clone()));
-    let links = fleet.edges.iter().map(|edge| {
+    let links = fleet.edges.iter().filter(move |edge| linked(edge)).map(|edge| {
         Op::Link(EdgeWrite {
             from: fleet.items[edge.from].write.key.clone(),
             relation: edge.relation.to_owned(),

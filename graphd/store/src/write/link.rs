@@ -174,8 +174,9 @@ impl LinkRules {
 impl<'a, S: Snapshot> BatchWriter<'a, S> {
     pub(super) fn link_by_rules(&mut self, link: &LinkRules) -> Result<()> {
         let mut sources: BTreeSet<ItemId> = BTreeSet::new();
-        // What the touched items were and are now may be referenced by: in key order, so one
-        // cursor reads the references to all of them moving forward.
+        // What the touched items were and are now may be referenced by, by the lookups that
+        // can find them differently now: in key order, so one cursor reads the references to
+        // all of them moving forward.
         let mut referenced_as: BTreeSet<[u8; 9]> = BTreeSet::new();
         for (id, before) in &self.scratch.touched {
             sources.insert(*id);
@@ -185,8 +186,12 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
             if now.is_deleted() {
                 continue;
             }
+            let refound = Refound::between(before.as_ref(), &now);
+            if refound == Refound::Nothing {
+                continue;
+            }
             for record in before.iter().chain(std::iter::once(now.as_ref())) {
-                let signatures = self.target_signatures(record, link)?.into_iter();
+                let signatures = self.target_signatures(record, link, refound == Refound::BySelector)?.into_iter();
                 let referenced = signatures.filter(|&signature| self.known.may_be_referenced(signature));
                 referenced_as.extend(referenced.map(keys::reference_prefix));
             }
@@ -572,8 +577,8 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
     }
 
     /// Every signature under which sources may reference `record`, among the lookups the
-    /// rules can make.
-    fn target_signatures(&self, record: &ItemRecord, link: &LinkRules) -> Result<Vec<Signature>> {
+    /// rules can make (only their selectors' with `selectors_only`).
+    fn target_signatures(&self, record: &ItemRecord, link: &LinkRules, selectors_only: bool) -> Result<Vec<Signature>> {
         let kind = self.writer.names.kind(record.kind).map(|k| k.as_str()).unwrap_or_default();
         let short_id = keys::decode_external(&record.key)?.short_id().to_owned();
         let mut out = Vec::new();
@@ -581,6 +586,9 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
         let of_kind = link.wanted.get(kind).into_iter().flatten().map(|&(what, look_in)| (what, kind, look_in));
         let of_any = link.wanted.get("").into_iter().flatten().filter(|(what, _)| *what == b'u');
         for (what, kind, look_in) in of_kind.chain(of_any.map(|&(what, look_in)| (what, "", look_in))) {
+            if selectors_only && what != b's' {
+                continue;
+            }
             // An item without a namespace is found "in the namespace" by sources without one (see
             // `in_scope`): its signature names no namespace, as their references do.
             let value = match what {
@@ -592,6 +600,38 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
         }
         Ok(out)
     }
+}
+
+/// Which lookups can find a changed item differently than before: the sources referencing it
+/// by those are derived again, and only those. A lookup by name or uid reads an item's kind,
+/// name, key and scope; a selector reads those and its labels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Refound {
+    All,
+    BySelector,
+    Nothing,
+}
+
+impl Refound {
+    /// For an item that was `before` (none if it is new) and is `now`, live.
+    fn between(before: Option<&ItemRecord>, now: &ItemRecord) -> Self {
+        let Some(before) = before.filter(|before| !before.is_deleted()) else { return Refound::All };
+        if looked_up_by(before) != looked_up_by(now) {
+            Refound::All
+        } else if before.labels != now.labels {
+            Refound::BySelector
+        } else {
+            Refound::Nothing
+        }
+    }
+}
+
+/// What a lookup by name or uid reads of an item: its key, kind, name and scope.
+type LookedUpBy<'r> = (&'r [u8], KindId, &'r str, [Option<&'r str>; 4]);
+
+fn looked_up_by(record: &ItemRecord) -> LookedUpBy<'_> {
+    let scope = [&record.namespace, &record.cluster, &record.account, &record.region].map(|part| part.as_deref());
+    (&record.key, record.kind, &record.name, scope)
 }
 
 /// By target kind ("" for any), the lookups some rule makes: (name, uid or selector; where).

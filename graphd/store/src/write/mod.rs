@@ -119,7 +119,8 @@ pub(crate) struct Scratch {
     read_edges: HashMap<EdgeKey, EdgeValue>,
     /// Kinds of the ends of changed edges: each copy of an edge stores its far end's kind.
     kinds: HashMap<ItemId, KindId>,
-    /// With rules: every item this batch upserted or deleted, with its record before the batch.
+    /// With rules: every item this batch upserted or deleted, with the record its edges were
+    /// linked by: as stored before the batch, none once the batch deleted it (or if it is new).
     touched: HashMap<ItemId, Option<ItemRecord>>,
 }
 
@@ -304,7 +305,8 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
         let id = entry.id;
         let mut record = self.item_record(id)?.into_owned();
         if self.writer.rules.is_some() {
-            self.scratch.touched.entry(id).or_insert_with(|| Some(record.clone()));
+            // Its edges go with it: if the batch brings it back, it is linked as a new item.
+            self.scratch.touched.insert(id, None);
         }
         self.scratch.ext.insert(ext_key, ExternalEntry { deleted: true, ..entry });
         record.deleted_at = Some(self.at.0);
