@@ -28,12 +28,13 @@ fn imported(name: &str, dir: &std::path::Path) -> Store<RocksEngine> {
 /// Live edges per rule that made them.
 pub fn edges_by_rule<E: Engine>(store: &Store<E>) -> BTreeMap<String, usize> {
     let mut out = BTreeMap::new();
+    let names = store.names();
     store
         .engine()
         .snapshot()
         .scan_prefix(Cf::EdgesOut, &[], &mut |_, value| {
             let value = EdgeValue::decode(value).unwrap();
-            if let (Provenance::Rule(rule), None) = (&value.provenance, value.deleted_at) {
+            if let (Some(Provenance::Rule(rule)), None) = (names.provenance(value.provenance), value.deleted_at) {
                 *out.entry(rule.clone()).or_default() += 1;
             }
             true
@@ -175,12 +176,14 @@ fn an_empty_service_selector_selects_nothing() {
 /// Sources of `rule` with at least one live edge.
 fn sources_linked<E: Engine>(store: &Store<E>, rule: &str) -> usize {
     let mut sources = std::collections::BTreeSet::new();
+    let names = store.names();
     store
         .engine()
         .snapshot()
         .scan_prefix(Cf::EdgesOut, &[], &mut |key, value| {
             let value = EdgeValue::decode(value).unwrap();
-            if value.deleted_at.is_none() && value.provenance == Provenance::Rule(rule.into()) {
+            if value.deleted_at.is_none() && names.provenance(value.provenance) == Some(&Provenance::Rule(rule.into()))
+            {
                 sources.insert(key[..8].to_vec());
             }
             true

@@ -1,4 +1,5 @@
-//! The in-memory adjacency: every edge of the store, both ways, indexed by dense item id.
+//! The in-memory adjacency: every edge of the store, both ways, indexed by dense item id, and
+//! each item's [`Liveness`] as last read.
 //!
 //! RocksDB keeps the truth; this is a derived index so that walks cost memory reads instead of
 //! one iterator seek per expanded item. It is rebuilt from the edge column families at open
@@ -13,6 +14,7 @@ use crate::cf::Cf;
 use crate::codec::EdgeValue;
 use crate::engine::{Engine, EngineError, Snapshot};
 use crate::keys::{self, KindId, RelId};
+use crate::liveness::Liveness;
 use graphd_core::ItemId;
 
 /// One edge as seen from one end.
@@ -67,24 +69,28 @@ pub enum EdgeState {
     Tombstoned,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Adjacency {
     out: Vec<Vec<Entry>>,
     inc: Vec<Vec<Entry>>,
+    /// Whether each item is live, for the start check of a walk; kept in step by the writer
+    /// under the same lock as the edges.
+    pub liveness: Liveness,
 }
 
 /// Sequence that entries loaded at open carry as tombstoned: visible as such to every reader.
 const LOADED_TOMBSTONE: u64 = 1;
 
 impl Adjacency {
-    /// Rebuilds the adjacency from the edge column families, one thread per direction.
-    pub fn load<E: Engine>(engine: &E) -> Result<Adjacency, EngineError> {
+    /// Rebuilds the adjacency from the edge column families, one thread per direction, for
+    /// readers at `seq` or later; no item's liveness is known yet (`ids`: the next item id).
+    pub fn load<E: Engine>(engine: &E, seq: u64, ids: u64) -> Result<Adjacency, EngineError> {
         let (out, inc) = std::thread::scope(|scope| {
             let out = scope.spawn(|| load_direction(engine, Cf::EdgesOut));
             let inc = load_direction(engine, Cf::EdgesIn);
             (out.join().expect("adjacency loader panicked"), inc)
         });
-        Ok(Adjacency { out: out?, inc: inc? })
+        Ok(Adjacency { out: out?, inc: inc?, liveness: Liveness::new(seq, ids) })
     }
 
     /// Edges of `id` in one direction, every version; filter with [`Entry::exists_at`].

@@ -3,8 +3,8 @@
 //! Kinds are stored as interned ids and external keys in their key encoding, so a record
 //! holds no serde-tagged enum and postcard can read it back without a schema.
 
-use crate::keys::KindId;
-use graphd_core::{ChangeType, Health, ItemId, Provenance, Timestamp};
+use crate::keys::{KindId, ProvenanceId};
+use graphd_core::{ChangeType, Health, ItemId, Timestamp};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, thiserror::Error)]
@@ -120,17 +120,18 @@ impl ExternalEntry {
 /// The value of an edge key, the same in both directions except `far_kind`, which is the kind
 /// of the item at the far end so a walk can filter by kind without reading that item.
 ///
-/// Layout: `deleted_at u64 (0 = live) · far_kind u16 · created_at u64 · provenance tag u8 ·
-/// provenance name`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Layout: `deleted_at u64 (0 = live) · far_kind u16 · created_at u64 · provenance u32`, the
+/// provenance interned (see [`crate::names::Names::provenance`]): a rule's name in every copy
+/// of every edge it made was half of each value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EdgeValue {
     pub deleted_at: Option<Timestamp>,
     pub far_kind: KindId,
     pub created_at: Timestamp,
-    pub provenance: Provenance,
+    pub provenance: ProvenanceId,
 }
 
-const EDGE_FIXED: usize = 8 + 2 + 8 + 1;
+const EDGE_VALUE_LEN: usize = 8 + 2 + 8 + 4;
 
 impl EdgeValue {
     /// Whether the edge existed at `at`: created by then and not yet tombstoned.
@@ -140,33 +141,21 @@ impl EdgeValue {
 
     /// Appends the encoded value to `out`.
     pub fn encode_into(&self, out: &mut Vec<u8>) {
-        let (tag, name) = match &self.provenance {
-            Provenance::Rule(n) => (b'r', n),
-            Provenance::Scraper(n) => (b's', n),
-            Provenance::Api(n) => (b'a', n),
-        };
-        out.reserve(EDGE_FIXED + name.len());
+        out.reserve(EDGE_VALUE_LEN);
         out.extend_from_slice(&self.deleted_at.map_or(0, |t| t.0).to_be_bytes());
         out.extend_from_slice(&self.far_kind.to_be_bytes());
         out.extend_from_slice(&self.created_at.0.to_be_bytes());
-        out.push(tag);
-        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(&self.provenance.to_be_bytes());
     }
 
     pub fn decode(bytes: &[u8]) -> Result<Self, CodecError> {
-        let fail = |reason: &str| CodecError { what: "edge", reason: reason.to_owned() };
-        if bytes.len() < EDGE_FIXED {
-            return Err(fail("too short"));
+        if bytes.len() != EDGE_VALUE_LEN {
+            let reason = format!("{} bytes, expected {EDGE_VALUE_LEN}", bytes.len());
+            return Err(CodecError { what: "edge", reason });
         }
-        let (deleted_at, far_kind) = Self::peek(bytes).ok_or_else(|| fail("too short"))?;
-        let created_at = Timestamp(u64::from_be_bytes(bytes[10..18].try_into().expect("8")));
-        let name = String::from_utf8(bytes[EDGE_FIXED..].to_vec()).map_err(|_| fail("name not UTF-8"))?;
-        let provenance = match bytes[18] {
-            b'r' => Provenance::Rule(name),
-            b's' => Provenance::Scraper(name),
-            b'a' => Provenance::Api(name),
-            _ => return Err(fail("unknown provenance tag")),
-        };
+        let (deleted_at, far_kind) = Self::peek(bytes).expect("long enough");
+        let created_at = Timestamp(u64::from_be_bytes(bytes[10..18].try_into().expect("8 bytes")));
+        let provenance = ProvenanceId::from_be_bytes(bytes[18..22].try_into().expect("4 bytes"));
         Ok(EdgeValue { deleted_at, far_kind, created_at, provenance })
     }
 
@@ -292,15 +281,14 @@ mod tests {
 
     #[test]
     fn edge_values_round_trip() {
-        let value = EdgeValue {
-            deleted_at: Some(Timestamp(9)),
-            far_kind: 4,
-            created_at: Timestamp(3),
-            provenance: Provenance::Rule("k8s-owner".into()),
-        };
+        let value = EdgeValue { deleted_at: Some(Timestamp(9)), far_kind: 4, created_at: Timestamp(3), provenance: 7 };
         let bytes = encoded(|out| value.encode_into(out));
         assert_eq!(EdgeValue::decode(&bytes).unwrap(), value);
         assert_eq!(EdgeValue::peek(&bytes), Some((Some(Timestamp(9)), 4)));
         assert!(EdgeValue::decode(&bytes[..5]).is_err());
+        assert!(
+            EdgeValue::decode(&[bytes.as_slice(), b"k8s-owner"].concat()).is_err(),
+            "a value with its provenance spelt out"
+        );
     }
 }

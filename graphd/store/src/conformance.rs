@@ -4,6 +4,7 @@
 //! [`Harness`] that makes fresh engines and reopens them. Each check is its own test.
 
 use crate::engine::{Engine, Snapshot, WriteBatch};
+use crate::keys;
 use crate::query::{ChangeFilter, Direction, ListQuery, NameQuery, RelatedQuery, ScopeFilter};
 use crate::{Cf, Op, Store, StoreError};
 use graphd_core::{EdgeWrite, ExternalKey, Health, ItemId, ItemWrite, Kind, Provenance, Scope, Timestamp};
@@ -37,7 +38,8 @@ macro_rules! conformance_tests {
             resync_tombstones_only_what_its_scope_did_not_report, change_listener_hears_each_commit,
             batches_applied_together_land_as_one_by_one,
             batches_applied_together_to_a_stored_estate_land_as_one_by_one,
-            batches_applied_together_stop_at_the_first_failure);
+            batches_applied_together_stop_at_the_first_failure,
+            walk_starts_are_checked_as_of_each_snapshot, a_store_in_another_format_is_refused);
     };
     (@each $harness:expr; $($check:ident),* $(,)?) => {
         $(
@@ -550,7 +552,7 @@ fn assert_edge_copies_agree<E: Engine>(store: &Store<E>) {
         let inc = &incoming[crate::keys::edge(to, rel, from).as_slice()];
         assert_eq!(out.far_kind, kind_of(to), "the outgoing copy of {from:?} → {to:?} keeps the target's kind");
         assert_eq!(inc.far_kind, kind_of(from), "the incoming copy of {from:?} → {to:?} keeps the source's kind");
-        assert_eq!(EdgeValue { far_kind: out.far_kind, ..inc.clone() }, out, "one value both ways");
+        assert_eq!(EdgeValue { far_kind: out.far_kind, ..*inc }, out, "one value both ways");
     }
 }
 
@@ -744,16 +746,40 @@ pub fn reopen_keeps_everything<H: Harness>(h: &mut H) {
     let (store, e) = loaded(h);
     let pod = id_of(&store, &e.pod_a);
     let up_before = store.read().walk_up(pod, false).unwrap();
+    let edges_before = store.read().edges(pod, true, true).unwrap();
     store.flush().unwrap();
     let engine = store.into_engine();
     let store = Store::open(h.reopen(engine)).unwrap();
     let reader = store.read();
     assert_eq!(reader.walk_up(pod, false).unwrap(), up_before);
+    assert_eq!(reader.edges(pod, true, true).unwrap(), edges_before, "provenances are named again after a reopen");
     assert_eq!(reader.get_by_key(&e.pod_a.key, false).unwrap().unwrap().id, pod);
     drop(reader);
     let fresh =
         store.apply(&[Op::Upsert(k8s("after", "Pod", "after", Some("ns-a")))], Timestamp(T0.0 + 1), "test").unwrap();
     assert_eq!(fresh.upserted[0], ItemId(15), "ids continue after a reopen");
+}
+
+/// A store written in another format is refused at open with both formats named, not misread.
+pub fn a_store_in_another_format_is_refused<H: Harness>(h: &mut H) {
+    let (store, _) = loaded(h);
+    let engine = store.into_engine();
+    let mut older = WriteBatch::new();
+    older.delete(Cf::Meta, keys::META_FORMAT);
+    engine.write(&older).unwrap();
+    let Err(failure) = Store::open(h.reopen(engine)) else { panic!("a store without a format opened") };
+    assert!(matches!(failure, StoreError::Format { expected: crate::store::FORMAT, .. }), "{failure}");
+    assert!(failure.to_string().contains("format 1 (no format recorded)"), "{failure}");
+    let engine = h.fresh();
+    let store = Store::open(engine).unwrap();
+    let engine = store.into_engine();
+    let mut newer = WriteBatch::new();
+    newer.put(Cf::Meta, keys::META_FORMAT, &(crate::store::FORMAT + 1).to_be_bytes());
+    engine.write(&newer).unwrap();
+    assert!(
+        matches!(Store::open(h.reopen(engine)), Err(StoreError::Format { .. })),
+        "an empty store in a newer format too"
+    );
 }
 
 pub fn purge_removes_only_old_tombstones<H: Harness>(h: &mut H) {
@@ -823,6 +849,32 @@ pub fn walks_answer_as_of_their_snapshot<H: Harness>(h: &mut H) {
     assert_eq!(on_node(&after), set(&["web-1-b", "web-1-c"]), "a new snapshot sees the batch");
     assert_eq!(before.walk_up(pod_a, false).unwrap().nodes.len(), 10, "walk-up on the old snapshot");
     assert!(after.walk_up(pod_a, false).is_err());
+}
+
+/// Walks remember whether their start is live (see [`crate::liveness`]); what they remember
+/// must follow every delete, restore and purge, and never leak into an older snapshot.
+pub fn walk_starts_are_checked_as_of_each_snapshot<H: Harness>(h: &mut H) {
+    let (store, e) = loaded(h);
+    let node = id_of(&store, &e.node);
+    let up = |reader: &crate::query::Reader<'_, H::E>, include_deleted| reader.walk_up(node, include_deleted).is_ok();
+    assert!(up(&store.read(), false), "a live start, read and remembered");
+    assert!(up(&store.read(), false), "a live start, as remembered");
+    let before = store.read();
+    store.apply(&[Op::Delete(key(&e.node))], Timestamp(T0.0 + 1), "test").unwrap();
+    for _ in 0..2 {
+        assert!(!up(&store.read(), false), "a deleted start is not found");
+        assert!(up(&store.read(), true), "unless asked");
+        assert!(up(&before, false), "an older snapshot still sees it live");
+    }
+    store.apply(&[Op::Upsert(e.node.clone())], Timestamp(T0.0 + 2), "test").unwrap();
+    assert!(up(&store.read(), false), "restored");
+    store.apply(&[Op::Delete(key(&e.node))], Timestamp(T0.0 + 3), "test").unwrap();
+    assert!(up(&store.read(), true));
+    store.purge_tombstones(Timestamp(T0.0 + 10), 1000).unwrap();
+    assert!(!up(&store.read(), true), "purged: gone even when deleted items are asked for");
+    let mut query = RelatedQuery::new(Direction::Both, 1);
+    query.include_deleted = true;
+    assert!(matches!(store.read().related(node, &query), Err(StoreError::UnknownId(_))));
 }
 
 pub fn an_edge_linked_and_unlinked_in_one_batch_is_a_tombstone<H: Harness>(h: &mut H) {
@@ -1003,12 +1055,13 @@ fn applied_together_and_one_by_one<H: Harness>(h: &mut H, stored: usize) {
     together.apply_all(timed, "test", |index, outcome| landed.push((index, outcome))).unwrap();
     assert_eq!(landed, outcomes, "each batch reported once, in order");
     assert!(contents(&together) == contents(&one_by_one), "the same entries in every column family");
+    let names = together.names();
     let by_builtin_rules = contents(&together)
         .iter()
         .filter(|(cf, _, value)| {
             *cf == Cf::EdgesOut
-                && matches!(crate::codec::EdgeValue::decode(value).unwrap().provenance,
-                    Provenance::Rule(rule) if rule.starts_with("k8s-"))
+                && matches!(names.provenance(crate::codec::EdgeValue::decode(value).unwrap().provenance),
+                    Some(Provenance::Rule(rule)) if rule.starts_with("k8s-"))
         })
         .count();
     assert!(by_builtin_rules >= 2, "the rules linked the Pods to what came in later batches");

@@ -31,6 +31,11 @@ pub enum StoreError {
     InvalidQuery { field: &'static str, reason: String },
     #[error("the store's interned ids are corrupt: {0}")]
     Corrupt(String),
+    #[error(
+        "the store is in format {found} and this graphd reads format {expected}: \
+         load the data again into a new data directory"
+    )]
+    Format { found: String, expected: u64 },
 }
 
 impl StoreError {
@@ -38,7 +43,7 @@ impl StoreError {
     /// request being wrong: the same request may succeed later, or elsewhere.
     pub fn is_local(&self) -> bool {
         match self {
-            StoreError::Engine(_) | StoreError::Codec(_) | StoreError::Corrupt(_) => true,
+            StoreError::Engine(_) | StoreError::Codec(_) | StoreError::Corrupt(_) | StoreError::Format { .. } => true,
             StoreError::InBatch { source, .. } => source.is_local(),
             _ => false,
         }

@@ -10,6 +10,8 @@ use graphd_core::{ExternalKey, ItemId, Timestamp};
 pub type KindId = u16;
 /// Interned relation id.
 pub type RelId = u16;
+/// Interned provenance (who made an edge): every edge value carries one.
+pub type ProvenanceId = u32;
 
 pub const ANY_KIND: KindId = 0;
 
@@ -332,6 +334,8 @@ pub fn decode_signatures(value: &[u8]) -> Result<Vec<Signature>, KeyError> {
 
 // ---- meta -----------------------------------------------------------------------------------
 
+/// The format the store's keys and values are in (see [`crate::store::FORMAT`]).
+pub const META_FORMAT: &[u8] = b"format";
 pub const META_NEXT_ID: &[u8] = b"counter/next_id";
 pub const META_NEXT_SEQ: &[u8] = b"counter/next_seq";
 /// The fingerprint of the link rules the items were last linked by.
@@ -340,6 +344,8 @@ pub const META_RULES_FINGERPRINT: &[u8] = b"rules/fingerprint";
 pub const META_STREAM_POSITION: &[u8] = b"stream/position";
 pub const META_KIND_PREFIX: &[u8] = b"kind/";
 pub const META_RELATION_PREFIX: &[u8] = b"relation/";
+/// `provenance/ · tag · name`, tag `r` (rule), `s` (scraper) or `a` (API caller).
+pub const META_PROVENANCE_PREFIX: &[u8] = b"provenance/";
 /// Tombstones in deletion order: `tomb/ · time · what · key`, so purging scans only old ones.
 pub const META_TOMB_PREFIX: &[u8] = b"tomb/";
 
@@ -349,6 +355,10 @@ pub fn meta_kind(name: &str) -> Vec<u8> {
 
 pub fn meta_relation(name: &str) -> Vec<u8> {
     [META_RELATION_PREFIX, name.as_bytes()].concat()
+}
+
+pub fn meta_provenance(tag: u8, name: &str) -> Vec<u8> {
+    [META_PROVENANCE_PREFIX, &[tag], name.as_bytes()].concat()
 }
 
 /// What a tombstone queue entry points at.

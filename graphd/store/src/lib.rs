@@ -8,7 +8,8 @@
 //! - [`store`] and [`write`]: the graph store; one writer applies atomic batches of upserts,
 //!   deletes (tombstones), links and unlinks, and with rules (`graphd-rules`) links the items
 //!   a batch changes inside the same batch.
-//! - [`adjacency`]: every edge in memory, both ways, versioned by batch, for walks.
+//! - [`adjacency`]: every edge in memory, both ways, versioned by batch, for walks; and
+//!   [`liveness`], each item's state as last read, for the start check of a walk.
 //! - [`query`]: get, lookups, related, walk-up, list, health counts, changes.
 //! - [`resync`]: tombstoning what a source no longer reports for its scope.
 //! - [`retention`]: purging old tombstones in the background.
@@ -23,6 +24,7 @@ pub mod codec;
 pub mod engine;
 pub mod error;
 pub mod keys;
+pub mod liveness;
 pub mod mem;
 pub mod names;
 mod overlay;

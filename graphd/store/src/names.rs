@@ -1,12 +1,12 @@
-//! Interned kinds and relations: small ids in keys, names in answers.
+//! Interned kinds, relations and provenances: small ids in keys and values, names in answers.
 //!
 //! The tables only grow. A writer stages new names in its batch and publishes them here after
 //! the batch is durable, so no key ever holds an id whose name is not on disk.
 
 use crate::cf::Cf;
 use crate::engine::{EngineError, Snapshot, WriteBatch};
-use crate::keys::{self, KindId, RelId};
-use graphd_core::{Kind, Orientation, Relation, RelationError};
+use crate::keys::{self, KindId, ProvenanceId, RelId};
+use graphd_core::{Kind, Orientation, Provenance, Relation, RelationError};
 use std::collections::HashMap;
 
 #[derive(Debug, Default, Clone)]
@@ -15,6 +15,10 @@ pub struct Names {
     kind_ids: HashMap<String, KindId>,
     relations: Vec<Relation>,
     relation_ids: HashMap<String, RelId>,
+    provenances: Vec<Provenance>,
+    /// By provenance tag (see [`provenance_tag`]), then name: found without building a
+    /// [`Provenance`].
+    provenance_ids: [HashMap<String, ProvenanceId>; 3],
 }
 
 impl Names {
@@ -45,6 +49,21 @@ impl Names {
             }
             true
         })?;
+        let mut provenances: Vec<(ProvenanceId, Provenance)> = Vec::new();
+        snapshot.scan_prefix(Cf::Meta, keys::META_PROVENANCE_PREFIX, &mut |key, value| {
+            let decoded = match (&key[keys::META_PROVENANCE_PREFIX.len()..], <[u8; 4]>::try_from(value)) {
+                ([tag, name @ ..], Ok(id)) => String::from_utf8(name.to_vec())
+                    .ok()
+                    .and_then(|name| provenance_from_parts(*tag, name))
+                    .map(|p| (ProvenanceId::from_be_bytes(id), p)),
+                _ => None,
+            };
+            match decoded {
+                Some(entry) => provenances.push(entry),
+                None => bad = Some("provenance"),
+            }
+            true
+        })?;
         if let Some(what) = bad {
             return Err(EngineError(format!("corrupt interned {what} name in meta")));
         }
@@ -63,12 +82,19 @@ impl Names {
             }
             names.push_relation(relation);
         }
+        provenances.sort_by_key(|(id, _)| *id);
+        for (expected, (id, provenance)) in (1..).zip(provenances) {
+            if id != expected {
+                return Err(EngineError(format!("interned provenance ids have a gap at {expected}")));
+            }
+            names.push_provenance(provenance);
+        }
         Ok(names)
     }
 
-    /// How many names are interned, kinds and relations together; it only grows.
+    /// How many names are interned, kinds, relations and provenances together; it only grows.
     pub fn len(&self) -> usize {
-        self.kinds.len() + self.relations.len()
+        self.kinds.len() + self.relations.len() + self.provenances.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -136,6 +162,43 @@ impl Names {
         Ok(id)
     }
 
+    pub fn provenance(&self, id: ProvenanceId) -> Option<&Provenance> {
+        self.provenances.get((id as usize).checked_sub(1)?)
+    }
+
+    /// The id of the provenance of rule `rule`, interning it into `batch` if it is new.
+    pub fn intern_rule(&mut self, rule: &str, batch: &mut WriteBatch) -> ProvenanceId {
+        match self.provenance_ids[RULE].get(rule) {
+            Some(&id) => id,
+            None => self.intern_new(Provenance::Rule(rule.to_owned()), batch),
+        }
+    }
+
+    /// The id of `provenance`, interning it into `batch` if it is new.
+    pub fn intern_provenance(&mut self, provenance: &Provenance, batch: &mut WriteBatch) -> ProvenanceId {
+        let (tag, name) = provenance_parts(provenance);
+        match self.provenance_ids[tag].get(name) {
+            Some(&id) => id,
+            None => self.intern_new(provenance.clone(), batch),
+        }
+    }
+
+    fn intern_new(&mut self, provenance: Provenance, batch: &mut WriteBatch) -> ProvenanceId {
+        let (tag, name) = provenance_parts(&provenance);
+        let key = keys::meta_provenance(PROVENANCE_TAGS[tag], name);
+        let id = self.push_provenance(provenance);
+        batch.put(Cf::Meta, &key, &id.to_be_bytes());
+        id
+    }
+
+    fn push_provenance(&mut self, provenance: Provenance) -> ProvenanceId {
+        let id = ProvenanceId::try_from(self.provenances.len() + 1).expect("fewer than 2^32 provenances");
+        let (tag, name) = provenance_parts(&provenance);
+        self.provenance_ids[tag].insert(name.to_owned(), id);
+        self.provenances.push(provenance);
+        id
+    }
+
     fn push_kind(&mut self, kind: Kind) -> KindId {
         let id = KindId::try_from(self.kinds.len() + 1).expect("fewer than 65535 kinds");
         self.kind_ids.insert(kind.as_str().to_owned(), id);
@@ -164,6 +227,27 @@ fn orientation_from_u8(b: u8) -> Option<Orientation> {
         b'u' => Some(Orientation::Up),
         b'd' => Some(Orientation::Down),
         b'a' => Some(Orientation::Across),
+        _ => None,
+    }
+}
+
+/// A provenance's tag as stored (`PROVENANCE_TAGS[tag]`), with its name.
+const PROVENANCE_TAGS: [u8; 3] = [b'r', b's', b'a'];
+const RULE: usize = 0;
+
+fn provenance_parts(provenance: &Provenance) -> (usize, &str) {
+    match provenance {
+        Provenance::Rule(name) => (RULE, name),
+        Provenance::Scraper(name) => (1, name),
+        Provenance::Api(name) => (2, name),
+    }
+}
+
+fn provenance_from_parts(tag: u8, name: String) -> Option<Provenance> {
+    match tag {
+        b'r' => Some(Provenance::Rule(name)),
+        b's' => Some(Provenance::Scraper(name)),
+        b'a' => Some(Provenance::Api(name)),
         _ => None,
     }
 }

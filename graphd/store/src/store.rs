@@ -87,8 +87,14 @@ impl<E: Engine> Store<E> {
         let names = Names::load(&snapshot)?;
         let next_id = read_counter(&snapshot, keys::META_NEXT_ID)?.unwrap_or(FIRST_ITEM_ID);
         let next_seq = read_counter(&snapshot, keys::META_NEXT_SEQ)?.unwrap_or(1);
+        let format = read_counter(&snapshot, keys::META_FORMAT)?;
+        let fresh = names.is_empty() && next_id == FIRST_ITEM_ID;
         drop(snapshot);
-        let adjacency = Adjacency::load(&engine)?;
+        if format.is_some_and(|f| f != FORMAT) || (format.is_none() && !fresh) {
+            let found = format.map_or("1 (no format recorded)".to_owned(), |f| f.to_string());
+            return Err(StoreError::Format { found, expected: FORMAT });
+        }
+        let adjacency = Adjacency::load(&engine, FIRST_SEQ, next_id)?;
         let store = Store {
             engine,
             names: RwLock::new(Arc::new(names.clone())),
@@ -103,6 +109,11 @@ impl<E: Engine> Store<E> {
             adjacency: RwLock::new(adjacency),
             visible: RwLock::new(FIRST_SEQ),
         };
+        if format.is_none() {
+            let mut batch = WriteBatch::new();
+            batch.put(Cf::Meta, keys::META_FORMAT, &FORMAT.to_be_bytes());
+            store.commit(&mut store.lock_writer(), batch, &[])?;
+        }
         for relation in relation::builtin() {
             store.declare_relation(&relation)?;
         }
@@ -332,8 +343,16 @@ impl<E: Engine> Store<E> {
         batch.put(Cf::Meta, keys::META_NEXT_ID, &writer.next_id.to_be_bytes());
         batch.put(Cf::Meta, keys::META_NEXT_SEQ, &writer.next_seq.to_be_bytes());
         let seq = writer.batch_seq + 1;
-        if !changes.is_empty() {
-            self.adjacency.write().unwrap_or_else(|e| e.into_inner()).stage(changes, seq);
+        {
+            // Every item whose record the batch writes: what readers remember of it is stale.
+            let ops = batch.ops();
+            let items = ops.iter().filter(|op| op.cf == Cf::Items).filter_map(|op| keys::decode_item(op.key).ok());
+            let mut items = items.peekable();
+            if !changes.is_empty() || items.peek().is_some() {
+                let mut adjacency = self.adjacency.write().unwrap_or_else(|e| e.into_inner());
+                adjacency.stage(changes, seq);
+                adjacency.liveness.changed(items, seq);
+            }
         }
         writer.batch_seq = seq;
         let published = self.names.read().unwrap_or_else(|e| e.into_inner()).len();
@@ -361,7 +380,7 @@ impl<E: Engine> Store<E> {
         let mut adjacency = self.adjacency.write().unwrap_or_else(|e| e.into_inner());
         if changes.iter().any(|c| c.kind == ChangeKind::Removed) {
             // Removals cannot be staged back: rebuild from what is on disk.
-            *adjacency = Adjacency::load(&self.engine)?;
+            *adjacency = Adjacency::load(&self.engine, seq - 1, writer.next_id)?;
         } else {
             adjacency.unstage(changes, seq);
         }
@@ -396,6 +415,10 @@ struct InFlight {
     edge_changes: Vec<EdgeChange>,
     outcome: Outcome,
 }
+
+/// The format of the store's keys and values, recorded when a store is created; a store in
+/// another format is refused at open. 1: edge values spelt out their provenance; 2: interned.
+pub const FORMAT: u64 = 2;
 
 /// The sequence readers start at: entries loaded at open are visible to all of them.
 const FIRST_SEQ: u64 = 1;

@@ -14,7 +14,11 @@ pub fn from_store(err: StoreError) -> Status {
         | StoreError::InvalidKey { .. }
         | StoreError::Relation(_)
         | StoreError::InBatch { .. } => Status::invalid_argument(err.to_string()),
-        StoreError::Engine(_) | StoreError::Codec(_) | StoreError::Key(_) | StoreError::Corrupt(_) => {
+        StoreError::Engine(_)
+        | StoreError::Codec(_)
+        | StoreError::Key(_)
+        | StoreError::Corrupt(_)
+        | StoreError::Format { .. } => {
             tracing::error!(error = %err, "store failure");
             Status::internal(err.to_string())
         }

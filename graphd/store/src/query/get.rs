@@ -127,7 +127,11 @@ impl<'a, E: Engine> Reader<'a, E> {
                 from,
                 relation: relation.name().to_owned(),
                 to,
-                provenance: value.provenance,
+                provenance: self
+                    .names
+                    .provenance(value.provenance)
+                    .ok_or_else(|| StoreError::Corrupt(format!("provenance id {} has no name", value.provenance)))?
+                    .clone(),
                 created_at: value.created_at,
                 deleted_at: value.deleted_at,
             });

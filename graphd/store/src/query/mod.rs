@@ -117,15 +117,32 @@ impl<'a, E: Engine> Reader<'a, E> {
         }
     }
 
-    /// Whether `id` exists (and is alive, unless `include_deleted`) without decoding it: the
-    /// start check of every walk.
+    /// Whether `id` exists (and is alive, unless `include_deleted`): the start check of every
+    /// walk. From the adjacency's [`Liveness`](crate::liveness::Liveness) where it knows, else
+    /// from the snapshot without decoding the record, teaching the adjacency what it read.
     pub(crate) fn exists(&self, id: ItemId, include_deleted: bool) -> Result<bool> {
         use crate::engine::Snapshot;
-        match self.snapshot.get(crate::cf::Cf::Items, &keys::item(id))? {
-            None => Ok(false),
-            Some(bytes) if self.as_of.is_some() => Ok(self.item_visible(&ItemRecord::decode(&bytes)?, include_deleted)),
-            Some(bytes) => Ok(include_deleted || !ItemRecord::peek_deleted(&bytes)?),
+        use crate::liveness::Seen;
+        let read = || self.snapshot.get(crate::cf::Cf::Items, &keys::item(id));
+        if self.as_of.is_some() {
+            return match read()? {
+                None => Ok(false),
+                Some(bytes) => Ok(self.item_visible(&ItemRecord::decode(&bytes)?, include_deleted)),
+            };
         }
+        let adjacency = self.adjacency();
+        let seen = adjacency.liveness.get(id, self.seq);
+        let tombstoned = match seen {
+            Seen::Known { tombstoned } => tombstoned,
+            Seen::Unknown(_) | Seen::Stale => match read()? {
+                None => return Ok(false),
+                Some(bytes) => ItemRecord::peek_deleted(&bytes)?,
+            },
+        };
+        if let Seen::Unknown(ticket) = seen {
+            adjacency.liveness.remember(ticket, tombstoned);
+        }
+        Ok(include_deleted || !tombstoned)
     }
 
     pub(crate) fn to_item(&self, id: ItemId, record: ItemRecord) -> Result<Item> {

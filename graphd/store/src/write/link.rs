@@ -226,7 +226,8 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
         self.snapshot.scan_prefix(Cf::EdgesOut, &keys::edge_prefix(source), &mut |key, value| {
             match (<EdgeKey>::try_from(key), EdgeValue::decode(value)) {
                 (Ok(out_key), Ok(value)) => {
-                    if let (Provenance::Rule(rule), None) = (&value.provenance, value.deleted_at) {
+                    let provenance = self.writer.names.provenance(value.provenance);
+                    if let (Some(Provenance::Rule(rule)), None) = (provenance, value.deleted_at) {
                         if !link.reverse_by_rule.contains_key(rule.as_str()) {
                             dropped.push(out_key);
                         }
@@ -320,7 +321,8 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
             }
             let (near, far) = ((source, kind), (far, far_kind));
             let (from, to) = if outgoing { (near, far) } else { (far, near) };
-            self.add_edge(from, rel, to, Provenance::Rule(rule))?;
+            let provenance = self.writer.names.intern_rule(&rule, &mut self.batch);
+            self.add_edge(from, rel, to, provenance)?;
         }
         Ok(())
     }
@@ -434,12 +436,12 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
         let mut values: BTreeMap<EdgeKey, EdgeValue> =
             stored.into_iter().map(|edge| (edge.out_key, edge.value)).collect();
         for key in self.scratch.edges_by_item.get(&source).into_iter().flatten() {
-            values.insert(*key, self.scratch.edges[key].clone());
+            values.insert(*key, self.scratch.edges[key]);
         }
         let mut out = BTreeSet::new();
         for (key, value) in values {
             let (from, rel, to) = keys::decode_edge(&key)?;
-            let Provenance::Rule(rule) = &value.provenance else { continue };
+            let Some(Provenance::Rule(rule)) = self.writer.names.provenance(value.provenance) else { continue };
             if value.deleted_at.is_some() {
                 continue;
             }

@@ -9,10 +9,10 @@ use crate::cf::Cf;
 use crate::codec::{health_to_u8, ChangeRecord, EdgeValue, ExternalEntry, ItemRecord};
 use crate::engine::{Snapshot, WriteBatch};
 use crate::error::{Result, StoreError};
-use crate::keys::{self, KindId, LookupField, RelId, ScopeTag, Tomb, ANY_KIND};
+use crate::keys::{self, KindId, LookupField, ProvenanceId, RelId, ScopeTag, Tomb, ANY_KIND};
 use crate::store::WriterState;
 use foldhash::{HashMap, HashMapExt, HashSet};
-use graphd_core::{Change, ChangeType, EdgeWrite, ExternalKey, Health, ItemId, ItemWrite, Provenance, Timestamp};
+use graphd_core::{Change, ChangeType, EdgeWrite, ExternalKey, Health, ItemId, ItemWrite, Timestamp};
 use std::borrow::Cow;
 use std::collections::BTreeSet;
 
@@ -458,7 +458,8 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
                 return Err(StoreError::ItemDeleted(key.clone()));
             }
         }
-        self.add_edge((from.id, from.kind), rel, (to.id, to.kind), edge.provenance.clone())
+        let provenance = self.writer.names.intern_provenance(&edge.provenance, &mut self.batch);
+        self.add_edge((from.id, from.kind), rel, (to.id, to.kind), provenance)
     }
 
     /// Adds (or revives) the edge `from → to`; a live edge is left as it is.
@@ -467,7 +468,7 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
         from: (ItemId, KindId),
         rel: RelId,
         to: (ItemId, KindId),
-        provenance: Provenance,
+        provenance: ProvenanceId,
     ) -> Result<()> {
         let ((from, from_kind), (to, to_kind)) = (from, to);
         let out_key = keys::edge(from, rel, to);
@@ -549,7 +550,7 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
     /// The stored value of an edge the batch knows exists.
     fn edge_value(&self, out_key: &EdgeKey) -> Result<Option<EdgeValue>> {
         if let Some(value) = self.scratch.edges.get(out_key).or_else(|| self.scratch.read_edges.get(out_key)) {
-            return Ok(Some(value.clone()));
+            return Ok(Some(*value));
         }
         match self.snapshot.get(Cf::EdgesOut, out_key)? {
             None => Ok(None),
