@@ -10,6 +10,7 @@
 use graphd_benches::floor::Floor;
 use graphd_benches::stats::{measure, micros, Latency};
 use graphd_benches::{bench_size, current_rss, dir_size, load_into, open, peak_rss, starts};
+use graphd_core::ItemId;
 use graphd_store::query::{Direction, ListQuery, RelatedQuery, ScopeFilter};
 use std::process::Command;
 use std::time::Instant;
@@ -65,11 +66,10 @@ fn main() {
     let floor_build = floor_started.elapsed();
 
     let reader = store.read();
-    rows.push((
-        "walk-up from Pods".into(),
-        measure(&pods, 5, |id| reader.walk_up(id, false).unwrap().nodes.len()),
-        Some(measure(&pods, 5, |id| floor.walk_up(id))),
-    ));
+    let graphd_up = |id| reader.walk_up(id, false).unwrap().nodes.len();
+    let floor_up = |id| floor.walk_up(id);
+    assert_same_counts("walk-up from Pods", &pods, graphd_up, floor_up);
+    rows.push(("walk-up from Pods".into(), measure(&pods, 5, graphd_up), Some(measure(&pods, 5, floor_up))));
     let classes = [("Pods", &pods), ("Nodes", &nodes), ("Namespaces", &namespaces), ("VPCs", &vpcs)];
     for (label, group) in classes {
         for depth in [1, 3, 5] {
@@ -81,9 +81,12 @@ fn main() {
                 let mut query = RelatedQuery::new(direction, depth);
                 query.limit = usize::MAX;
                 let rounds = if depth == 5 { 2 } else { 5 };
-                let graphd = measure(group, rounds, |id| reader.related(id, &query).unwrap().hits.len());
-                let floor_latency = measure(group, rounds, |id| floor.related(id, floor_dir, depth));
-                rows.push((format!("related {dir_word} d{depth} from {label}"), graphd, Some(floor_latency)));
+                let name = format!("related {dir_word} d{depth} from {label}");
+                let graphd_related = |id| reader.related(id, &query).unwrap().hits.len();
+                let floor_related = |id| floor.related(id, floor_dir, depth);
+                assert_same_counts(&name, group, graphd_related, floor_related);
+                let graphd = measure(group, rounds, graphd_related);
+                rows.push((name, graphd, Some(measure(group, rounds, floor_related))));
             }
         }
     }
@@ -142,5 +145,19 @@ fn main() {
             g.mean_returned,
             g.per_item().as_secs_f64() * 1e6
         );
+    }
+}
+
+/// graphd and the floor answer each query with as many items from every start: a bench that
+/// compared two different answers would compare nothing.
+fn assert_same_counts(
+    query: &str,
+    starts: &[ItemId],
+    graphd: impl Fn(ItemId) -> usize,
+    floor: impl Fn(ItemId) -> usize,
+) {
+    for &id in starts {
+        let (ours, floors) = (graphd(id), floor(id));
+        assert_eq!(ours, floors, "{query} from item {}: graphd returned {ours} items, the floor {floors}", id.0);
     }
 }
