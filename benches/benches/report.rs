@@ -1,6 +1,7 @@
 //! The figures criterion does not give: bulk-load rate, bytes on disk per edge, peak RSS,
 //! reopen-to-first-answer time, and p50/p99 latency and cost per returned item of every query
-//! class, next to the in-memory floor measured in the same run.
+//! class, next to the in-memory floor measured in the same run, which must return as many
+//! items from every start.
 //!
 //! `GRAPHD_BENCH_FLEET=l cargo bench -p graphd-benches --bench report`
 //!
