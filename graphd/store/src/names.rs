@@ -16,7 +16,7 @@ pub struct Names {
     relations: Vec<Relation>,
     relation_ids: HashMap<String, RelId>,
     provenances: Vec<Provenance>,
-    /// By provenance tag (see [`provenance_tag`]), then name: found without building a
+    /// By provenance tag (see [`provenance_parts`]), then name: found without building a
     /// [`Provenance`].
     provenance_ids: [HashMap<String, ProvenanceId>; 3],
 }
@@ -231,15 +231,18 @@ fn orientation_from_u8(b: u8) -> Option<Orientation> {
     }
 }
 
-/// A provenance's tag as stored (`PROVENANCE_TAGS[tag]`), with its name.
+/// Provenance tags as stored, indexed by [`RULE`], [`SCRAPER`] and [`API`].
 const PROVENANCE_TAGS: [u8; 3] = [b'r', b's', b'a'];
 const RULE: usize = 0;
+const SCRAPER: usize = 1;
+const API: usize = 2;
 
+/// A provenance's tag (an index into [`PROVENANCE_TAGS`]) and name.
 fn provenance_parts(provenance: &Provenance) -> (usize, &str) {
     match provenance {
         Provenance::Rule(name) => (RULE, name),
-        Provenance::Scraper(name) => (1, name),
-        Provenance::Api(name) => (2, name),
+        Provenance::Scraper(name) => (SCRAPER, name),
+        Provenance::Api(name) => (API, name),
     }
 }
 
