@@ -37,6 +37,8 @@ pub struct RocksEngine {
     db: DB,
     path: PathBuf,
     write_options: WriteOptions,
+    /// For loads: no write-ahead log, durable at the flush that ends the load.
+    unlogged_options: WriteOptions,
     encoder: BatchEncoder,
     /// The last batch written, encoded: one buffer for every batch, which a load's batches
     /// (of several MiB each) reuse instead of taking fresh memory.
@@ -69,7 +71,20 @@ impl RocksEngine {
 
     fn with(db: DB, path: PathBuf, write_options: WriteOptions) -> Result<Self, OpenError> {
         let encoder = BatchEncoder::new(&db).map_err(|reason| OpenError::Encoding { path: path.clone(), reason })?;
-        Ok(RocksEngine { db, path, write_options, encoder, encoded: Mutex::new(Vec::new()) })
+        let mut unlogged_options = WriteOptions::default();
+        unlogged_options.disable_wal(true);
+        Ok(RocksEngine { db, path, write_options, unlogged_options, encoder, encoded: Mutex::new(Vec::new()) })
+    }
+
+    /// Writes `batch` with `options`, through RocksDB's own batch format.
+    fn write_with(&self, batch: &WriteBatch, options: &WriteOptions) -> Result<(), EngineError> {
+        // The store sorts its batches: memtable inserts in key order reuse the skip list's
+        // search path.
+        let mut encoded = self.encoded.lock().unwrap_or_else(PoisonError::into_inner);
+        self.encoder.encode(batch, &mut encoded);
+        let rocks_batch = rocksdb::WriteBatch::from_data(&encoded);
+        drop(encoded);
+        self.db.write_opt(rocks_batch, options).map_err(engine_error)
     }
 
     /// Opens the database in `path` for reading only, as it is now: works while another
@@ -261,13 +276,13 @@ impl Engine for RocksEngine {
     }
 
     fn write(&self, batch: &WriteBatch) -> Result<(), EngineError> {
-        // The store sorts its batches: memtable inserts in key order reuse the skip list's
-        // search path.
-        let mut encoded = self.encoded.lock().unwrap_or_else(PoisonError::into_inner);
-        self.encoder.encode(batch, &mut encoded);
-        let rocks_batch = rocksdb::WriteBatch::from_data(&encoded);
-        drop(encoded);
-        self.db.write_opt(rocks_batch, &self.write_options).map_err(engine_error)
+        self.write_with(batch, &self.write_options)
+    }
+
+    /// Unlogged batches are as atomic as logged ones because every flush writes all column
+    /// families at one point of the write sequence (see `options::build`).
+    fn write_unlogged(&self, batch: &WriteBatch) -> Result<(), EngineError> {
+        self.write_with(batch, &self.unlogged_options)
     }
 
     fn flush(&self) -> Result<(), EngineError> {

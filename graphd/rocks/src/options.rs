@@ -36,6 +36,11 @@ pub(crate) fn build(settings: &RocksOptions) -> (Options, Vec<ColumnFamilyDescri
     db.increase_parallelism(2);
     db.set_max_background_jobs(2);
     db.set_keep_log_file_num(3);
+    // A flush writes every column family's memtable at one point of the write sequence. The
+    // write-ahead log makes that unneeded for logged batches, but a load's batches are not
+    // logged (`Engine::write_unlogged`): flushed one family at a time, a crash during a load
+    // could leave an item's record without its edges.
+    db.set_atomic_flush(true);
     let cache = Cache::new_lru_cache(settings.block_cache_bytes);
     let descriptors =
         Cf::ALL.iter().map(|&cf| ColumnFamilyDescriptor::new(cf.name(), cf_options(cf, settings, &cache))).collect();

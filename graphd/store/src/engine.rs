@@ -242,7 +242,16 @@ pub trait Engine: Send + Sync + 'static {
     /// a crash of the process.
     fn write(&self, batch: &WriteBatch) -> Result<(), EngineError>;
 
-    /// Flushes memory buffers to disk; called on clean shutdown.
+    /// Applies every operation of `batch` atomically without logging it first: readable at
+    /// once, durable once [`Engine::flush`] returns. A crash before that leaves the engine as
+    /// it was after one of the batches written before the crash, never with part of one.
+    /// Meant for loads, which write many batches and flush once at their end; nothing may be
+    /// written with [`Engine::write`] between the first unlogged batch and that flush.
+    fn write_unlogged(&self, batch: &WriteBatch) -> Result<(), EngineError> {
+        self.write(batch)
+    }
+
+    /// Flushes memory buffers to disk: after a load, and on clean shutdown.
     fn flush(&self) -> Result<(), EngineError> {
         Ok(())
     }

@@ -200,12 +200,17 @@ impl<E: Engine> Store<E> {
         }
     }
 
-    /// Applies `batches` in order, each as one atomic batch at its time, with changes
-    /// attributed to `source`: what [`Store::apply`] does for each, faster. Each batch is built
-    /// while the one before it is written, on a second thread, so a load takes about the
-    /// longer of the two instead of their sum. `landed` is told each batch's index and outcome
-    /// once it is written, in order. The first batch that fails stops the load: every batch
+    /// Loads `batches` in order, each as one atomic batch at its time, with changes attributed
+    /// to `source`: what [`Store::apply`] does for each, faster. Each batch is built while the
+    /// one before it is written, on a second thread, so a load takes about the longer of the
+    /// two instead of their sum. `landed` is told each batch's index and outcome once it is
+    /// written (readable), in order. The first batch that fails stops the load: every batch
     /// before it has landed, none after it.
+    ///
+    /// Batches are written without the engine's log and flushed once at the end: the load is
+    /// durable when this returns, failed or not. A crash during it leaves the store as it was
+    /// after one of its batches (never with part of one), and loading the same batches again
+    /// finishes it, since an upsert that changes nothing writes nothing.
     pub fn apply_all<B: AsRef<[Op]>>(
         &self,
         batches: impl IntoIterator<Item = (B, Timestamp)>,
@@ -216,12 +221,12 @@ impl<E: Engine> Store<E> {
         let listener = writer.listener.clone();
         let mut known = writer.known_keys();
         let mut scratch = Scratch::default();
-        std::thread::scope(|scope| {
+        let loaded = std::thread::scope(|scope| {
             let (to_write, writing) = std::sync::mpsc::channel::<(Staged, Vec<Change>)>();
             let (to_report, written) = std::sync::mpsc::channel::<Result<()>>();
             scope.spawn(move || {
                 for (staged, feed) in writing {
-                    let result = self.publish(&staged);
+                    let result = self.publish(&staged, Logging::UntilFlushed);
                     // The builder frees the batch, which it allocated: freeing its many small
                     // buffers from this thread instead made the allocator take fresh pages.
                     drop(staged);
@@ -272,7 +277,10 @@ impl<E: Engine> Store<E> {
                 to_write.send((staged, built.feed)).expect("the writing thread runs until the last batch");
             }
             wait_for_in_flight(&mut writer, &mut in_flight)
-        })
+        });
+        // Still holding the writer: no logged batch may be written before the flush.
+        let flushed = self.flush();
+        loaded.and(flushed)
     }
 
     /// The sequence of the last replication-stream message applied to this store, if it is
@@ -328,7 +336,7 @@ impl<E: Engine> Store<E> {
     /// newly interned names included.
     pub(crate) fn commit(&self, writer: &mut WriterState, batch: WriteBatch, changes: &[EdgeChange]) -> Result<()> {
         let staged = self.stage(writer, batch, changes);
-        if let Err(err) = self.publish(&staged) {
+        if let Err(err) = self.publish(&staged, Logging::Logged) {
             self.unstage(writer, changes, staged.seq)?;
             return Err(err);
         }
@@ -361,11 +369,14 @@ impl<E: Engine> Store<E> {
     }
 
     /// Writes a staged batch and makes it visible with its names.
-    fn publish(&self, staged: &Staged) -> Result<()> {
+    fn publish(&self, staged: &Staged, logging: Logging) -> Result<()> {
         // Sorted before readers are held off.
         let batch = staged.batch.sorted();
         let mut visible = self.visible.write().unwrap_or_else(|e| e.into_inner());
-        self.engine.write(batch)?;
+        match logging {
+            Logging::Logged => self.engine.write(batch)?,
+            Logging::UntilFlushed => self.engine.write_unlogged(batch)?,
+        }
         if let Some(names) = &staged.names {
             // Names first: a reader that sees the batch must be able to name its kinds.
             *self.names.write().unwrap_or_else(|e| e.into_inner()) = Arc::clone(names);
@@ -397,6 +408,14 @@ impl<E: Engine> Store<E> {
         writer.names = (**self.names.read().unwrap_or_else(|e| e.into_inner())).clone();
         Ok(())
     }
+}
+
+/// Whether a batch is durable once written, or once the load writing it flushes the engine
+/// (see [`Engine::write_unlogged`]).
+#[derive(Debug, Clone, Copy)]
+enum Logging {
+    Logged,
+    UntilFlushed,
 }
 
 /// A built batch ready to be written (see [`Store::stage`]).

@@ -32,7 +32,6 @@ pub fn run(data_dir: &Path, args: &DemoArgs) -> anyhow::Result<()> {
             data_dir.display()
         );
         let report = load_fleet(&store, &fleet, stderr_progress("loading"))?;
-        store.flush()?;
         eprintln!("loaded in {:.1}s ({:.0} items/s)\n", report.elapsed.as_secs_f64(), report.items_per_sec());
     }
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;

@@ -36,7 +36,6 @@ pub fn run(data_dir: &Path, args: &GenerateArgs) -> anyhow::Result<()> {
     }
     let store = crate::open_store(data_dir)?;
     let report = load_fleet(&store, &fleet, stderr_progress("loading"))?;
-    store.flush()?;
     println!(
         "loaded {} items, {} edges, {} tombstoned into {} in {:.1}s ({:.0} items/s)",
         report.items,
