@@ -104,3 +104,44 @@ proptest! {
         prop_assert!(missing.is_empty() && extra.is_empty(), "missing {missing:?}\nextra {extra:?}");
     }
 }
+
+fn upserts<'a>(items: impl IntoIterator<Item = &'a ItemWrite>) -> Vec<Op> {
+    items.into_iter().cloned().map(Op::Upsert).collect()
+}
+
+/// Pods relabelled a few at a time leave the selectors that chose them and join others, as if
+/// they had come with those labels; relabelled back, the graph is as it was.
+#[test]
+fn relabelled_pods_are_selected_as_if_they_had_come_with_those_labels() {
+    let items = items();
+    let pods: Vec<usize> = (0..items.len())
+        .filter(|&i| items[i].kind.as_str() == "Kubernetes::Pod" && !items[i].labels.is_empty())
+        .collect();
+    assert!(pods.len() > 10, "the fixture has labelled Pods: {}", pods.len());
+    // Each Pod takes the labels of the next one: it leaves its own Services and joins that one's.
+    let mut relabelled = items.clone();
+    for (n, &pod) in pods.iter().enumerate() {
+        let labels = items[pods[(n + 1) % pods.len()]].labels.clone();
+        relabelled[pod].document["metadata"]["labels"] = serde_json::to_value(&labels).unwrap();
+        relabelled[pod].labels = labels;
+    }
+    let fresh = store();
+    fresh.apply(&upserts(&relabelled), Timestamp(1), "test").unwrap();
+
+    let store = store();
+    store.apply(&upserts(&items), Timestamp(1), "test").unwrap();
+    let before = live_edges(&store);
+    let mut at = 1;
+    for (version, label) in [(&relabelled, "relabelled"), (&items, "labelled back")] {
+        for chunk in pods.chunks(3) {
+            at += 1;
+            store.apply(&upserts(chunk.iter().map(|&pod| &version[pod])), Timestamp(at), "test").unwrap();
+        }
+        let now = live_edges(&store);
+        let expected = if label == "relabelled" { live_edges(&fresh) } else { before.clone() };
+        let missing: Vec<_> = expected.difference(&now).take(5).collect();
+        let extra: Vec<_> = now.difference(&expected).take(5).collect();
+        assert!(missing.is_empty() && extra.is_empty(), "{label}: missing {missing:?}\nextra {extra:?}");
+    }
+    assert_ne!(before, live_edges(&fresh), "relabelling moves Pods between selectors");
+}

@@ -2,7 +2,8 @@
 //!
 //! After a batch's operations, every item it touched is re-derived as a source (its rules are
 //! planned again, their targets looked up, and its rule-made edges brought to exactly that set),
-//! and so is every item whose references point at what a touched item was or now is. The
+//! and so is every item whose references point at what a touched item was or now is; when
+//! only a touched item's labels changed, those sources re-derive their edges to it alone. The
 //! references of every source are indexed by *signature* (what they look for: kind, name or
 //! uid or selector, and where), so a target's arrival, change or deletion finds the sources
 //! that wait for it. The graph therefore depends only on the items, never on their order.
@@ -44,8 +45,28 @@ struct Derivation {
     edges: BTreeMap<SourceEdge, (KindId, String)>,
     /// What its references look for, indexed so that arrivals find it.
     signatures: BTreeSet<Signature>,
+    /// The far ends its edges were worked out for, when not all (see [`Among`]).
+    among: Among,
     /// Fields a rule could not read.
     problems: usize,
+}
+
+/// Which far ends a source's rule-made edges are worked out for. A source whose only reason to
+/// be derived again is that some items' labels changed can gain or lose edges to those items
+/// alone: its references, and whatever else they find, are as they were.
+#[derive(Debug, Clone)]
+enum Among {
+    All,
+    Relabelled(BTreeSet<ItemId>),
+}
+
+impl Among {
+    fn contains(&self, far: ItemId) -> bool {
+        match self {
+            Among::All => true,
+            Among::Relabelled(items) => items.contains(&far),
+        }
+    }
 }
 
 /// Items this batch changed, indexed the way lookups need them: by hashes of what lookups
@@ -178,6 +199,8 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
         // can find them differently now: in key order, so one cursor reads the references to
         // all of them moving forward.
         let mut referenced_as: BTreeSet<[u8; 9]> = BTreeSet::new();
+        // Items whose labels alone changed, by the selector references that may choose them.
+        let mut relabelled_as: BTreeMap<[u8; 9], Vec<ItemId>> = BTreeMap::new();
         for (id, before) in &self.scratch.touched {
             sources.insert(*id);
             let now = self.item_record(*id)?;
@@ -186,14 +209,23 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
             if now.is_deleted() {
                 continue;
             }
-            let refound = Refound::between(before.as_ref(), &now);
-            if refound == Refound::Nothing {
-                continue;
-            }
-            for record in before.iter().chain(std::iter::once(now.as_ref())) {
-                let signatures = self.target_signatures(record, link, refound == Refound::BySelector)?.into_iter();
-                let referenced = signatures.filter(|&signature| self.known.may_be_referenced(signature));
-                referenced_as.extend(referenced.map(keys::reference_prefix));
+            match Refound::between(before.as_ref(), &now) {
+                Refound::Nothing => {}
+                // Kind, name, key and scope are as they were: so are its selector signatures.
+                Refound::BySelector => {
+                    for signature in self.target_signatures(&now, link, true)? {
+                        if self.known.may_be_referenced(signature) {
+                            relabelled_as.entry(keys::reference_prefix(signature)).or_default().push(*id);
+                        }
+                    }
+                }
+                Refound::All => {
+                    for record in before.iter().chain(std::iter::once(now.as_ref())) {
+                        let signatures = self.target_signatures(record, link, false)?.into_iter();
+                        let referenced = signatures.filter(|&signature| self.known.may_be_referenced(signature));
+                        referenced_as.extend(referenced.map(keys::reference_prefix));
+                    }
+                }
             }
         }
         self.snapshot.scan_prefixes(Cf::Pending, &mut referenced_as.iter().map(|p| p.as_slice()), &mut |key, _| {
@@ -202,7 +234,20 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
             }
             true
         })?;
-        self.derive(link, &sources.into_iter().collect::<Vec<_>>(), &Lookups::new())
+        let mut narrow: BTreeMap<ItemId, BTreeSet<ItemId>> = BTreeMap::new();
+        self.snapshot.scan_prefixes(Cf::Pending, &mut relabelled_as.keys().map(|p| p.as_slice()), &mut |key, _| {
+            if let (Ok(id), Some(relabelled)) = (keys::lookup_id(key), key.get(..9).and_then(|p| relabelled_as.get(p)))
+            {
+                if !sources.contains(&id) {
+                    narrow.entry(id).or_default().extend(relabelled);
+                }
+            }
+            true
+        })?;
+        let all = sources.into_iter().map(|source| (source, Among::All));
+        let rederive: Vec<_> =
+            all.chain(narrow.into_iter().map(|(id, items)| (id, Among::Relabelled(items)))).collect();
+        self.derive(link, &rederive, &Lookups::new())
     }
 
     /// Re-derives `sources` (items stored before) under the rules set now, and tombstones their
@@ -214,7 +259,8 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
                     self.tombstone_edge(out_key)?;
                 }
             }
-            self.derive(&link, sources, &Lookups::of_stored_items())?;
+            let all: Vec<_> = sources.iter().map(|&source| (source, Among::All)).collect();
+            self.derive(&link, &all, &Lookups::of_stored_items())?;
         }
         Ok(self.finish())
     }
@@ -258,11 +304,12 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
         index
     }
 
-    /// Brings the rule-made edges and the indexed references of each of `sources` to what its
-    /// rules say now. What the rules want is worked out from reads alone, for many sources in
-    /// parallel; the edges and references are then changed one source after another, in order.
-    fn derive(&mut self, link: &LinkRules, sources: &[ItemId], lookups: &Lookups) -> Result<()> {
-        let wants = |&source: &ItemId| self.wanted_by_rules(link, source, lookups);
+    /// Brings the rule-made edges (to the far ends it names) and the indexed references of each
+    /// of `sources` to what its rules say now. What the rules want is worked out from reads
+    /// alone, for many sources in parallel; the edges and references are then changed one
+    /// source after another, in order.
+    fn derive(&mut self, link: &LinkRules, sources: &[(ItemId, Among)], lookups: &Lookups) -> Result<()> {
+        let wants = |(source, among): &(ItemId, Among)| self.wanted_by_rules(link, *source, among, lookups);
         let derivations: Vec<Derivation> = if sources.len() < PLAN_IN_PARALLEL_FROM {
             sources.iter().map(wants).collect::<Result<_>>()?
         } else {
@@ -275,11 +322,23 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
         Ok(())
     }
 
-    /// The edges and references the rules of `source` want now.
-    fn wanted_by_rules(&self, link: &LinkRules, source: ItemId, lookups: &Lookups) -> Result<Derivation> {
+    /// The edges and references the rules of `source` want now, edges to far ends `among`.
+    fn wanted_by_rules(
+        &self,
+        link: &LinkRules,
+        source: ItemId,
+        among: &Among,
+        lookups: &Lookups,
+    ) -> Result<Derivation> {
         let record = self.item_record(source)?;
-        let mut derivation =
-            Derivation { source, kind: record.kind, edges: BTreeMap::new(), signatures: BTreeSet::new(), problems: 0 };
+        let mut derivation = Derivation {
+            source,
+            kind: record.kind,
+            edges: BTreeMap::new(),
+            signatures: BTreeSet::new(),
+            among: among.clone(),
+            problems: 0,
+        };
         if record.is_deleted() {
             return Ok(derivation);
         }
@@ -294,7 +353,11 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
                     reference.rule.name, reference.rule.relation
                 ))
             })?;
-            for (target, target_kind) in self.targets(&reference.lookup, &key, &record, lookups)? {
+            let targets = match among {
+                Among::All => self.targets(&reference.lookup, &key, &record, lookups)?,
+                Among::Relabelled(items) => self.targets_among(&reference.lookup, items, &record)?,
+            };
+            for (target, target_kind) in targets {
                 if target != source {
                     let edge = (!reference.rule.reverse, rel, target);
                     derivation.edges.entry(edge).or_insert((target_kind, reference.rule.name.clone()));
@@ -307,9 +370,13 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
     /// Writes what [`Self::wanted_by_rules`] found: the source's references, its new rule-made
     /// edges, and tombstones for the ones its rules no longer make.
     fn settle(&mut self, link: &LinkRules, derivation: Derivation) -> Result<()> {
-        let Derivation { source, kind, edges: desired, signatures, .. } = derivation;
-        self.index_references(source, &signatures)?;
-        let existing = self.rule_edges(&link.reverse_by_rule, source)?;
+        let Derivation { source, kind, edges: desired, signatures, among, .. } = derivation;
+        // A source derived for relabelled items alone has the references it had.
+        if let Among::All = among {
+            self.index_references(source, &signatures)?;
+        }
+        let mut existing = self.rule_edges(&link.reverse_by_rule, source)?;
+        existing.retain(|&(_, _, far)| among.contains(far));
         for edge in existing.iter().filter(|e| !desired.contains_key(e)) {
             let (outgoing, rel, far) = *edge;
             let out_key = if outgoing { keys::edge(source, rel, far) } else { keys::edge(far, rel, source) };
@@ -469,9 +536,7 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
                     read
                 }
             };
-            let selected = selectable.iter().filter(|(_, labels)| {
-                selector.matches_by(|key| labels.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str()))
-            });
+            let selected = selectable.iter().filter(|(_, labels)| selector.matches_by(|key| label(labels, key)));
             return Ok(selected.map(|(id, _)| (*id, kind)).collect());
         }
         if let Some(found) = lookups.found().get(key) {
@@ -480,6 +545,28 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
         let found = self.find_by_field(lookup, source, lookups)?;
         lookups.found().insert(key.to_vec(), found.clone());
         Ok(found)
+    }
+
+    /// The live ones of `items` that a reference (`lookup`, planned from `source`) points at,
+    /// with their kinds: what [`Self::targets`] would find of them.
+    fn targets_among(&self, lookup: &Lookup, items: &BTreeSet<ItemId>, source: &ItemRecord) -> Result<Targets> {
+        let names = &self.writer.names;
+        let mut out = Vec::new();
+        for &id in items {
+            let record = self.item_record(id)?;
+            let found = match lookup {
+                Lookup::Selector { kind, selector, namespace, look_in } => {
+                    names.kind_id(kind.as_str()) == Some(record.kind)
+                        && in_scope(*look_in, namespace.as_deref(), &record, source)
+                        && selector.matches_by(|key| label(&record.labels, key))
+                }
+                Lookup::Field { .. } => matches(lookup, &record, source, names),
+            };
+            if found && !record.is_deleted() {
+                out.push((id, record.kind));
+            }
+        }
+        Ok(out)
     }
 
     /// The live items of `kind` that a selector of `source` looking in `look_in` (and
@@ -670,6 +757,11 @@ fn matches(lookup: &Lookup, record: &ItemRecord, source: &ItemRecord, names: &cr
         MatchField::Uid => keys::decode_external(&record.key).is_ok_and(|k| k.short_id() == value),
     };
     found && in_scope(*look_in, namespace.as_deref(), record, source)
+}
+
+/// The value of label `key` among `labels`.
+fn label<'l>(labels: &'l [(String, String)], key: &str) -> Option<&'l str> {
+    labels.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
 }
 
 /// Whether `record` is where a reference of `source` looking in `look_in` (and `namespace`)
