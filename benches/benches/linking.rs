@@ -53,19 +53,24 @@ fn main() {
         if with_rules {
             let pods: Vec<&ItemWrite> =
                 items.iter().filter(|i| i.kind.as_str() == "Kubernetes::Pod").take(200).collect();
-            // Labels change: the Services, budgets and policies of the Pod's namespace select
-            // again. Status changes: nothing that points at the Pod can find it differently.
             println!();
-            update_latency(&store, &pods, "its labels change", |pod, value| {
-                pod.labels.insert("bench".into(), value.clone());
-                pod.document["metadata"]["labels"]["bench"] = value.into();
-            });
-            update_latency(&store, &pods, "its status changes", |pod, value| {
-                pod.document["status"]["message"] = value.into();
-            });
+            update_latencies(&store, &pods, "");
         }
     }
     println!("\nk3s import: rules cost {:.1}x the time of the same import without them", rates[0] / rates[1]);
+}
+
+/// The latency of one incremental update of one of `pods` (`place` says where they are), whose
+/// labels change: the Services, budgets and policies of the Pod's namespace select again; and
+/// whose status changes: nothing that points at the Pod can find it differently.
+fn update_latencies(store: &BenchStore, pods: &[&ItemWrite], place: &str) {
+    update_latency(store, pods, &format!("{place}its labels change"), |pod, value| {
+        pod.labels.insert("bench".into(), value.clone());
+        pod.document["metadata"]["labels"]["bench"] = value.into();
+    });
+    update_latency(store, pods, &format!("{place}its status changes"), |pod, value| {
+        pod.document["status"]["message"] = value.into();
+    });
 }
 
 /// The latency of one incremental update of one of `pods`, changed by `change` with a value
@@ -131,13 +136,7 @@ fn fleet_import() {
         .take(200)
         .collect();
     println!();
-    update_latency(&store, &pods, "in the fleet, its labels change", |pod, value| {
-        pod.labels.insert("bench".into(), value.clone());
-        pod.document["metadata"]["labels"]["bench"] = value.into();
-    });
-    update_latency(&store, &pods, "in the fleet, its status changes", |pod, value| {
-        pod.document["status"]["message"] = value.into();
-    });
+    update_latencies(&store, &pods, "in the fleet, ");
     drop((store, _dir));
     println!();
     let fleet = &fleet;
