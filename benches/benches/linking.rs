@@ -103,9 +103,11 @@ fn fleet_import() {
     let (items, edges) = (fleet.items.len() as f64, fleet.edges.len() as f64);
     println!("# linking: fleet {word}, {items} items, {edges} edges\n");
     println!("| bulk load | seconds | items/s | edges/s | edges added |\n| --- | ---: | ---: | ---: | ---: |");
+    // Prints the load's row; returns the store, in its directory.
     let row = |label: &str, batches: &[Vec<Op>], with_rules: bool| {
-        let (_dir, _store, secs, outcome) = loaded(batches, with_rules);
+        let (dir, store, secs, outcome) = loaded(batches, with_rules);
         println!("| {label} | {secs:.2} | {:.0} | {:.0} | {} |", items / secs, edges / secs, outcome.edges_added);
+        (dir, store)
     };
     let batches: Vec<Vec<Op>> = load::batches(&fleet, 5_000).collect();
     for with_rules in [false, true] {
@@ -116,14 +118,7 @@ fn fleet_import() {
     documents::attach(&mut fleet);
     let batches: Vec<Vec<Op>> = load::batches(&fleet, 5_000).collect();
     row(&format!("{}, items with documents", label(false)), &batches, false);
-    let (_dir, store, secs, outcome) = loaded(&batches, true);
-    println!(
-        "| {}, items with documents | {secs:.2} | {:.0} | {:.0} | {} |",
-        label(true),
-        items / secs,
-        edges / secs,
-        outcome.edges_added
-    );
+    let (dir, store) = row(&format!("{}, items with documents", label(true)), &batches, true);
     drop(batches);
     // The fleet's namespaces are larger than the k3s snapshot's: each has 8 Services and 8
     // budgets selecting 6 Pods each, and a policy selecting all 50.
@@ -137,7 +132,7 @@ fn fleet_import() {
         .collect();
     println!();
     update_latencies(&store, &pods, "in the fleet, ");
-    drop((store, _dir));
+    drop((store, dir));
     println!();
     let fleet = &fleet;
     let batches: Vec<Vec<Op>> =

@@ -65,7 +65,7 @@ proptest! {
     fn any_arrival_order_gives_the_same_graph(seed in any::<u64>()) {
         let items = items();
         let reference = store();
-        reference.apply(&items.iter().cloned().map(Op::Upsert).collect::<Vec<_>>(), Timestamp(1), "test").unwrap();
+        reference.apply(&upserts(&items), Timestamp(1), "test").unwrap();
         let expected = live_edges(&reference);
         prop_assert!(expected.len() > 600, "the fixture links: {} edges", expected.len());
 
@@ -132,13 +132,14 @@ fn relabelled_pods_are_selected_as_if_they_had_come_with_those_labels() {
     store.apply(&upserts(&items), Timestamp(1), "test").unwrap();
     let before = live_edges(&store);
     let mut at = 1;
-    for (version, label) in [(&relabelled, "relabelled"), (&items, "labelled back")] {
+    for (version, label, expected) in
+        [(&relabelled, "relabelled", live_edges(&fresh)), (&items, "labelled back", before.clone())]
+    {
         for chunk in pods.chunks(3) {
             at += 1;
             store.apply(&upserts(chunk.iter().map(|&pod| &version[pod])), Timestamp(at), "test").unwrap();
         }
         let now = live_edges(&store);
-        let expected = if label == "relabelled" { live_edges(&fresh) } else { before.clone() };
         let missing: Vec<_> = expected.difference(&now).take(5).collect();
         let extra: Vec<_> = now.difference(&expected).take(5).collect();
         assert!(missing.is_empty() && extra.is_empty(), "{label}: missing {missing:?}\nextra {extra:?}");

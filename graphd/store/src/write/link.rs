@@ -45,8 +45,6 @@ struct Derivation {
     edges: BTreeMap<SourceEdge, (KindId, String)>,
     /// What its references look for, indexed so that arrivals find it.
     signatures: BTreeSet<Signature>,
-    /// The far ends its edges were worked out for, when not all (see [`Among`]).
-    among: Among,
     /// Fields a rule could not read.
     problems: usize,
 }
@@ -315,9 +313,9 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
         } else {
             sources.par_iter().map(wants).collect::<Result<_>>()?
         };
-        for derivation in derivations {
+        for (derivation, (_, among)) in derivations.into_iter().zip(sources) {
             self.outcome.rule_problems += derivation.problems;
-            self.settle(link, derivation)?;
+            self.settle(link, derivation, among)?;
         }
         Ok(())
     }
@@ -331,14 +329,8 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
         lookups: &Lookups,
     ) -> Result<Derivation> {
         let record = self.item_record(source)?;
-        let mut derivation = Derivation {
-            source,
-            kind: record.kind,
-            edges: BTreeMap::new(),
-            signatures: BTreeSet::new(),
-            among: among.clone(),
-            problems: 0,
-        };
+        let mut derivation =
+            Derivation { source, kind: record.kind, edges: BTreeMap::new(), signatures: BTreeSet::new(), problems: 0 };
         if record.is_deleted() {
             return Ok(derivation);
         }
@@ -367,10 +359,10 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
         Ok(derivation)
     }
 
-    /// Writes what [`Self::wanted_by_rules`] found: the source's references, its new rule-made
-    /// edges, and tombstones for the ones its rules no longer make.
-    fn settle(&mut self, link: &LinkRules, derivation: Derivation) -> Result<()> {
-        let Derivation { source, kind, edges: desired, signatures, among, .. } = derivation;
+    /// Writes what [`Self::wanted_by_rules`] found for far ends `among`: the source's
+    /// references, its new rule-made edges, and tombstones for the ones its rules no longer make.
+    fn settle(&mut self, link: &LinkRules, derivation: Derivation, among: &Among) -> Result<()> {
+        let Derivation { source, kind, edges: desired, signatures, .. } = derivation;
         // A source derived for relabelled items alone has the references it had.
         if let Among::All = among {
             self.index_references(source, &signatures)?;
