@@ -58,15 +58,6 @@ enum Among {
     Relabelled(BTreeSet<ItemId>),
 }
 
-impl Among {
-    fn contains(&self, far: ItemId) -> bool {
-        match self {
-            Among::All => true,
-            Among::Relabelled(items) => items.contains(&far),
-        }
-    }
-}
-
 /// Items this batch changed, indexed the way lookups need them: by hashes of what lookups
 /// look for, so that indexing a batch copies no string. Two keys that share a hash only give
 /// a lookup one candidate more, which it then rejects as it rejects any other.
@@ -367,8 +358,7 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
         if let Among::All = among {
             self.index_references(source, &signatures)?;
         }
-        let mut existing = self.rule_edges(&link.reverse_by_rule, source)?;
-        existing.retain(|&(_, _, far)| among.contains(far));
+        let existing = self.rule_edges(&link.reverse_by_rule, source, among)?;
         for edge in existing.iter().filter(|e| !desired.contains_key(e)) {
             let (outgoing, rel, far) = *edge;
             let out_key = if outgoing { keys::edge(source, rel, far) } else { keys::edge(far, rel, source) };
@@ -487,16 +477,18 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
         Ok(())
     }
 
-    /// The live edges of `source` that its own rules made.
+    /// The live edges of `source` to far ends `among` that its own rules made.
     /// `reverse_by_rule` says, per rule name, whether the rule's edges point at its source.
-    fn rule_edges(&self, reverse_by_rule: &HashMap<String, bool>, source: ItemId) -> Result<BTreeSet<SourceEdge>> {
-        // An item this batch created has only the edges the batch gave it.
-        let stored = if self.scratch.fresh.contains(&source) { Vec::new() } else { self.stored_edges_of(source)? };
-        let mut values: BTreeMap<EdgeKey, EdgeValue> =
-            stored.into_iter().map(|edge| (edge.out_key, edge.value)).collect();
-        for key in self.scratch.edges_by_item.get(&source).into_iter().flatten() {
-            values.insert(*key, self.scratch.edges[key]);
-        }
+    fn rule_edges(
+        &self,
+        reverse_by_rule: &HashMap<String, bool>,
+        source: ItemId,
+        among: &Among,
+    ) -> Result<BTreeSet<SourceEdge>> {
+        let values = match among {
+            Among::All => self.edge_values_of(source)?,
+            Among::Relabelled(items) => self.edge_values_between(source, items)?,
+        };
         let mut out = BTreeSet::new();
         for (key, value) in values {
             let (from, rel, to) = keys::decode_edge(&key)?;
@@ -511,6 +503,46 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
             }
         }
         Ok(out)
+    }
+
+    /// Every edge of `source`, stored or in this batch, with its latest value.
+    fn edge_values_of(&self, source: ItemId) -> Result<BTreeMap<EdgeKey, EdgeValue>> {
+        // An item this batch created has only the edges the batch gave it.
+        let stored = if self.scratch.fresh.contains(&source) { Vec::new() } else { self.stored_edges_of(source)? };
+        let mut values: BTreeMap<EdgeKey, EdgeValue> =
+            stored.into_iter().map(|edge| (edge.out_key, edge.value)).collect();
+        for key in self.scratch.edges_by_item.get(&source).into_iter().flatten() {
+            values.insert(*key, self.scratch.edges[key]);
+        }
+        Ok(values)
+    }
+
+    /// The edges between `source` and `items`, stored or in this batch, with their latest
+    /// values. The adjacency says which exist, so only those are read: a policy selecting a
+    /// namespace of Pods reads its edge to the one relabelled, not its edges to all of them.
+    fn edge_values_between(&self, source: ItemId, items: &BTreeSet<ItemId>) -> Result<BTreeMap<EdgeKey, EdgeValue>> {
+        let mut between: BTreeSet<EdgeKey> = BTreeSet::new();
+        if !self.scratch.fresh.contains(&source) {
+            for outgoing in [true, false] {
+                let live = self.adjacency.edges(source, outgoing).iter().filter(|e| e.deleted == 0);
+                for entry in live.filter(|e| items.contains(&e.far)) {
+                    let (from, to) = if outgoing { (source, entry.far) } else { (entry.far, source) };
+                    between.insert(keys::edge(from, entry.rel, to));
+                }
+            }
+        }
+        for &key in self.scratch.edges_by_item.get(&source).into_iter().flatten() {
+            let (from, _, to) = keys::decode_edge(&key)?;
+            if items.contains(if from == source { &to } else { &from }) {
+                between.insert(key);
+            }
+        }
+        let mut values = BTreeMap::new();
+        for key in between {
+            let value = self.edge_value(&key)?.ok_or_else(|| super::corrupt_edge(&key))?;
+            values.insert(key, value);
+        }
+        Ok(values)
     }
 
     /// The live items a reference (`lookup`, planned from `source`, whose [`reference_key`] is
