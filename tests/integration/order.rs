@@ -10,7 +10,7 @@ use graphd_store::{keys, Cf, MemEngine, Op, Store};
 use proptest::prelude::*;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 type EdgeSet = BTreeSet<(ExternalKey, String, ExternalKey)>;
 
@@ -47,15 +47,24 @@ fn items() -> Vec<ItemWrite> {
     fixture("k3s-troubleshoot-real-snapshot.json").iter().map(|o| to_item("c1", o).unwrap()).collect()
 }
 
-/// A misleading earlier version of an item: other labels, another node, another owner.
-fn decoy(item: &ItemWrite) -> ItemWrite {
+/// A misleading earlier version of an item: `labels` (another item's, so that selectors choose
+/// it where they should not), another node, another owner.
+fn decoy(item: &ItemWrite, labels: &BTreeMap<String, String>) -> ItemWrite {
     let mut decoy = item.clone();
-    decoy.labels.insert("app".into(), "decoy".into());
+    decoy.document["metadata"]["labels"] = serde_json::to_value(labels).unwrap();
+    decoy.labels = labels.clone();
     if let Some(spec) = decoy.document.get_mut("spec").and_then(|s| s.as_object_mut()) {
         spec.insert("nodeName".into(), "no-such-node".into());
     }
     decoy.document["metadata"]["ownerReferences"] = serde_json::json!([{"uid": "no-such-owner"}]);
     decoy
+}
+
+/// The label sets of the other items of `item`'s kind in its namespace: the ones its
+/// namespace's selectors choose between.
+fn labels_nearby<'i>(items: &'i [ItemWrite], item: &ItemWrite) -> Vec<&'i BTreeMap<String, String>> {
+    let nearby = |other: &&ItemWrite| other.kind == item.kind && other.namespace == item.namespace;
+    items.iter().filter(nearby).map(|other| &other.labels).filter(|labels| **labels != item.labels).collect()
 }
 
 proptest! {
@@ -71,14 +80,18 @@ proptest! {
 
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
         let mut ops = Vec::new();
+        // Outdated versions are corrected at the end of the stream, after every item: linked
+        // by then (a Pod chosen by the selectors its decoy's labels match), each corrected item
+        // is refound by what it was and is now. Next to its decoy, one batch would hold both.
+        let mut corrections = Vec::new();
         let mut order: Vec<&ItemWrite> = items.iter().collect();
         order.shuffle(&mut rng);
         for item in order {
             match rng.gen_range(0..10) {
-                // An outdated version first, corrected later in the stream.
                 0 => {
-                    ops.push(Op::Upsert(decoy(item)));
-                    ops.push(Op::Upsert(item.clone()));
+                    let labels = labels_nearby(&items, item).choose(&mut rng).cloned().cloned().unwrap_or_default();
+                    ops.push(Op::Upsert(decoy(item, &labels)));
+                    corrections.push(Op::Upsert(item.clone()));
                 }
                 // Deleted and reported again (restored).
                 1 => {
@@ -89,6 +102,8 @@ proptest! {
                 _ => ops.push(Op::Upsert(item.clone())),
             }
         }
+        corrections.shuffle(&mut rng);
+        ops.extend(corrections);
         let shuffled = store();
         let mut at = 1;
         let mut rest = &ops[..];
