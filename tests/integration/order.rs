@@ -80,9 +80,10 @@ proptest! {
 
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
         let mut ops = Vec::new();
-        // Outdated versions are corrected at the end of the stream, after every item: linked
-        // by then (a Pod chosen by the selectors its decoy's labels match), each corrected item
-        // is refound by what it was and is now. Next to its decoy, one batch would hold both.
+        // Most outdated versions are corrected at the end of the stream, after every item:
+        // linked by then (a Pod chosen by the selectors its decoy's labels match), each
+        // corrected item is refound by what it was and is now. The others are corrected next
+        // to their decoy, often in its batch, where the item is new.
         let mut corrections = Vec::new();
         let mut order: Vec<&ItemWrite> = items.iter().collect();
         order.shuffle(&mut rng);
@@ -91,7 +92,10 @@ proptest! {
                 0 => {
                     let labels = labels_nearby(&items, item).choose(&mut rng).cloned().cloned().unwrap_or_default();
                     ops.push(Op::Upsert(decoy(item, &labels)));
-                    corrections.push(Op::Upsert(item.clone()));
+                    match rng.gen_bool(1.0 / 3.0) {
+                        true => ops.push(Op::Upsert(item.clone())),
+                        false => corrections.push(Op::Upsert(item.clone())),
+                    }
                 }
                 // Deleted and reported again (restored).
                 1 => {
@@ -104,19 +108,26 @@ proptest! {
         }
         corrections.shuffle(&mut rng);
         ops.extend(corrections);
-        let shuffled = store();
-        let mut at = 1;
+        let mut batches = Vec::new();
         let mut rest = &ops[..];
         while !rest.is_empty() {
             let size = rng.gen_range(1..=60).min(rest.len());
-            at += 1;
-            shuffled.apply(&rest[..size], Timestamp(at), "test").unwrap();
+            batches.push((&rest[..size], Timestamp(batches.len() as u64 + 2)));
             rest = &rest[size..];
         }
-        let got = live_edges(&shuffled);
-        let missing: Vec<_> = expected.difference(&got).take(5).collect();
-        let extra: Vec<_> = got.difference(&expected).take(5).collect();
-        prop_assert!(missing.is_empty() && extra.is_empty(), "missing {missing:?}\nextra {extra:?}");
+        // One batch at a time, and as a load, where each batch is built while the one before
+        // it is written.
+        let one_by_one = store();
+        for &(batch, at) in &batches {
+            one_by_one.apply(batch, at, "test").unwrap();
+        }
+        let loaded = store();
+        loaded.apply_all(batches.iter().copied(), "test", |_, _| {}).unwrap();
+        for (how, got) in [("one batch at a time", live_edges(&one_by_one)), ("loaded", live_edges(&loaded))] {
+            let missing: Vec<_> = expected.difference(&got).take(5).collect();
+            let extra: Vec<_> = got.difference(&expected).take(5).collect();
+            prop_assert!(missing.is_empty() && extra.is_empty(), "{how}: missing {missing:?}\nextra {extra:?}");
+        }
     }
 }
 
