@@ -172,3 +172,57 @@ fn relabelled_pods_are_selected_as_if_they_had_come_with_those_labels() {
     }
     assert_ne!(before, live_edges(&fresh), "relabelling moves Pods between selectors");
 }
+
+/// A Service whose selector changed between two relabellings in its namespace chooses the
+/// second relabelled Pod by what its selector says now, not by what it said at the first.
+#[test]
+fn a_changed_selector_chooses_relabelled_pods_by_what_it_says_now() {
+    let items = items();
+    let selector = |item: &ItemWrite| -> BTreeMap<String, String> {
+        serde_json::from_value(item.document["spec"]["selector"].clone()).unwrap_or_default()
+    };
+    let selects = |service: &ItemWrite, pod: &ItemWrite| {
+        let wanted = selector(service);
+        !wanted.is_empty() && wanted.iter().all(|(k, v)| pod.labels.get(k) == Some(v))
+    };
+    let pods_of = |service: &ItemWrite| -> Vec<&ItemWrite> {
+        items.iter().filter(|i| i.kind.as_str() == "Kubernetes::Pod" && i.namespace == service.namespace).collect()
+    };
+    // A Service, a Pod it selects, and a labelled Pod of its namespace it does not.
+    let (service, chosen, other) = items
+        .iter()
+        .filter(|i| i.kind.as_str() == "Kubernetes::Service")
+        .find_map(|service| {
+            let pods = pods_of(service);
+            let chosen = *pods.iter().find(|pod| selects(service, pod))?;
+            let other = *pods.iter().find(|pod| !pod.labels.is_empty() && !selects(service, pod))?;
+            Some((service, chosen, other))
+        })
+        .expect("the fixture has a Service selecting some Pods of its namespace but not all");
+    let relabelled = |pod: &ItemWrite, labels: &BTreeMap<String, String>| {
+        let mut pod = pod.clone();
+        pod.document["metadata"]["labels"] = serde_json::to_value(labels).unwrap();
+        pod.labels = labels.clone();
+        pod
+    };
+    let mut reselecting = service.clone();
+    reselecting.document["spec"]["selector"] = serde_json::to_value(&other.labels).unwrap();
+    let now = items.iter().map(|i| if i.key == service.key { reselecting.clone() } else { i.clone() });
+    let fresh = store();
+    fresh.apply(&upserts(&now.collect::<Vec<_>>()), Timestamp(1), "test").unwrap();
+
+    let store = store();
+    store.apply(&upserts(&items), Timestamp(1), "test").unwrap();
+    // The chosen Pod takes the other's labels and leaves the Service; the Service then
+    // selects those labels, and the chosen Pod returns to its own.
+    let steps = [relabelled(chosen, &other.labels), reselecting.clone(), chosen.clone()];
+    for (at, step) in steps.into_iter().enumerate() {
+        store.apply(&[Op::Upsert(step)], Timestamp(at as u64 + 2), "test").unwrap();
+    }
+    let (got, expected) = (live_edges(&store), live_edges(&fresh));
+    let edge = |from: &ItemWrite, to: &ItemWrite| (from.key.clone(), "selects".to_owned(), to.key.clone());
+    assert!(expected.contains(&edge(service, other)) && !expected.contains(&edge(service, chosen)));
+    let missing: Vec<_> = expected.difference(&got).take(5).collect();
+    let extra: Vec<_> = got.difference(&expected).take(5).collect();
+    assert!(missing.is_empty() && extra.is_empty(), "missing {missing:?}\nextra {extra:?}");
+}

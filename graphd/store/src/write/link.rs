@@ -11,6 +11,7 @@
 //! Which edges belong to a source: its outgoing edges made by forward rules and its incoming
 //! edges made by reverse rules. Edges from scrapers or API callers are never touched.
 
+use super::plans::Plans;
 use super::{BatchWriter, EdgeKey, KnownKeys};
 use crate::cf::Cf;
 use crate::codec::{EdgeValue, ItemRecord};
@@ -129,6 +130,8 @@ pub(crate) struct LinkRules {
     reverse_by_rule: HashMap<String, bool>,
     /// Identifies the link rules: the store keeps the one its items were last linked by.
     pub(crate) fingerprint: u64,
+    /// Plans kept for sources derived for relabelled items.
+    plans: Plans,
 }
 
 impl LinkRules {
@@ -142,7 +145,7 @@ impl LinkRules {
         let unplaced: Vec<_> =
             rules.rules.iter().map(|r| graphd_rules::Rule { file: String::new(), ..r.clone() }).collect();
         let fingerprint = xxhash_rust::xxh3::xxh3_64(format!("{REFERENCE_FORMAT} {unplaced:?}").as_bytes());
-        LinkRules { rules, wanted, looks_up_uids, reverse_by_rule, fingerprint }
+        LinkRules { rules, wanted, looks_up_uids, reverse_by_rule, fingerprint, plans: Plans::default() }
     }
 
     /// Kinds whose health rules read the clock.
@@ -325,7 +328,10 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
         if record.is_deleted() {
             return Ok(derivation);
         }
-        let (planned, problems) = self.plan(link, source, &record)?;
+        let (planned, problems) = match among {
+            Among::All => self.plan(link, source, &record)?,
+            Among::Relabelled(_) => self.kept_plan(link, source, &record)?,
+        };
         derivation.problems = problems;
         for reference in planned {
             let key = reference_key(&reference.lookup, &record);
@@ -396,6 +402,22 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
             Source { kind: &kind, namespace: record.namespace.as_deref(), labels: &labels, document: &document };
         let (planned, problems) = link.rules.plan(&plan_source);
         Ok((planned, problems.len()))
+    }
+
+    /// [`Self::plan`] for a source derived for relabelled items: the plan kept from the last
+    /// time, if the source is as it was then.
+    fn kept_plan<'l>(
+        &self,
+        link: &'l LinkRules,
+        source: ItemId,
+        record: &ItemRecord,
+    ) -> Result<(Vec<PlannedRef<'l>>, usize)> {
+        if let Some(plan) = link.plans.get(source, record) {
+            return Ok((plan.references(&link.rules), plan.problems));
+        }
+        let (planned, problems) = self.plan(link, source, record)?;
+        link.plans.keep(source, record, &link.rules, &planned, problems);
+        Ok((planned, problems))
     }
 
     /// By rule, the references of `sources` that find no target now: what waits for an item

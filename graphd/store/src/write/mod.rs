@@ -62,6 +62,7 @@ impl Outcome {
 mod events;
 mod known;
 mod link;
+mod plans;
 
 use known::Known;
 pub(crate) use known::KnownKeys;
