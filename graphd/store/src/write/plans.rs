@@ -12,8 +12,8 @@ use graphd_core::ItemId;
 use graphd_rules::{Lookup, PlannedRef, RuleSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-/// How many sources' plans are kept, at a few hundred bytes each. Past it they are all
-/// dropped, and planned again when next needed.
+/// How many sources' plans are kept: a namespace's selectors for each of about a thousand
+/// namespaces. Past it they are all dropped, and planned again when next needed.
 const REMEMBERED: usize = 16_384;
 
 /// Plans by source, for one rule set: new rules start with none.
