@@ -47,12 +47,18 @@ fn items() -> Vec<ItemWrite> {
     fixture("k3s-troubleshoot-real-snapshot.json").iter().map(|o| to_item("c1", o).unwrap()).collect()
 }
 
+/// `item` with `labels`, in its document as in its record.
+fn with_labels(item: &ItemWrite, labels: &BTreeMap<String, String>) -> ItemWrite {
+    let mut item = item.clone();
+    item.document["metadata"]["labels"] = serde_json::to_value(labels).unwrap();
+    item.labels = labels.clone();
+    item
+}
+
 /// A misleading earlier version of an item: `labels` (another item's, so that selectors choose
 /// it where they should not), another node, another owner.
 fn decoy(item: &ItemWrite, labels: &BTreeMap<String, String>) -> ItemWrite {
-    let mut decoy = item.clone();
-    decoy.document["metadata"]["labels"] = serde_json::to_value(labels).unwrap();
-    decoy.labels = labels.clone();
+    let mut decoy = with_labels(item, labels);
     if let Some(spec) = decoy.document.get_mut("spec").and_then(|s| s.as_object_mut()) {
         spec.insert("nodeName".into(), "no-such-node".into());
     }
@@ -147,9 +153,7 @@ fn relabelled_pods_are_selected_as_if_they_had_come_with_those_labels() {
     // Each Pod takes the labels of the next one: it leaves its own Services and joins that one's.
     let mut relabelled = items.clone();
     for (n, &pod) in pods.iter().enumerate() {
-        let labels = items[pods[(n + 1) % pods.len()]].labels.clone();
-        relabelled[pod].document["metadata"]["labels"] = serde_json::to_value(&labels).unwrap();
-        relabelled[pod].labels = labels;
+        relabelled[pod] = with_labels(&items[pod], &items[pods[(n + 1) % pods.len()]].labels);
     }
     let fresh = store();
     fresh.apply(&upserts(&relabelled), Timestamp(1), "test").unwrap();
@@ -199,12 +203,6 @@ fn a_changed_selector_chooses_relabelled_pods_by_what_it_says_now() {
             Some((service, chosen, other))
         })
         .expect("the fixture has a Service selecting some Pods of its namespace but not all");
-    let relabelled = |pod: &ItemWrite, labels: &BTreeMap<String, String>| {
-        let mut pod = pod.clone();
-        pod.document["metadata"]["labels"] = serde_json::to_value(labels).unwrap();
-        pod.labels = labels.clone();
-        pod
-    };
     let mut reselecting = service.clone();
     reselecting.document["spec"]["selector"] = serde_json::to_value(&other.labels).unwrap();
     let now = items.iter().map(|i| if i.key == service.key { reselecting.clone() } else { i.clone() });
@@ -215,7 +213,7 @@ fn a_changed_selector_chooses_relabelled_pods_by_what_it_says_now() {
     store.apply(&upserts(&items), Timestamp(1), "test").unwrap();
     // The chosen Pod takes the other's labels and leaves the Service; the Service then
     // selects those labels, and the chosen Pod returns to its own.
-    let steps = [relabelled(chosen, &other.labels), reselecting.clone(), chosen.clone()];
+    let steps = [with_labels(chosen, &other.labels), reselecting.clone(), chosen.clone()];
     for (at, step) in steps.into_iter().enumerate() {
         store.apply(&[Op::Upsert(step)], Timestamp(at as u64 + 2), "test").unwrap();
     }
