@@ -130,15 +130,20 @@ proptest! {
         let loaded = store();
         loaded.apply_all(batches.iter().copied(), "test", |_, _| {}).unwrap();
         for (how, got) in [("one batch at a time", live_edges(&one_by_one)), ("loaded", live_edges(&loaded))] {
-            let missing: Vec<_> = expected.difference(&got).take(5).collect();
-            let extra: Vec<_> = got.difference(&expected).take(5).collect();
-            prop_assert!(missing.is_empty() && extra.is_empty(), "{how}: missing {missing:?}\nextra {extra:?}");
+            prop_assert_eq!(differences(&expected, &got), None, "{}", how);
         }
     }
 }
 
 fn upserts<'a>(items: impl IntoIterator<Item = &'a ItemWrite>) -> Vec<Op> {
     items.into_iter().cloned().map(Op::Upsert).collect()
+}
+
+/// A few of the edges `got` lacks of `expected` and of those it has beyond them, if any.
+fn differences(expected: &EdgeSet, got: &EdgeSet) -> Option<String> {
+    let missing: Vec<_> = expected.difference(got).take(5).collect();
+    let extra: Vec<_> = got.difference(expected).take(5).collect();
+    (!missing.is_empty() || !extra.is_empty()).then(|| format!("missing {missing:?}\nextra {extra:?}"))
 }
 
 /// Pods relabelled a few at a time leave the selectors that chose them and join others, as if
@@ -169,10 +174,7 @@ fn relabelled_pods_are_selected_as_if_they_had_come_with_those_labels() {
             at += 1;
             store.apply(&upserts(chunk.iter().map(|&pod| &version[pod])), Timestamp(at), "test").unwrap();
         }
-        let now = live_edges(&store);
-        let missing: Vec<_> = expected.difference(&now).take(5).collect();
-        let extra: Vec<_> = now.difference(&expected).take(5).collect();
-        assert!(missing.is_empty() && extra.is_empty(), "{label}: missing {missing:?}\nextra {extra:?}");
+        assert_eq!(differences(&expected, &live_edges(&store)), None, "{label}");
     }
     assert_ne!(before, live_edges(&fresh), "relabelling moves Pods between selectors");
 }
@@ -220,7 +222,5 @@ fn a_changed_selector_chooses_relabelled_pods_by_what_it_says_now() {
     let (got, expected) = (live_edges(&store), live_edges(&fresh));
     let edge = |from: &ItemWrite, to: &ItemWrite| (from.key.clone(), "selects".to_owned(), to.key.clone());
     assert!(expected.contains(&edge(service, other)) && !expected.contains(&edge(service, chosen)));
-    let missing: Vec<_> = expected.difference(&got).take(5).collect();
-    let extra: Vec<_> = got.difference(&expected).take(5).collect();
-    assert!(missing.is_empty() && extra.is_empty(), "missing {missing:?}\nextra {extra:?}");
+    assert_eq!(differences(&expected, &got), None);
 }
