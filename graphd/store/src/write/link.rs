@@ -543,26 +543,12 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
     /// values. The adjacency says which exist, so only those are read: a policy selecting a
     /// namespace of Pods reads its edge to the one relabelled, not its edges to all of them.
     fn edge_values_between(&self, source: ItemId, items: &BTreeSet<ItemId>) -> Result<BTreeMap<EdgeKey, EdgeValue>> {
-        let mut between: BTreeSet<EdgeKey> = BTreeSet::new();
-        if !self.scratch.fresh.contains(&source) {
-            for outgoing in [true, false] {
-                let live = self.adjacency.edges(source, outgoing).iter().filter(|e| e.deleted == 0);
-                for entry in live.filter(|e| items.contains(&e.far)) {
-                    let (from, to) = if outgoing { (source, entry.far) } else { (entry.far, source) };
-                    between.insert(keys::edge(from, entry.rel, to));
-                }
-            }
-        }
-        for &key in self.scratch.edges_by_item.get(&source).into_iter().flatten() {
+        let mut values = BTreeMap::new();
+        for key in self.edges_of(source)? {
             let (from, _, to) = keys::decode_edge(&key)?;
             if items.contains(if from == source { &to } else { &from }) {
-                between.insert(key);
+                values.insert(key, self.edge_value(&key)?.ok_or_else(|| super::corrupt_edge(&key))?);
             }
-        }
-        let mut values = BTreeMap::new();
-        for key in between {
-            let value = self.edge_value(&key)?.ok_or_else(|| super::corrupt_edge(&key))?;
-            values.insert(key, value);
         }
         Ok(values)
     }
