@@ -1,8 +1,10 @@
 //! A NATS cluster with JetStream on 127.0.0.1, one `nats-server` process per node (from
 //! `$GRAPHD_NATS_SERVER`, or `.venv/bin/nats-server`, which `./scripts/setup-venv` installs).
 
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
 #[derive(Debug)]
 pub struct NatsCluster {
@@ -70,6 +72,22 @@ impl NatsCluster {
             .spawn()
             .expect("start nats-server");
         self.nodes[i].process = Some(process);
+        self.await_clients(i);
+    }
+
+    /// Waits until node `i` accepts client connections: a client that connects before then is
+    /// refused, not kept waiting.
+    fn await_clients(&mut self, i: usize) {
+        let started = Instant::now();
+        let address = ("127.0.0.1", self.nodes[i].port);
+        while TcpStream::connect(address).is_err() {
+            let log = self.dir.path().join(format!("n{i}.log"));
+            if let Some(status) = self.nodes[i].process.as_mut().and_then(|p| p.try_wait().unwrap()) {
+                panic!("nats-server n{i} exited ({status}):\n{}", std::fs::read_to_string(log).unwrap_or_default());
+            }
+            assert!(started.elapsed() < Duration::from_secs(30), "nats-server n{i} never listened on {}", address.1);
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 }
 
