@@ -304,6 +304,108 @@ fn a_target_deleted_and_restored_in_one_batch_is_linked_again() {
     assert_eq!(runs_on(&store), 1, "deleted and back in one batch: the Pod links to it again");
 }
 
+/// The built-in rules and `custom`, a rule file's text.
+fn builtin_with(custom: &str) -> graphd_rules::RuleSet {
+    let mut set = graphd_rules::builtin::rules().unwrap();
+    set.rules.extend(graphd_rules::load(&[("custom.yaml".into(), custom.into())]).unwrap().rules);
+    set
+}
+
+/// Live edges made by `rule`.
+fn edges_of_rule<E: Engine>(store: &Store<E>, rule: &str) -> usize {
+    edges_by_rule(store).get(rule).copied().unwrap_or(0)
+}
+
+/// A source changed is derived again unless its rules plan from it what they planned before;
+/// a rule reads an item's labels as well as its document.
+#[test]
+fn a_source_whose_labels_alone_change_is_linked_by_what_they_say_now() {
+    use graphd_core::Timestamp;
+    use graphd_store::Op;
+    let store = Store::open(graphd_store::MemEngine::new()).unwrap();
+    store
+        .set_rules(builtin_with(
+            r#"
+version: 1
+rules:
+  - name: database-host-node
+    from: {kind: "Kubernetes::Pod", labels: {tier: db}}
+    relation: uses
+    to: {kind: "Kubernetes::Node", match: name, values: spec.nodeName, scope: cluster}
+"#,
+        ))
+        .unwrap();
+    let item = |object: Value| graphd::import::to_item("c1", &object).unwrap();
+    let node = item(serde_json::json!({"kind": "Node", "metadata": {"name": "node-a", "uid": "n1"}}));
+    // Labels given beside the document, as an API caller may send them.
+    let mut pod =
+        item(serde_json::json!({"kind": "Pod", "metadata": {"name": "db-1", "namespace": "apps", "uid": "p1"},
+        "spec": {"nodeName": "node-a"}}));
+    pod.labels.insert("tier".into(), "db".into());
+    store.apply(&[Op::Upsert(node), Op::Upsert(pod.clone())], Timestamp(1), "test").unwrap();
+    assert_eq!(edges_of_rule(&store, "database-host-node"), 1, "a database Pod uses its Node");
+
+    pod.document["status"] = serde_json::json!({"phase": "Running"});
+    store.apply(&[Op::Upsert(pod.clone())], Timestamp(2), "test").unwrap();
+    assert_eq!(edges_of_rule(&store, "database-host-node"), 1, "its status changed, not what its rules find");
+
+    pod.labels.insert("tier".into(), "web".into());
+    store.apply(&[Op::Upsert(pod.clone())], Timestamp(3), "test").unwrap();
+    assert_eq!(edges_of_rule(&store, "database-host-node"), 0, "relabelled, its document as it was: no longer one");
+    assert_eq!(edges_of_rule(&store, "k8s-pod-node"), 1, "the built-in rule still links it");
+
+    pod.labels.insert("tier".into(), "db".into());
+    store.apply(&[Op::Upsert(pod)], Timestamp(4), "test").unwrap();
+    assert_eq!(edges_of_rule(&store, "database-host-node"), 1, "labelled back");
+}
+
+/// Until a relink has linked every stored item by new rules, an item changed is linked by
+/// them, even when the new rules plan from it what they planned before the change.
+#[test]
+fn an_item_changed_before_a_relink_is_linked_by_the_rules_set_now() {
+    use graphd_core::Timestamp;
+    use graphd_store::Op;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(RocksEngine::open(dir.path(), &RocksOptions::default()).unwrap()).unwrap();
+    store.set_rules(graphd_rules::builtin::rules().unwrap()).unwrap();
+    let item = |object: Value| graphd::import::to_item("c1", &object).unwrap();
+    let node = item(serde_json::json!({"kind": "Node", "metadata": {"name": "node-a", "uid": "n1"}}));
+    let pods: Vec<_> = ["web-1", "web-2"]
+        .iter()
+        .map(|name| {
+            item(serde_json::json!({"kind": "Pod", "metadata": {"name": name, "namespace": "apps", "uid": name},
+                "spec": {"nodeName": "node-a"}}))
+        })
+        .collect();
+    let ops: Vec<Op> = pods.iter().cloned().chain([node]).map(Op::Upsert).collect();
+    store.apply(&ops, Timestamp(1), "test").unwrap();
+
+    let custom = r#"
+version: 1
+rules:
+  - name: custom-pod-node
+    from: {kind: "Kubernetes::Pod"}
+    relation: uses
+    to: {kind: "Kubernetes::Node", match: name, values: spec.nodeName, scope: cluster}
+"#;
+    store.set_rules(builtin_with(custom)).unwrap();
+    assert!(!store.linked_by_current_rules().unwrap());
+    let mut running = pods[0].clone();
+    running.document["status"] = serde_json::json!({"phase": "Running"});
+    store.apply(&[Op::Upsert(running.clone())], Timestamp(2), "test").unwrap();
+    assert_eq!(edges_of_rule(&store, "custom-pod-node"), 1, "the Pod changed is linked by the new rule");
+
+    store.relink(Timestamp(3), |_, _| {}).unwrap();
+    assert_eq!(edges_of_rule(&store, "custom-pod-node"), 2, "the relink linked the other");
+    running.document["status"] = serde_json::json!({"phase": "Succeeded"});
+    store.apply(&[Op::Upsert(running)], Timestamp(4), "test").unwrap();
+    assert_eq!(
+        edges_of_rule(&store, "custom-pod-node"),
+        2,
+        "after the relink, a change its rules ignore keeps its edges"
+    );
+}
+
 #[test]
 fn a_pod_walks_up_through_its_node_to_the_ec2_estate_whatever_came_first() {
     use graphd_core::{ExternalKey, ItemWrite, Kind, Scope, Timestamp};

@@ -89,7 +89,11 @@ impl<E: Engine> Store<E> {
         let mut writer = self.lock_writer();
         let mut batch = WriteBatch::new();
         batch.put(Cf::Meta, keys::META_RULES_FINGERPRINT, &fingerprint.to_be_bytes());
-        self.commit(&mut writer, batch, &[])
+        self.commit(&mut writer, batch, &[])?;
+        if let Some(link) = writer.rules.as_ref().filter(|link| link.fingerprint == fingerprint) {
+            link.mark_items_linked();
+        }
+        Ok(())
     }
 
     fn live_items(&self) -> Result<Vec<ItemId>> {

@@ -162,6 +162,8 @@ impl<E: Engine> Store<E> {
         if empty {
             // Every item to come is linked by these rules.
             self.record_fingerprint(link.fingerprint)?;
+        } else if self.linked_by_current_rules()? {
+            link.mark_items_linked();
         }
         Ok(())
     }

@@ -1,8 +1,9 @@
 //! Linking by rules, inside the batch that changed the items.
 //!
 //! After a batch's operations, every item it touched is re-derived as a source (its rules are
-//! planned again, their targets looked up, and its rule-made edges brought to exactly that set),
-//! and so is every item whose references point at what a touched item was or now is; when
+//! planned again, their targets looked up, and its rule-made edges brought to exactly that set)
+//! unless its rules plan from it what they planned from it before, and so is every item whose
+//! references point at what a touched item was or now is; when
 //! only a touched item's labels changed, those sources re-derive their edges to it alone. The
 //! references of every source are indexed by *signature* (what they look for: kind, name or
 //! uid or selector, and where), so a target's arrival, change or deletion finds the sources
@@ -25,6 +26,7 @@ use graphd_rules::{Assessment, LookIn, Lookup, MatchField, PlannedRef, RuleSet, 
 use rayon::prelude::*;
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 /// An edge of a source as linking sees it: (outgoing from the source, relation, far end).
@@ -132,6 +134,9 @@ pub(crate) struct LinkRules {
     pub(crate) fingerprint: u64,
     /// Plans kept for sources derived for relabelled items.
     plans: Plans,
+    /// Whether every stored item was linked by these rules (the store holds their
+    /// fingerprint): until then, an item changed is derived again even if its plan is not.
+    items_linked: AtomicBool,
 }
 
 impl LinkRules {
@@ -145,7 +150,17 @@ impl LinkRules {
         let unplaced: Vec<_> =
             rules.rules.iter().map(|r| graphd_rules::Rule { file: String::new(), ..r.clone() }).collect();
         let fingerprint = xxhash_rust::xxh3::xxh3_64(format!("{REFERENCE_FORMAT} {unplaced:?}").as_bytes());
-        LinkRules { rules, wanted, looks_up_uids, reverse_by_rule, fingerprint, plans: Plans::default() }
+        let (plans, items_linked) = (Plans::default(), AtomicBool::new(false));
+        LinkRules { rules, wanted, looks_up_uids, reverse_by_rule, fingerprint, plans, items_linked }
+    }
+
+    /// Notes that every stored item was linked by these rules.
+    pub(crate) fn mark_items_linked(&self) {
+        self.items_linked.store(true, Ordering::Release);
+    }
+
+    fn items_linked(&self) -> bool {
+        self.items_linked.load(Ordering::Acquire)
     }
 
     /// Kinds whose health rules read the clock.
@@ -193,15 +208,24 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
         let mut referenced_as: BTreeSet<[u8; 9]> = BTreeSet::new();
         // Items whose labels alone changed, by the selector references that may choose them.
         let mut relabelled_as: BTreeMap<[u8; 9], Vec<ItemId>> = BTreeMap::new();
+        let mut problems_of_unchanged_plans = 0;
         for (id, before) in &self.scratch.touched {
-            sources.insert(*id);
             let now = self.item_record(*id)?;
             // A deleted item's edges, rule-made ones too, went with it, and references to it
             // stay indexed to wait: what referenced it has nothing left to change.
             if now.is_deleted() {
+                sources.insert(*id);
                 continue;
             }
-            match Refound::between(before.as_ref(), &now) {
+            let refound = Refound::between(before.as_ref(), &now);
+            match before.as_ref().filter(|_| refound != Refound::All) {
+                Some(before) => match self.plans_as_before(link, *id, before, &now)? {
+                    Some(problems) => problems_of_unchanged_plans += problems,
+                    None => drop(sources.insert(*id)),
+                },
+                None => drop(sources.insert(*id)),
+            }
+            match refound {
                 Refound::Nothing => {}
                 // Kind, name, key and scope are as they were: so are its selector signatures.
                 Refound::BySelector => {
@@ -236,6 +260,7 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
             }
             true
         })?;
+        self.outcome.rule_problems += problems_of_unchanged_plans;
         let all = sources.into_iter().map(|source| (source, Among::All));
         let rederive: Vec<_> =
             all.chain(narrow.into_iter().map(|(id, items)| (id, Among::Relabelled(items)))).collect();
@@ -390,7 +415,42 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
         source: ItemId,
         record: &ItemRecord,
     ) -> Result<(Vec<PlannedRef<'l>>, usize)> {
-        let document = self.document(source)?;
+        self.plan_from(link, record, &*self.document(source)?)
+    }
+
+    /// How many fields of `source` a rule could not read, if its rules plan from it now what
+    /// they planned from it before this batch (`before`, and its stored document; its key and
+    /// scope as they are now): then its references and rule-made edges stand as they are, and
+    /// deriving it again would find them again. Not before every stored item was linked by
+    /// these rules: until then, an item changed is the way they reach it.
+    fn plans_as_before(
+        &self,
+        link: &LinkRules,
+        source: ItemId,
+        before: &ItemRecord,
+        now: &ItemRecord,
+    ) -> Result<Option<usize>> {
+        let Some(document_before) = self.documents_before.get(&source) else { return Ok(None) };
+        if !link.items_linked() {
+            return Ok(None);
+        }
+        let (planned_now, problems) = self.plan(link, source, now)?;
+        let (planned_before, _) = self.plan_from(link, before, document_before)?;
+        let same = planned_now.len() == planned_before.len()
+            && planned_now
+                .iter()
+                .zip(&planned_before)
+                .all(|(a, b)| std::ptr::eq(a.rule, b.rule) && a.lookup == b.lookup);
+        Ok(same.then_some(problems))
+    }
+
+    /// The references the rules plan from an item that is `record` with `document`.
+    fn plan_from<'l>(
+        &self,
+        link: &'l LinkRules,
+        record: &ItemRecord,
+        document: &serde_json::Value,
+    ) -> Result<(Vec<PlannedRef<'l>>, usize)> {
         let kind = self
             .writer
             .names
@@ -398,8 +458,7 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
             .cloned()
             .ok_or_else(|| StoreError::Corrupt(format!("kind id {}", record.kind)))?;
         let labels: BTreeMap<String, String> = record.labels.iter().cloned().collect();
-        let plan_source =
-            Source { kind: &kind, namespace: record.namespace.as_deref(), labels: &labels, document: &document };
+        let plan_source = Source { kind: &kind, namespace: record.namespace.as_deref(), labels: &labels, document };
         let (planned, problems) = link.rules.plan(&plan_source);
         Ok((planned, problems.len()))
     }

@@ -86,6 +86,8 @@ pub(crate) struct BatchWriter<'a, S> {
     scratch: Scratch,
     /// With rules: the documents this batch wrote.
     documents: HashMap<ItemId, &'a serde_json::Value>,
+    /// With rules: the stored documents of the items this batch updated, as they were before.
+    documents_before: HashMap<ItemId, serde_json::Value>,
     outcome: Outcome,
     /// The changes this batch records, for the store's change listener (empty without one).
     feed: Vec<Change>,
@@ -159,6 +161,7 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
             known,
             scratch,
             documents: HashMap::new(),
+            documents_before: HashMap::new(),
             outcome: Outcome::default(),
             feed: Vec::new(),
         }
@@ -290,6 +293,9 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
             }
             for (change_type, summary) in self.kind_changes(write, &before) {
                 self.record_change(id, change_type, summary);
+            }
+            if self.writer.rules.is_some() {
+                self.documents_before.entry(id).or_insert(before);
             }
             self.outcome.updated += 1;
         }
