@@ -603,11 +603,8 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
     /// namespace of Pods reads its edge to the one relabelled, not its edges to all of them.
     fn edge_values_between(&self, source: ItemId, items: &BTreeSet<ItemId>) -> Result<BTreeMap<EdgeKey, EdgeValue>> {
         let mut values = BTreeMap::new();
-        for key in self.edges_of(source)? {
-            let (from, _, to) = keys::decode_edge(&key)?;
-            if items.contains(if from == source { &to } else { &from }) {
-                values.insert(key, self.edge_value(&key)?.ok_or_else(|| super::corrupt_edge(&key))?);
-            }
+        for key in self.edges_of_to(source, |far| items.contains(&far))? {
+            values.insert(key, self.edge_value(&key)?.ok_or_else(|| super::corrupt_edge(&key))?);
         }
         Ok(values)
     }

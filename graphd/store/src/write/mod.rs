@@ -603,9 +603,20 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
 
     /// Out-keys of every live edge touching `id`, committed or in this batch, each once.
     fn edges_of(&self, id: ItemId) -> Result<BTreeSet<EdgeKey>> {
-        let mut found: BTreeSet<EdgeKey> =
-            self.adjacency.live_edges_of(id).map(|(from, rel, to)| keys::edge(from, rel, to)).collect();
-        found.extend(self.scratch.edges_by_item.get(&id).into_iter().flatten().copied());
+        self.edges_of_to(id, |_| true)
+    }
+
+    /// [`Self::edges_of`] `id` whose far end `wanted` chooses: only those are encoded.
+    fn edges_of_to(&self, id: ItemId, wanted: impl Fn(ItemId) -> bool) -> Result<BTreeSet<EdgeKey>> {
+        let far = |from: ItemId, to: ItemId| if from == id { to } else { from };
+        let committed = self.adjacency.live_edges_of(id).filter(|&(from, _, to)| wanted(far(from, to)));
+        let mut found: BTreeSet<EdgeKey> = committed.map(|(from, rel, to)| keys::edge(from, rel, to)).collect();
+        for key in self.scratch.edges_by_item.get(&id).into_iter().flatten() {
+            let (from, _, to) = keys::decode_edge(key)?;
+            if wanted(far(from, to)) {
+                found.insert(*key);
+            }
+        }
         Ok(found)
     }
 }
