@@ -219,8 +219,8 @@ impl Snapshot for RocksSnapshot<'_> {
         if let Some(end) = prefix_end(prefix) {
             read.set_iterate_upper_bound(end);
         }
-        if prefix.len() < options::ITEM_PREFIX_LEN && options::has_item_prefix(cf) {
-            // A scan wider than one item must not trust the per-item prefix blooms.
+        if options::scan_prefix_len(cf).is_some_and(|len| prefix.len() < len) {
+            // A scan wider than the prefix blooms' must not trust them.
             read.set_total_order_seek(true);
         }
         if prefix.is_empty() {
@@ -248,8 +248,16 @@ impl Snapshot for RocksSnapshot<'_> {
     ) -> Result<(), EngineError> {
         // One cursor over the whole column family, sought to each prefix: creating an
         // iterator costs more than a seek, and most prefixes asked this way have no keys.
+        // None at all when no prefix is asked.
+        let prefixes: Vec<&[u8]> = prefixes.collect();
+        if prefixes.is_empty() {
+            return Ok(());
+        }
         let mut read = ReadOptions::default();
-        read.set_total_order_seek(true);
+        // Each seek skips the files whose prefix bloom lacks its prefix, unless a prefix is
+        // shorter than the blooms'.
+        let prefix_seek = options::scan_prefix_len(cf).is_some_and(|len| prefixes.iter().all(|p| p.len() >= len));
+        read.set_total_order_seek(!prefix_seek);
         let mut iter = self.snapshot.raw_iterator_cf_opt(self.engine.cf(cf), read);
         for prefix in prefixes {
             iter.seek(prefix);

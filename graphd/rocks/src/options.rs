@@ -21,11 +21,18 @@ impl Default for RocksOptions {
     }
 }
 
-/// Keys of these column families start with an 8-byte item id.
-pub(crate) const ITEM_PREFIX_LEN: usize = 8;
-
-pub(crate) fn has_item_prefix(cf: Cf) -> bool {
-    matches!(cf, Cf::EdgesOut | Cf::EdgesIn | Cf::Changes)
+/// The prefix every scan of `cf` reads under, if all have one length: its files keep a bloom
+/// filter of those prefixes, so a scan of a prefix a file lacks skips it unread. A scan of a
+/// shorter prefix must not trust them.
+pub(crate) fn scan_prefix_len(cf: Cf) -> Option<usize> {
+    match cf {
+        // All entries of one item: its 8-byte id.
+        Cf::EdgesOut | Cf::EdgesIn | Cf::Changes => Some(8),
+        // The sources of one signature (`r · signature`), the signatures of one source
+        // (`s · source`): what a batch reads for each item it changes.
+        Cf::Pending => Some(9),
+        _ => None,
+    }
 }
 
 /// The database options and one descriptor per column family.
@@ -58,12 +65,11 @@ fn cf_options(cf: Cf, settings: &RocksOptions, cache: &Cache) -> Options {
     let mut opts = Options::default();
     opts.set_compression_type(DBCompressionType::Lz4);
     opts.set_write_buffer_size(settings.write_buffer_bytes);
-    if has_item_prefix(cf) {
-        // Every scan of these is "all entries of one item": an 8-byte id prefix. The prefix
-        // bloom lets a scan of an item with no edges skip files without reading them. The
-        // memtable has none: walks read the in-memory adjacency, not these, and its upkeep
-        // was a twentieth of each write.
-        opts.set_prefix_extractor(SliceTransform::create_fixed_prefix(ITEM_PREFIX_LEN));
+    if let Some(len) = scan_prefix_len(cf) {
+        // The prefix bloom lets a scan of an item with no edges, or of a signature no source
+        // references, skip files without reading them. The memtable has none: walks read the
+        // in-memory adjacency, not these, and its upkeep was a twentieth of each write.
+        opts.set_prefix_extractor(SliceTransform::create_fixed_prefix(len));
         table.set_whole_key_filtering(true);
     }
     opts.set_block_based_table_factory(&table);
