@@ -17,9 +17,20 @@ pub fn fixture(name: &str) -> Vec<Value> {
     parse_objects(&text).unwrap()
 }
 
-fn imported(name: &str, dir: &std::path::Path) -> Store<RocksEngine> {
+/// A store on disk in `dir`, linking by the built-in rules.
+fn linking_store(dir: &std::path::Path) -> Store<RocksEngine> {
     let store = Store::open(RocksEngine::open(dir, &RocksOptions::default()).unwrap()).unwrap();
     store.set_rules(graphd_rules::builtin::rules().unwrap()).unwrap();
+    store
+}
+
+/// `object` as an item of cluster c1.
+fn item(object: Value) -> graphd_core::ItemWrite {
+    graphd::import::to_item("c1", &object).unwrap()
+}
+
+fn imported(name: &str, dir: &std::path::Path) -> Store<RocksEngine> {
+    let store = linking_store(dir);
     let report = import(&store, "c1", &fixture(name), |_, _| {}).unwrap();
     assert!(report.skipped.is_empty(), "{:?}", report.skipped);
     store
@@ -241,9 +252,7 @@ fn a_missing_target_waits_and_links_when_it_arrives_and_again_when_recreated() {
     use graphd_core::{ExternalKey, Timestamp};
     use graphd_store::Op;
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(RocksEngine::open(dir.path(), &RocksOptions::default()).unwrap()).unwrap();
-    store.set_rules(graphd_rules::builtin::rules().unwrap()).unwrap();
-    let item = |object: Value| graphd::import::to_item("c1", &object).unwrap();
+    let store = linking_store(dir.path());
     let deploy = item(
         serde_json::json!({"kind": "Deployment", "metadata": {"name": "web", "namespace": "apps", "uid": "d1",
         "labels": {"kustomize.toolkit.fluxcd.io/name": "apps", "kustomize.toolkit.fluxcd.io/namespace": "flux-system"}}}),
@@ -284,7 +293,6 @@ fn a_target_deleted_and_restored_in_one_batch_is_linked_again() {
     use graphd_store::Op;
     let store = Store::open(graphd_store::MemEngine::new()).unwrap();
     store.set_rules(graphd_rules::builtin::rules().unwrap()).unwrap();
-    let item = |object: Value| graphd::import::to_item("c1", &object).unwrap();
     let pod = item(serde_json::json!({"kind": "Pod", "metadata": {"name": "web-1", "namespace": "apps", "uid": "p1"},
         "spec": {"nodeName": "node-a"}}));
     let node = item(serde_json::json!({"kind": "Node", "metadata": {"name": "node-a", "uid": "n1"}}));
@@ -335,7 +343,6 @@ rules:
 "#,
         ))
         .unwrap();
-    let item = |object: Value| graphd::import::to_item("c1", &object).unwrap();
     let node = item(serde_json::json!({"kind": "Node", "metadata": {"name": "node-a", "uid": "n1"}}));
     // Labels given beside the document, as an API caller may send them.
     let mut pod =
@@ -366,9 +373,7 @@ fn an_item_changed_before_a_relink_is_linked_by_the_rules_set_now() {
     use graphd_core::Timestamp;
     use graphd_store::Op;
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(RocksEngine::open(dir.path(), &RocksOptions::default()).unwrap()).unwrap();
-    store.set_rules(graphd_rules::builtin::rules().unwrap()).unwrap();
-    let item = |object: Value| graphd::import::to_item("c1", &object).unwrap();
+    let store = linking_store(dir.path());
     let node = item(serde_json::json!({"kind": "Node", "metadata": {"name": "node-a", "uid": "n1"}}));
     let pods: Vec<_> = ["web-1", "web-2"]
         .iter()
@@ -411,17 +416,16 @@ fn a_pod_walks_up_through_its_node_to_the_ec2_estate_whatever_came_first() {
     use graphd_core::{ExternalKey, ItemWrite, Kind, Scope, Timestamp};
     use graphd_store::Op;
     let aws = |id: &str, kind: &str, document: Value| {
-        let mut item = ItemWrite::new(ExternalKey::aws("111", "us-east-1", id), Kind::new(kind).unwrap(), id);
-        item.scope = Scope { account: Some("111".into()), region: Some("us-east-1".into()), cluster: None };
-        item.document = document;
-        item
+        let mut aws = ItemWrite::new(ExternalKey::aws("111", "us-east-1", id), Kind::new(kind).unwrap(), id);
+        aws.scope = Scope { account: Some("111".into()), region: Some("us-east-1".into()), cluster: None };
+        aws.document = document;
+        aws
     };
-    let k8s = |object: Value| graphd::import::to_item("c1", &object).unwrap();
     let items = [
-        k8s(
+        item(
             serde_json::json!({"kind": "Pod", "metadata": {"name": "web", "namespace": "apps", "uid": "p1"}, "spec": {"nodeName": "ip-10-0-1-5"}}),
         ),
-        k8s(
+        item(
             serde_json::json!({"kind": "Node", "metadata": {"name": "ip-10-0-1-5", "uid": "n1"}, "spec": {"providerID": "aws:///us-east-1a/i-0abc"}}),
         ),
         aws("i-0abc", "AWS::EC2::Instance", serde_json::json!({"SubnetId": "subnet-1"})),
