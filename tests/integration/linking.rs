@@ -319,6 +319,16 @@ fn builtin_with(custom: &str) -> graphd_rules::RuleSet {
     set
 }
 
+/// A rule of one's own, besides the built-in `k8s-pod-node`.
+const CUSTOM_POD_NODE: &str = r#"
+version: 1
+rules:
+  - name: custom-pod-node
+    from: {kind: "Kubernetes::Pod"}
+    relation: uses
+    to: {kind: "Kubernetes::Node", match: name, values: spec.nodeName, scope: cluster}
+"#;
+
 /// Live edges made by `rule`.
 fn edges_of_rule<E: Engine>(store: &Store<E>, rule: &str) -> usize {
     edges_by_rule(store).get(rule).copied().unwrap_or(0)
@@ -385,15 +395,7 @@ fn an_item_changed_before_a_relink_is_linked_by_the_rules_set_now() {
     let ops: Vec<Op> = pods.iter().cloned().chain([node]).map(Op::Upsert).collect();
     store.apply(&ops, Timestamp(1), "test").unwrap();
 
-    let custom = r#"
-version: 1
-rules:
-  - name: custom-pod-node
-    from: {kind: "Kubernetes::Pod"}
-    relation: uses
-    to: {kind: "Kubernetes::Node", match: name, values: spec.nodeName, scope: cluster}
-"#;
-    store.set_rules(builtin_with(custom)).unwrap();
+    store.set_rules(builtin_with(CUSTOM_POD_NODE)).unwrap();
     assert!(!store.linked_by_current_rules().unwrap());
     let mut running = pods[0].clone();
     running.document["status"] = serde_json::json!({"phase": "Running"});
@@ -449,25 +451,13 @@ fn a_pod_walks_up_through_its_node_to_the_ec2_estate_whatever_came_first() {
 #[test]
 fn relinking_after_a_rule_change_gives_the_graph_a_fresh_import_would() {
     let files = |drop: &[&str], extra: Option<&str>| {
-        let mut set = graphd_rules::builtin::rules().unwrap();
+        let mut set = extra.map_or_else(|| graphd_rules::builtin::rules().unwrap(), builtin_with);
         set.rules.retain(|rule| !drop.contains(&rule.name.as_str()));
-        if let Some(text) = extra {
-            let custom = graphd_rules::load(&[("custom.yaml".into(), text.into())]).unwrap();
-            set.rules.extend(custom.rules);
-        }
         set
     };
-    let custom = r#"
-version: 1
-rules:
-  - name: custom-pod-node
-    from: {kind: "Kubernetes::Pod"}
-    relation: uses
-    to: {kind: "Kubernetes::Node", match: name, values: spec.nodeName, scope: cluster}
-"#;
     let subjects = ["k8s-rolebinding-service-account", "k8s-clusterrolebinding-service-account"];
     let dir = tempfile::tempdir().unwrap();
-    let old_rules = files(&subjects, Some(custom));
+    let old_rules = files(&subjects, Some(CUSTOM_POD_NODE));
     {
         let store = Store::open(RocksEngine::open(dir.path(), &RocksOptions::default()).unwrap()).unwrap();
         store.set_rules(old_rules.clone()).unwrap();
