@@ -51,7 +51,7 @@ struct Derivation {
     kind: KindId,
     /// Its rule-made edges: (outgoing, relation, far end) → (far end's kind, rule).
     edges: BTreeMap<SourceEdge, (KindId, String)>,
-    /// What its references look for, indexed so that arrivals find it.
+    /// What its references look for, indexed so that arrivals find it (derived in full only).
     signatures: BTreeSet<Signature>,
     /// Fields a rule could not read.
     problems: usize,
@@ -366,8 +366,6 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
         };
         derivation.problems = problems;
         for reference in planned {
-            let key = reference_key(&reference.lookup, &record);
-            derivation.signatures.insert(signature(&key));
             let rel = self.writer.names.relation_id(&reference.rule.relation).ok_or_else(|| {
                 StoreError::Corrupt(format!(
                     "rule {} uses undeclared relation {}",
@@ -375,7 +373,12 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
                 ))
             })?;
             let targets = match among {
-                Among::All => self.targets(&reference.lookup, &key, &record, lookups)?,
+                Among::All => {
+                    let key = reference_key(&reference.lookup, &record);
+                    derivation.signatures.insert(signature(&key));
+                    self.targets(&reference.lookup, &key, &record, lookups)?
+                }
+                // Its references, and so their signatures, are as they were.
                 Among::Relabelled(items) => self.targets_among(&reference.lookup, items, &record)?,
             };
             for (target, target_kind) in targets {
