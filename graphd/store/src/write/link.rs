@@ -213,24 +213,19 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
         let mut referenced_as: BTreeSet<[u8; 9]> = BTreeSet::new();
         // Items whose labels alone changed, by the selector references that may choose them.
         let mut relabelled_as: BTreeMap<[u8; 9], Vec<ItemId>> = BTreeMap::new();
-        let mut problems_of_unchanged_plans = 0;
+        let planned_as_before = self.planned_as_before(link)?;
+        self.outcome.rule_problems += planned_as_before.values().sum::<usize>();
         for (id, before) in &self.scratch.touched {
+            if !planned_as_before.contains_key(id) {
+                sources.insert(*id);
+            }
             let now = self.item_record(*id)?;
             // A deleted item's edges, rule-made ones too, went with it, and references to it
             // stay indexed to wait: what referenced it has nothing left to change.
             if now.is_deleted() {
-                sources.insert(*id);
                 continue;
             }
-            let refound = Refound::between(before.as_ref(), &now);
-            match before.as_ref().filter(|_| refound != Refound::All) {
-                Some(before) => match self.plans_as_before(link, *id, before, &now)? {
-                    Some(problems) => problems_of_unchanged_plans += problems,
-                    None => drop(sources.insert(*id)),
-                },
-                None => drop(sources.insert(*id)),
-            }
-            match refound {
+            match Refound::between(before.as_ref(), &now) {
                 Refound::Nothing => {}
                 // Kind, name, key and scope are as they were: so are its selector signatures.
                 Refound::BySelector => {
@@ -265,7 +260,6 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
             }
             true
         })?;
-        self.outcome.rule_problems += problems_of_unchanged_plans;
         let all = sources.into_iter().map(|source| (source, Among::All));
         let rederive: Vec<_> =
             all.chain(narrow.into_iter().map(|(id, items)| (id, Among::Relabelled(items)))).collect();
@@ -428,23 +422,40 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
         self.plan_from(link, record, &*self.document(source)?)
     }
 
-    /// How many fields of `source` a rule could not read, if its rules plan from it now what
-    /// they planned from it before this batch (`before`, and its stored document; its key and
-    /// scope as they are now): then its references and rule-made edges stand as they are, and
-    /// deriving it again would find them again. Not before every stored item was linked by
-    /// these rules: until then, an item changed is the way they reach it.
-    fn plans_as_before(
-        &self,
-        link: &LinkRules,
-        source: ItemId,
-        before: &ItemRecord,
-        now: &ItemRecord,
-    ) -> Result<Option<usize>> {
-        let Some(document_before) = self.documents_before.get(&source) else { return Ok(None) };
+    /// The items this batch updated whose rules plan from them what they planned from them
+    /// before, each with how many of its fields a rule could not read: their references and
+    /// rule-made edges stand as they are, and deriving them again would find them again.
+    /// Planned on every core when there are many.
+    fn planned_as_before(&self, link: &LinkRules) -> Result<HashMap<ItemId, usize>> {
+        // Until every stored item was linked by these rules, an item changed is the way they
+        // reach it.
         if !link.items_linked() {
+            return Ok(HashMap::default());
+        }
+        let updated: Vec<(ItemId, &ItemRecord)> =
+            self.scratch.touched.iter().filter_map(|(&id, before)| Some((id, before.as_ref()?))).collect();
+        let check = |&(id, before): &(ItemId, &ItemRecord)| {
+            let problems = self.plans_as_before(link, id, before)?;
+            Ok(problems.map(|problems| (id, problems)))
+        };
+        let checked: Vec<Option<(ItemId, usize)>> = if updated.len() < PLAN_IN_PARALLEL_FROM {
+            updated.iter().map(check).collect::<Result<_>>()?
+        } else {
+            updated.par_iter().map(check).collect::<Result<_>>()?
+        };
+        Ok(checked.into_iter().flatten().collect())
+    }
+
+    /// How many fields of `source` a rule could not read, if its rules plan from it now what
+    /// they planned from it before this batch, when it was `before` (with its stored
+    /// document), and its key and scope are as they were.
+    fn plans_as_before(&self, link: &LinkRules, source: ItemId, before: &ItemRecord) -> Result<Option<usize>> {
+        let Some(document_before) = self.documents_before.get(&source) else { return Ok(None) };
+        let now = self.item_record(source)?;
+        if now.is_deleted() || Refound::between(Some(before), &now) == Refound::All {
             return Ok(None);
         }
-        let (planned_now, problems) = self.plan(link, source, now)?;
+        let (planned_now, problems) = self.plan(link, source, &now)?;
         let (planned_before, _) = self.plan_from(link, before, document_before)?;
         let same = planned_now.len() == planned_before.len()
             && planned_now

@@ -86,7 +86,9 @@ pub(crate) struct BatchWriter<'a, S> {
     scratch: Scratch,
     /// With rules: the documents this batch wrote.
     documents: HashMap<ItemId, &'a serde_json::Value>,
-    /// With rules: the stored documents of the items this batch updated, as they were before.
+    /// With rules: the stored documents of the items this batch updated, as they were before
+    /// (parsed for their change records), to plan from: kept while the batch is built, as the
+    /// caller keeps the new ones.
     documents_before: HashMap<ItemId, serde_json::Value>,
     outcome: Outcome,
     /// The changes this batch records, for the store's change listener (empty without one).
