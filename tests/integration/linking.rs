@@ -376,6 +376,62 @@ rules:
     assert_eq!(edges_of_rule(&store, "database-host-node"), 1, "labelled back");
 }
 
+/// A rule-made edge a caller unlinks in the batch that updates its source is made again: the
+/// rules derive such a source, whatever they plan from it.
+#[test]
+fn a_rule_made_edge_unlinked_beside_an_update_of_its_source_is_made_again() {
+    use graphd_core::{EdgeWrite, Provenance, Timestamp};
+    use graphd_store::Op;
+    let store = Store::open(graphd_store::MemEngine::new()).unwrap();
+    store.set_rules(graphd_rules::builtin::rules().unwrap()).unwrap();
+    let node = item(serde_json::json!({"kind": "Node", "metadata": {"name": "node-a", "uid": "n1"}}));
+    let mut pod =
+        item(serde_json::json!({"kind": "Pod", "metadata": {"name": "web-1", "namespace": "apps", "uid": "p1"},
+        "spec": {"nodeName": "node-a"}}));
+    store.apply(&[Op::Upsert(node.clone()), Op::Upsert(pod.clone())], Timestamp(1), "test").unwrap();
+    assert_eq!(edges_of_rule(&store, "k8s-pod-node"), 1);
+
+    let unlink = EdgeWrite {
+        from: pod.key.clone(),
+        relation: "runs-on".into(),
+        to: node.key.clone(),
+        provenance: Provenance::Api("test".into()),
+    };
+    pod.document["status"] = serde_json::json!({"phase": "Running"});
+    store.apply(&[Op::Unlink(unlink), Op::Upsert(pod)], Timestamp(2), "test").unwrap();
+    assert_eq!(edges_of_rule(&store, "k8s-pod-node"), 1, "the rule made it again");
+}
+
+/// Rules changed, and the store closed before its relink: whichever rules it is opened with
+/// next, it is not taken for linked by them.
+#[test]
+fn a_store_closed_before_its_relink_is_relinked_whatever_its_rules() {
+    use graphd_core::Timestamp;
+    use graphd_store::Op;
+    let dir = tempfile::tempdir().unwrap();
+    let open = || Store::open(RocksEngine::open(dir.path(), &RocksOptions::default()).unwrap()).unwrap();
+    let pod = item(serde_json::json!({"kind": "Pod", "metadata": {"name": "web-1", "namespace": "apps", "uid": "p1"},
+        "spec": {"nodeName": "node-a"}}));
+    {
+        let store = linking_store(dir.path());
+        let node = item(serde_json::json!({"kind": "Node", "metadata": {"name": "node-a", "uid": "n1"}}));
+        store.apply(&[Op::Upsert(node), Op::Upsert(pod.clone())], Timestamp(1), "test").unwrap();
+    }
+    {
+        let store = open();
+        store.set_rules(builtin_with(CUSTOM_POD_NODE)).unwrap();
+        let mut running = pod.clone();
+        running.document["status"] = serde_json::json!({"phase": "Running"});
+        store.apply(&[Op::Upsert(running)], Timestamp(2), "test").unwrap();
+        assert_eq!(edges_of_rule(&store, "custom-pod-node"), 1, "linked by the new rules");
+    }
+    let store = open();
+    store.set_rules(graphd_rules::builtin::rules().unwrap()).unwrap();
+    assert!(!store.linked_by_current_rules().unwrap(), "linked by two sets of rules: relinked at the next start");
+    store.relink(Timestamp(3), |_, _| {}).unwrap();
+    assert_eq!(edges_of_rule(&store, "custom-pod-node"), 0, "the rules of the second start made no edge that stays");
+}
+
 /// Until a relink has linked every stored item by new rules, an item changed is linked by
 /// them, even when the new rules plan from it what they planned before the change.
 #[test]

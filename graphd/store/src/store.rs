@@ -148,23 +148,31 @@ impl<E: Engine> Store<E> {
     /// Links every later batch by `rules`: the relations they declare are declared, and each
     /// batch derives the edges of the items it changes and of the items that reference them.
     /// Items stored before are linked when they or their targets next change, or all at once
-    /// by [`Store::relink`] (see [`Store::linked_by_current_rules`]).
+    /// by [`Store::relink`] (see [`Store::linked_by_current_rules`]). Rules other than the
+    /// ones the stored items were linked by make the store forget those: from the first batch
+    /// on, its items are linked by two sets of rules, and only a relink makes them one again.
     pub fn set_rules(&self, rules: RuleSet) -> Result<()> {
         for relation in &rules.relations {
             self.declare_relation(relation)?;
         }
         let link = Arc::new(LinkRules::new(rules));
-        let empty = {
-            let mut writer = self.lock_writer();
-            writer.rules = Some(Arc::clone(&link));
-            writer.next_id == FIRST_ITEM_ID
-        };
-        if empty {
+        let fingerprint = link.fingerprint.to_be_bytes();
+        let mut writer = self.lock_writer();
+        let stored = self.engine.snapshot().get(Cf::Meta, keys::META_RULES_FINGERPRINT)?;
+        let mut batch = WriteBatch::new();
+        if writer.next_id == FIRST_ITEM_ID {
             // Every item to come is linked by these rules.
-            self.record_fingerprint(link.fingerprint)?;
-        } else if self.linked_by_current_rules()? {
+            batch.put(Cf::Meta, keys::META_RULES_FINGERPRINT, &fingerprint);
             link.mark_items_linked();
+        } else if stored.as_deref() == Some(fingerprint.as_slice()) {
+            link.mark_items_linked();
+        } else if stored.is_some() {
+            batch.delete(Cf::Meta, keys::META_RULES_FINGERPRINT);
         }
+        if !batch.is_empty() {
+            self.commit(&mut writer, batch, &[])?;
+        }
+        writer.rules = Some(link);
         Ok(())
     }
 

@@ -214,7 +214,6 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
         // Items whose labels alone changed, by the selector references that may choose them.
         let mut relabelled_as: BTreeMap<[u8; 9], Vec<ItemId>> = BTreeMap::new();
         let planned_as_before = self.planned_as_before(link)?;
-        self.outcome.rule_problems += planned_as_before.values().sum::<usize>();
         for (id, before) in &self.scratch.touched {
             if !planned_as_before.contains_key(id) {
                 sources.insert(*id);
@@ -260,6 +259,9 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
             }
             true
         })?;
+        // Those derived anyway (for what changed among their targets) count their problems then.
+        let not_derived = planned_as_before.iter().filter(|(id, _)| !sources.contains(id) && !narrow.contains_key(id));
+        self.outcome.rule_problems += not_derived.map(|(_, problems)| problems).sum::<usize>();
         let all = sources.into_iter().map(|source| (source, Among::All));
         let rederive: Vec<_> =
             all.chain(narrow.into_iter().map(|(id, items)| (id, Among::Relabelled(items)))).collect();
@@ -432,8 +434,15 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
         if !link.items_linked() {
             return Ok(HashMap::default());
         }
-        let updated: Vec<(ItemId, &ItemRecord)> =
-            self.scratch.touched.iter().filter_map(|(&id, before)| Some((id, before.as_ref()?))).collect();
+        // An item whose edges this batch linked or unlinked is derived as before, which puts back
+        // what its rules make.
+        let updated: Vec<(ItemId, &ItemRecord)> = self
+            .scratch
+            .touched
+            .iter()
+            .filter(|(id, _)| !self.scratch.edges_by_item.contains_key(*id))
+            .filter_map(|(&id, before)| Some((id, before.as_ref()?)))
+            .collect();
         let check = |&(id, before): &(ItemId, &ItemRecord)| {
             let problems = self.plans_as_before(link, id, before)?;
             Ok(problems.map(|problems| (id, problems)))
