@@ -402,6 +402,41 @@ fn a_rule_made_edge_unlinked_beside_an_update_of_its_source_is_made_again() {
     assert_eq!(edges_of_rule(&store, "k8s-pod-node"), 1, "the rule made it again");
 }
 
+/// What a rule could not read is counted once per source a batch plans, however many reasons
+/// the batch has to look at it.
+#[test]
+fn a_field_a_rule_cannot_read_is_counted_once_per_batch() {
+    use graphd_core::Timestamp;
+    use graphd_store::Op;
+    let store = Store::open(graphd_store::MemEngine::new()).unwrap();
+    // Adding a string to a number fails on every Service that has a port.
+    let unreadable = r#"
+version: 1
+rules:
+  - name: service-port-config
+    from: {kind: "Kubernetes::Service"}
+    relation: uses
+    to: {kind: "Kubernetes::ConfigMap", match: name, cel: 'object.spec.port + "-config"', scope: namespace}
+"#;
+    store.set_rules(builtin_with(unreadable)).unwrap();
+    let mut service =
+        item(serde_json::json!({"kind": "Service", "metadata": {"name": "web", "namespace": "apps", "uid": "s1"},
+        "spec": {"selector": {"app": "web"}, "port": 80}}));
+    let mut pod =
+        item(serde_json::json!({"kind": "Pod", "metadata": {"name": "web-1", "namespace": "apps", "uid": "p1",
+        "labels": {"app": "other"}}}));
+    let outcome = store.apply(&[Op::Upsert(service.clone()), Op::Upsert(pod.clone())], Timestamp(1), "test").unwrap();
+    assert_eq!(outcome.rule_problems, 1, "the Service's port");
+
+    // The Service changes in a way its rules do not read, and the Pod comes into its selector.
+    service.document["status"] = serde_json::json!({"loadBalancer": {}});
+    pod.labels.insert("app".into(), "web".into());
+    pod.document["metadata"]["labels"]["app"] = "web".into();
+    let outcome = store.apply(&[Op::Upsert(service), Op::Upsert(pod)], Timestamp(2), "test").unwrap();
+    assert_eq!(outcome.rule_problems, 1, "one Service, one field it cannot read");
+    assert_eq!(edges_of_rule(&store, "k8s-service-pods"), 1, "it selects the Pod");
+}
+
 /// Rules changed, and the store closed before its relink: whichever rules it is opened with
 /// next, it is not taken for linked by them.
 #[test]
