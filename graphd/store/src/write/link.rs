@@ -330,11 +330,7 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
         let wants = |(source, among): &(ItemId, Among)| self.wanted_by_rules(link, *source, among, lookups);
         let cost: usize =
             sources.iter().map(|(_, among)| if let Among::All = among { RELABELLED_PER_FULL } else { 1 }).sum();
-        let derivations: Vec<Derivation> = if cost < PLAN_IN_PARALLEL_FROM * RELABELLED_PER_FULL {
-            sources.iter().map(wants).collect::<Result<_>>()?
-        } else {
-            sources.par_iter().map(wants).collect::<Result<_>>()?
-        };
+        let derivations = in_order(sources, cost >= PLAN_IN_PARALLEL_FROM * RELABELLED_PER_FULL, wants)?;
         for (derivation, (_, among)) in derivations.into_iter().zip(sources) {
             self.outcome.rule_problems += derivation.problems;
             self.settle(link, derivation, among)?;
@@ -447,11 +443,7 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
             let problems = self.plans_as_before(link, id, before)?;
             Ok(problems.map(|problems| (id, problems)))
         };
-        let checked: Vec<Option<(ItemId, usize)>> = if updated.len() < PLAN_IN_PARALLEL_FROM {
-            updated.iter().map(check).collect::<Result<_>>()?
-        } else {
-            updated.par_iter().map(check).collect::<Result<_>>()?
-        };
+        let checked = in_order(&updated, updated.len() >= PLAN_IN_PARALLEL_FROM, check)?;
         Ok(checked.into_iter().flatten().collect())
     }
 
@@ -806,6 +798,19 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
             out.push(signature(&lookup_key(what, kind, value, look_in, record.namespace.as_deref(), record)));
         }
         Ok(out)
+    }
+}
+
+/// `work` done on each of `items`, its results in their order: on rayon's pool `in_parallel`,
+/// else on this thread (waking the pool costs more than a little work). An error stops it.
+fn in_order<T: Sync, R: Send>(
+    items: &[T],
+    in_parallel: bool,
+    work: impl Fn(&T) -> Result<R> + Sync + Send,
+) -> Result<Vec<R>> {
+    match in_parallel {
+        true => items.par_iter().map(work).collect(),
+        false => items.iter().map(work).collect(),
     }
 }
 
