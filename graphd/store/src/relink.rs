@@ -27,8 +27,13 @@ impl<E: Engine> Store<E> {
     /// has run; `true` without rules.
     pub fn linked_by_current_rules(&self) -> Result<bool> {
         let Some(link) = self.lock_writer().rules.clone() else { return Ok(true) };
+        self.holds_fingerprint(link.fingerprint)
+    }
+
+    /// Whether the store says its items were last linked by the rules of `fingerprint`.
+    pub(crate) fn holds_fingerprint(&self, fingerprint: u64) -> Result<bool> {
         let stored = self.engine().snapshot().get(Cf::Meta, keys::META_RULES_FINGERPRINT)?;
-        Ok(stored.as_deref() == Some(link.fingerprint.to_be_bytes().as_slice()))
+        Ok(stored.as_deref() == Some(fingerprint.to_be_bytes().as_slice()))
     }
 
     /// Derives every live item again under the rules set now, [`RELINK_BATCH`] items per

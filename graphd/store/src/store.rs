@@ -156,17 +156,15 @@ impl<E: Engine> Store<E> {
             self.declare_relation(relation)?;
         }
         let link = Arc::new(LinkRules::new(rules));
-        let fingerprint = link.fingerprint.to_be_bytes();
         let mut writer = self.lock_writer();
-        let stored = self.engine.snapshot().get(Cf::Meta, keys::META_RULES_FINGERPRINT)?;
         let mut batch = WriteBatch::new();
         if writer.next_id == FIRST_ITEM_ID {
             // Every item to come is linked by these rules.
-            batch.put(Cf::Meta, keys::META_RULES_FINGERPRINT, &fingerprint);
+            batch.put(Cf::Meta, keys::META_RULES_FINGERPRINT, &link.fingerprint.to_be_bytes());
             link.mark_items_linked();
-        } else if stored.as_deref() == Some(fingerprint.as_slice()) {
+        } else if self.holds_fingerprint(link.fingerprint)? {
             link.mark_items_linked();
-        } else if stored.is_some() {
+        } else {
             batch.delete(Cf::Meta, keys::META_RULES_FINGERPRINT);
         }
         if !batch.is_empty() {
