@@ -7,7 +7,8 @@ use crate::cf::Cf;
 use crate::engine::{EngineError, Snapshot, WriteBatch};
 use crate::keys::{self, KindId, ProvenanceId, RelId};
 use graphd_core::{Kind, Orientation, Provenance, Relation, RelationError};
-use std::collections::HashMap;
+// Looked up by name for every reference a rule plans and every edge it makes: a fast hash.
+use foldhash::HashMap;
 
 #[derive(Debug, Default, Clone)]
 pub struct Names {

@@ -46,11 +46,11 @@ const RELABELLED_PER_FULL: usize = 8;
 const REFERENCE_FORMAT: &str = "references by hashed signature, listed per source";
 
 /// What the rules of one source want, before it is written.
-struct Derivation {
+struct Derivation<'l> {
     source: ItemId,
     kind: KindId,
-    /// Its rule-made edges: (outgoing, relation, far end) → (far end's kind, rule).
-    edges: BTreeMap<SourceEdge, (KindId, String)>,
+    /// Its rule-made edges: (outgoing, relation, far end) → (far end's kind, rule's name).
+    edges: BTreeMap<SourceEdge, (KindId, &'l str)>,
     /// What its references look for, indexed so that arrivals find it (derived in full only).
     signatures: BTreeSet<Signature>,
     /// Fields a rule could not read.
@@ -315,8 +315,8 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
             index.by_kind.entry(record.kind).or_default().push(id);
             let in_namespace = (record.kind, record.cluster.as_deref(), record.namespace.as_deref());
             index.by_namespace.entry(BatchIndex::key(in_namespace)).or_default().push(id);
-            if let Ok(key) = keys::decode_external(&record.key) {
-                index.by_short_id.entry(BatchIndex::key(key.short_id())).or_default().push(id);
+            if let Ok(short_id) = keys::external_short_id(&record.key) {
+                index.by_short_id.entry(BatchIndex::key(&*short_id)).or_default().push(id);
             }
         }
         index
@@ -339,13 +339,13 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
     }
 
     /// The edges and references the rules of `source` want now, edges to far ends `among`.
-    fn wanted_by_rules(
+    fn wanted_by_rules<'l>(
         &self,
-        link: &LinkRules,
+        link: &'l LinkRules,
         source: ItemId,
         among: &Among,
         lookups: &Lookups,
-    ) -> Result<Derivation> {
+    ) -> Result<Derivation<'l>> {
         let record = self.item_record(source)?;
         let mut derivation =
             Derivation { source, kind: record.kind, edges: BTreeMap::new(), signatures: BTreeSet::new(), problems: 0 };
@@ -376,7 +376,7 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
             for (target, target_kind) in targets {
                 if target != source {
                     let edge = (!reference.rule.reverse, rel, target);
-                    derivation.edges.entry(edge).or_insert((target_kind, reference.rule.name.clone()));
+                    derivation.edges.entry(edge).or_insert((target_kind, &reference.rule.name));
                 }
             }
         }
@@ -403,7 +403,7 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
             }
             let (near, far) = ((source, kind), (far, far_kind));
             let (from, to) = if outgoing { (near, far) } else { (far, near) };
-            let provenance = self.writer.names.intern_rule(&rule, &mut self.batch);
+            let provenance = self.writer.names.intern_rule(rule, &mut self.batch);
             self.add_edge(from, rel, to, provenance)?;
         }
         Ok(())
@@ -779,7 +779,7 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
     /// rules can make (only their selectors' with `selectors_only`).
     fn target_signatures(&self, record: &ItemRecord, link: &LinkRules, selectors_only: bool) -> Result<Vec<Signature>> {
         let kind = self.writer.names.kind(record.kind).map(|k| k.as_str()).unwrap_or_default();
-        let short_id = keys::decode_external(&record.key)?.short_id().to_owned();
+        let short_id = keys::external_short_id(&record.key)?;
         let mut out = Vec::new();
         // Lookups of this kind by name, uid or labels; lookups of any kind only by uid.
         let of_kind = link.wanted.get(kind).into_iter().flatten().map(|&(what, look_in)| (what, kind, look_in));
@@ -792,7 +792,7 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
             // `in_scope`): its signature names no namespace, as their references do.
             let value = match what {
                 b'n' => Some(record.name.as_str()),
-                b'u' => Some(short_id.as_str()),
+                b'u' => Some(&*short_id),
                 _ => None,
             };
             out.push(signature(&lookup_key(what, kind, value, look_in, record.namespace.as_deref(), record)));
@@ -877,7 +877,7 @@ fn matches(lookup: &Lookup, record: &ItemRecord, source: &ItemRecord, names: &cr
     }
     let found = match field {
         MatchField::Name => &record.name == value,
-        MatchField::Uid => keys::decode_external(&record.key).is_ok_and(|k| k.short_id() == value),
+        MatchField::Uid => keys::external_short_id(&record.key).is_ok_and(|short_id| short_id == value.as_str()),
     };
     found && in_scope(*look_in, namespace.as_deref(), record, source)
 }
@@ -923,8 +923,8 @@ pub(super) fn remember_lookups(
             known.put_under(&prefix(None), id);
         }
     }
-    if let (true, Ok(key)) = (link.looks_up_uids, keys::decode_external(&record.key)) {
-        known.put_under(&keys::lookup_prefix(ANY_KIND, LookupField::ShortId, &[key.short_id()]), id);
+    if let (true, Ok(short_id)) = (link.looks_up_uids, keys::external_short_id(&record.key)) {
+        known.put_under(&keys::lookup_prefix(ANY_KIND, LookupField::ShortId, &[&short_id]), id);
     }
 }
 
@@ -963,14 +963,17 @@ fn lookup_key(
     namespace: Option<&str>,
     scope_of: &ItemRecord,
 ) -> Vec<u8> {
-    let mut out = vec![what];
+    // Room for every part it may hold (escapes aside), so that building it copies each once.
+    let (cluster, account, region) =
+        (scope_of.cluster.as_deref(), scope_of.account.as_deref(), scope_of.region.as_deref());
+    let parts = [Some(kind), value, cluster, namespace, account, region, Some("namespace")];
+    let mut out = Vec::with_capacity(1 + parts.iter().map(|part| part.map_or(0, str::len) + 2).sum::<usize>());
+    out.push(what);
     let mut put = |part: Option<&str>| keys::put_str(&mut out, part.unwrap_or_default());
     put(Some(kind));
     if value.is_some() {
         put(value);
     }
-    let (cluster, account, region) =
-        (scope_of.cluster.as_deref(), scope_of.account.as_deref(), scope_of.region.as_deref());
     match look_in {
         LookIn::Namespace => {
             put(cluster);

@@ -686,8 +686,8 @@ pub(crate) fn index_keys(id: ItemId, record: &ItemRecord) -> Vec<(Cf, Vec<u8>)> 
     }
     let natural = [record.name.as_str(), cluster, namespace];
     out.push((Cf::Lookup, keys::lookup(kind, LookupField::NaturalName, &natural, id)));
-    if let Ok(key) = keys::decode_external(&record.key) {
-        out.push((Cf::Lookup, keys::lookup(ANY_KIND, LookupField::ShortId, &[key.short_id()], id)));
+    if let Ok(short_id) = keys::external_short_id(&record.key) {
+        out.push((Cf::Lookup, keys::lookup(ANY_KIND, LookupField::ShortId, &[&short_id], id)));
     }
     out
 }
