@@ -69,7 +69,7 @@ impl RuleSet {
                             }
                         },
                     };
-                    let mut seen = Vec::new();
+                    let first = planned.len();
                     for (value, own_namespace) in found {
                         let value = match capture {
                             None => value,
@@ -79,10 +79,13 @@ impl RuleSet {
                             },
                         };
                         let namespace = own_namespace.or_else(|| namespace.clone());
-                        if seen.contains(&(value.clone(), namespace.clone())) {
+                        let repeated = planned[first..].iter().any(|earlier: &PlannedRef| {
+                            matches!(&earlier.lookup, Lookup::Field { value: v, namespace: n, .. }
+                                if *v == value && *n == namespace)
+                        });
+                        if repeated {
                             continue;
                         }
-                        seen.push((value.clone(), namespace.clone()));
                         let lookup =
                             Lookup::Field { kind: kind.clone(), field: *field, value, namespace, look_in: *look_in };
                         planned.push(PlannedRef { rule, lookup });

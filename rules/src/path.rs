@@ -109,13 +109,14 @@ impl FieldPath {
     /// Every string value the path reaches in `doc`, in document order.
     pub fn strings(&self, doc: &Value) -> Vec<String> {
         let mut out = Vec::new();
-        for value in self.values(doc) {
+        self.any(doc, |value| {
             match value {
                 Value::String(s) if !s.is_empty() => out.push(s.clone()),
                 Value::Number(n) => out.push(n.to_string()),
                 _ => {}
             }
-        }
+            false
+        });
         out
     }
 

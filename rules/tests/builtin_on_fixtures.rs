@@ -203,3 +203,16 @@ fn instances_reach_network_storage_and_their_cluster() {
     assert_eq!(values_of(&instance, "ec2-instance-eks-cluster"), ["prod"]);
     assert_eq!(values_of(&instance, "ec2-instance-cluster-tag"), ["prod"]);
 }
+
+#[test]
+fn a_target_a_source_names_twice_is_planned_once() {
+    let env = |name: &str| serde_json::json!({"name": name, "valueFrom": {"configMapKeyRef": {"name": "settings"}}});
+    let pod = planned_for(
+        "Kubernetes::Pod",
+        serde_json::json!({"spec": {"containers": [
+            {"name": "app", "env": [env("A"), env("B")]},
+            {"name": "sidecar", "env": [env("C"), {"name": "D", "valueFrom": {"configMapKeyRef": {"name": "other"}}}]},
+        ]}}),
+    );
+    assert_eq!(values_of(&pod, "k8s-pod-configmap-env"), ["settings", "other"]);
+}
