@@ -45,6 +45,16 @@ impl WriteBatch {
         WriteBatch::default()
     }
 
+    /// An empty batch with room for `ops` operations of `bytes` bytes of keys and values in all,
+    /// and a little more (see [`WriteBatch::reserve`]).
+    pub fn with_room(ops: usize, bytes: usize) -> Self {
+        let mut batch = WriteBatch::default();
+        // The slack takes what is added after the operations counted, such as the counters a
+        // batch ends with, without a copy of the whole buffer to grow it.
+        batch.reserve(ops + ops / 8, bytes + bytes / 8);
+        batch
+    }
+
     pub fn put(&mut self, cf: Cf, key: &[u8], value: &[u8]) {
         self.put_with(cf, key, |out| out.extend_from_slice(value));
     }

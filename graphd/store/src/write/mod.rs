@@ -127,6 +127,10 @@ pub(crate) struct Scratch {
     /// With rules: every item this batch upserted or deleted, with the record its edges were
     /// linked by: as stored before the batch, none once the batch deleted it (or if it is new).
     touched: HashMap<ItemId, Option<ItemRecord>>,
+    /// The operations and bytes of the last batch built with these maps: the next one reserves
+    /// as much at once. Grown by doubling, a load's batch of many megabytes was copied at
+    /// each step and paged in fresh memory each time.
+    last_batch: (usize, usize),
 }
 
 impl Scratch {
@@ -159,7 +163,7 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
             writer,
             at,
             source,
-            batch: WriteBatch::new(),
+            batch: WriteBatch::with_room(scratch.last_batch.0, scratch.last_batch.1),
             known,
             scratch,
             documents: HashMap::new(),
@@ -215,6 +219,7 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
             let in_value = EdgeValue { far_kind: from_kind, ..value };
             self.batch.put_with(Cf::EdgesIn, &keys::edge(to, rel, from), |out| in_value.encode_into(out));
         }
+        self.scratch.last_batch = (self.batch.len(), self.batch.data_len());
         Built {
             batch: self.batch,
             edge_changes: changes,
