@@ -15,6 +15,10 @@ use tokio_stream::StreamExt;
 /// The first pause after a failure; it doubles up to [`RETRY_MAX`].
 const FIRST_RETRY: Duration = Duration::from_millis(200);
 const RETRY_MAX: Duration = Duration::from_secs(10);
+/// How long a replica waits for a message before it checks that it is not behind. After a
+/// NATS node is lost, a pull consumer can stay silent with messages waiting for it, neither
+/// delivering them nor failing; a replica that finds itself behind starts its consumer again.
+const BEHIND_CHECK: Duration = Duration::from_secs(10);
 
 /// Consumes the stream into `store` until `stop` turns true, reconnecting with back-off.
 pub async fn consume(config: NatsConfig, consumer: String, store: Arc<GraphStore>, mut stop: watch::Receiver<bool>) {
@@ -59,8 +63,23 @@ async fn run(config: &NatsConfig, name: &str, store: &Arc<GraphStore>) -> anyhow
     // Each agent's resync, open between its begin and its end.
     let mut resyncs: HashMap<String, Option<OpenResync>> = HashMap::new();
     let mut applied = position.unwrap_or(0);
-    while let Some(message) = messages.next().await {
-        let message = message?;
+    loop {
+        let message = match tokio::time::timeout(BEHIND_CHECK, messages.next()).await {
+            Ok(Some(message)) => message?,
+            Ok(None) => break,
+            Err(_) => {
+                let state = stream.get_info().await?.state;
+                // Expired messages leave the last sequence behind: only one still held counts.
+                if state.messages > 0 && state.last_sequence > applied {
+                    anyhow::bail!(
+                        "nothing delivered for {BEHIND_CHECK:?} while the stream holds messages up to {} and this \
+                         replica has applied up to {applied}",
+                        state.last_sequence
+                    );
+                }
+                continue;
+            }
+        };
         let sequence =
             message.info().map_err(|e| anyhow::anyhow!("a message without stream info: {e}"))?.stream_sequence;
         if sequence <= applied {
