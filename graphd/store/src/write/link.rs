@@ -966,7 +966,7 @@ fn lookup_key(
     // Room for every part it may hold (escapes aside), so that building it copies each once.
     let (cluster, account, region) =
         (scope_of.cluster.as_deref(), scope_of.account.as_deref(), scope_of.region.as_deref());
-    let parts = [Some(kind), value, cluster, namespace, account, region, Some("namespace")];
+    let parts = [Some(kind), value, cluster, namespace, account, region, Some(look_in_word(look_in))];
     let mut out = Vec::with_capacity(1 + parts.iter().map(|part| part.map_or(0, str::len) + 2).sum::<usize>());
     out.push(what);
     let mut put = |part: Option<&str>| keys::put_str(&mut out, part.unwrap_or_default());
