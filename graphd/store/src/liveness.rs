@@ -75,6 +75,12 @@ impl Liveness {
         }
     }
 
+    /// The batch that last wrote `id`'s record, or the sequence the store opened at if none
+    /// did since.
+    pub fn changed_in(&self, id: ItemId) -> u64 {
+        self.words.get(id.0 as usize).map_or(self.base, |w| w.load(Ordering::Acquire) >> STATE_BITS)
+    }
+
     /// Records the state a snapshot showed, unless the item changed since the ticket was given.
     pub fn remember(&self, ticket: Ticket, tombstoned: bool) {
         let state = if tombstoned { TOMBSTONED } else { LIVE };

@@ -414,6 +414,9 @@ impl<E: Engine> Store<E> {
         writer.next_id = read_counter(&snapshot, keys::META_NEXT_ID)?.unwrap_or(FIRST_ITEM_ID);
         writer.next_seq = read_counter(&snapshot, keys::META_NEXT_SEQ)?.unwrap_or(1);
         writer.names = (**self.names.read().unwrap_or_else(|e| e.into_inner())).clone();
+        if let Some(rules) = &writer.rules {
+            rules.forget_plans();
+        }
         Ok(())
     }
 }

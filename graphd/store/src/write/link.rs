@@ -12,7 +12,7 @@
 //! Which edges belong to a source: its outgoing edges made by forward rules and its incoming
 //! edges made by reverse rules. Edges from scrapers or API callers are never touched.
 
-use super::plans::Plans;
+use super::plans::{Plan, Plans};
 use super::{BatchWriter, EdgeKey, KnownKeys};
 use crate::cf::Cf;
 use crate::codec::{EdgeValue, ItemRecord};
@@ -157,6 +157,11 @@ impl LinkRules {
         let fingerprint = xxhash_rust::xxh3::xxh3_64(format!("{REFERENCE_FORMAT} {unplaced:?}").as_bytes());
         let (plans, items_linked) = (Plans::default(), AtomicBool::new(false));
         LinkRules { rules, wanted, looks_up_uids, reverse_by_rule, fingerprint, plans, items_linked }
+    }
+
+    /// Forgets the plans kept for relabelled items' sources: see [`Plans::clear`].
+    pub(crate) fn forget_plans(&self) {
+        self.plans.clear();
     }
 
     /// Notes that every stored item was linked by these rules.
@@ -346,15 +351,23 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
         among: &Among,
         lookups: &Lookups,
     ) -> Result<Derivation<'l>> {
-        let record = self.item_record(source)?;
+        let kept = match among {
+            Among::All => None,
+            Among::Relabelled(_) => self.kept_plan(link, source),
+        };
+        let record = match &kept {
+            Some(plan) => Cow::Borrowed(&plan.record),
+            None => self.item_record(source)?,
+        };
         let mut derivation =
             Derivation { source, kind: record.kind, edges: BTreeMap::new(), signatures: BTreeSet::new(), problems: 0 };
         if record.is_deleted() {
             return Ok(derivation);
         }
-        let (planned, problems) = match among {
-            Among::All => self.plan(link, source, &record)?,
-            Among::Relabelled(_) => self.kept_plan(link, source, &record)?,
+        let (planned, problems) = match (among, &kept) {
+            (_, Some(plan)) => (plan.references(&link.rules), plan.problems),
+            (Among::All, None) => self.plan(link, source, &record)?,
+            (Among::Relabelled(_), None) => self.plan_to_keep(link, source, &record)?,
         };
         derivation.problems = problems;
         for reference in planned {
@@ -485,19 +498,27 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
         Ok((planned, problems.len()))
     }
 
-    /// [`Self::plan`] for a source derived for relabelled items: the plan kept from the last
-    /// time, if the source is as it was then.
-    fn kept_plan<'l>(
+    /// The plan kept for a source derived for relabelled items, if no batch wrote its record
+    /// since it was planned (this one included).
+    fn kept_plan(&self, link: &LinkRules, source: ItemId) -> Option<Arc<Plan>> {
+        if self.scratch.items.contains_key(&source) {
+            return None;
+        }
+        link.plans.get(source, self.adjacency.liveness.changed_in(source))
+    }
+
+    /// [`Self::plan`] for a source derived for relabelled items, kept for the next one: unless
+    /// its record is this batch's, which the store does not hold yet.
+    fn plan_to_keep<'l>(
         &self,
         link: &'l LinkRules,
         source: ItemId,
         record: &ItemRecord,
     ) -> Result<(Vec<PlannedRef<'l>>, usize)> {
-        if let Some(plan) = link.plans.get(source, record) {
-            return Ok((plan.references(&link.rules), plan.problems));
-        }
         let (planned, problems) = self.plan(link, source, record)?;
-        link.plans.keep(source, record, &link.rules, &planned, problems);
+        if !self.scratch.items.contains_key(&source) {
+            link.plans.keep(source, record, self.writer.batch_seq, &link.rules, &planned, problems);
+        }
         Ok((planned, problems))
     }
 

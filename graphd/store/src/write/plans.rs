@@ -1,10 +1,11 @@
 //! What the rules planned for sources derived again for relabelled items.
 //!
 //! When a Pod's labels change, each selector source of its namespace (its Services, budgets
-//! and policies) is derived again for that Pod alone. Such a source has not changed: planning
-//! it means reading and parsing its stored document, and running its rules, to find the same
-//! references as the time before. So its plan is kept, for the version of the source it was
-//! made from, and the next Pod relabelled in that namespace reuses it.
+//! and policies) is derived again for that Pod alone. Such a source has not changed: reading
+//! its record, reading and parsing its stored document and running its rules would find the
+//! same references as the time before. So its plan is kept with the record it was made from,
+//! for as long as no batch writes that record again (the store's liveness words say which
+//! batch last did), and the next Pod relabelled in that namespace reads neither.
 
 use crate::codec::ItemRecord;
 use foldhash::HashMap;
@@ -23,9 +24,11 @@ pub(super) struct Plans(Mutex<HashMap<ItemId, Arc<Plan>>>);
 /// The references the rules planned from one version of a source.
 #[derive(Debug)]
 pub(super) struct Plan {
-    /// The planned version's content hash: it covers everything a plan reads (the document,
-    /// kind, name, namespace and labels), and an upsert that leaves it as it was writes nothing.
-    content_hash: u64,
+    /// The source's record as planned from: its content hash covers everything a plan reads
+    /// (the document, kind, name, namespace and labels).
+    pub(super) record: ItemRecord,
+    /// The last batch the store held when the record was read.
+    read_after: u64,
     /// Each reference with the index of its rule in the rule set.
     references: Vec<(usize, Lookup)>,
     /// Fields a rule could not read.
@@ -33,16 +36,19 @@ pub(super) struct Plan {
 }
 
 impl Plans {
-    /// The plan of `source` as `record` is now, if one was kept.
-    pub(super) fn get(&self, source: ItemId, record: &ItemRecord) -> Option<Arc<Plan>> {
-        self.lock().get(&source).filter(|plan| plan.content_hash == record.content_hash).cloned()
+    /// The plan kept for `source`, if its record was read after `changed_in`, the batch that
+    /// last wrote it.
+    pub(super) fn get(&self, source: ItemId, changed_in: u64) -> Option<Arc<Plan>> {
+        self.lock().get(&source).filter(|plan| changed_in <= plan.read_after).cloned()
     }
 
-    /// Keeps what `rules` planned from `source` as `record` is now.
+    /// Keeps what `rules` planned from `source` as `record` is now, read from the store as
+    /// it was after batch `read_after`.
     pub(super) fn keep(
         &self,
         source: ItemId,
         record: &ItemRecord,
+        read_after: u64,
         rules: &RuleSet,
         planned: &[PlannedRef<'_>],
         problems: usize,
@@ -58,7 +64,14 @@ impl Plans {
         if plans.len() >= REMEMBERED {
             plans.clear();
         }
-        plans.insert(source, Arc::new(Plan { content_hash: record.content_hash, references, problems }));
+        plans.insert(source, Arc::new(Plan { record: record.clone(), read_after, references, problems }));
+    }
+
+    /// Drops every plan: a batch that could not be written leaves the store's sequence and
+    /// liveness words where they were before it, so a record read through it cannot be told
+    /// apart from a record the store holds.
+    pub(super) fn clear(&self) {
+        self.lock().clear();
     }
 
     fn lock(&self) -> MutexGuard<'_, HashMap<ItemId, Arc<Plan>>> {
