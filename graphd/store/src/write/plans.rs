@@ -67,9 +67,9 @@ impl Plans {
         plans.insert(source, Arc::new(Plan { record: record.clone(), read_after, references, problems }));
     }
 
-    /// Drops every plan: a batch that could not be written leaves the store's sequence and
-    /// liveness words where they were before it, so a record read through it cannot be told
-    /// apart from a record the store holds.
+    /// Drops every plan: after a batch that could not be written, the next batch takes its
+    /// sequence again, so a record read through the failed batch would pass for one the store
+    /// holds.
     pub(super) fn clear(&self) {
         self.lock().clear();
     }
