@@ -12,7 +12,7 @@
 //! Which edges belong to a source: its outgoing edges made by forward rules and its incoming
 //! edges made by reverse rules. Edges from scrapers or API callers are never touched.
 
-use super::plans::{Plan, Plans};
+use super::plans::Plans;
 use super::{BatchWriter, EdgeKey, KnownKeys};
 use crate::cf::Cf;
 use crate::codec::{EdgeValue, ItemRecord};
@@ -351,9 +351,13 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
         among: &Among,
         lookups: &Lookups,
     ) -> Result<Derivation<'l>> {
-        let kept = match among {
-            Among::All => None,
-            Among::Relabelled(_) => self.kept_plan(link, source),
+        // A source derived for relabelled items plans from what it planned the last time, while
+        // no batch wrote its record since; unless this batch writes it, as the store does not
+        // hold that record yet.
+        let reuses = matches!(among, Among::Relabelled(_)) && !self.scratch.items.contains_key(&source);
+        let kept = match reuses {
+            true => link.plans.get(source, self.adjacency.liveness.changed_in(source)),
+            false => None,
         };
         let record = match &kept {
             Some(plan) => Cow::Borrowed(&plan.record),
@@ -364,10 +368,15 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
         if record.is_deleted() {
             return Ok(derivation);
         }
-        let (planned, problems) = match (among, &kept) {
-            (_, Some(plan)) => (plan.references(&link.rules), plan.problems),
-            (Among::All, None) => self.plan(link, source, &record)?,
-            (Among::Relabelled(_), None) => self.plan_to_keep(link, source, &record)?,
+        let (planned, problems) = match &kept {
+            Some(plan) => (plan.references(&link.rules), plan.problems),
+            None => {
+                let (planned, problems) = self.plan(link, source, &record)?;
+                if reuses {
+                    link.plans.keep(source, &record, self.writer.batch_seq, &link.rules, &planned, problems);
+                }
+                (planned, problems)
+            }
         };
         derivation.problems = problems;
         for reference in planned {
@@ -496,30 +505,6 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
         let plan_source = Source { kind: &kind, namespace: record.namespace.as_deref(), labels: &labels, document };
         let (planned, problems) = link.rules.plan(&plan_source);
         Ok((planned, problems.len()))
-    }
-
-    /// The plan kept for a source derived for relabelled items, if no batch wrote its record
-    /// since it was planned (this one included).
-    fn kept_plan(&self, link: &LinkRules, source: ItemId) -> Option<Arc<Plan>> {
-        if self.scratch.items.contains_key(&source) {
-            return None;
-        }
-        link.plans.get(source, self.adjacency.liveness.changed_in(source))
-    }
-
-    /// [`Self::plan`] for a source derived for relabelled items, kept for the next one: unless
-    /// its record is this batch's, which the store does not hold yet.
-    fn plan_to_keep<'l>(
-        &self,
-        link: &'l LinkRules,
-        source: ItemId,
-        record: &ItemRecord,
-    ) -> Result<(Vec<PlannedRef<'l>>, usize)> {
-        let (planned, problems) = self.plan(link, source, record)?;
-        if !self.scratch.items.contains_key(&source) {
-            link.plans.keep(source, record, self.writer.batch_seq, &link.rules, &planned, problems);
-        }
-        Ok((planned, problems))
     }
 
     /// By rule, the references of `sources` that find no target now: what waits for an item

@@ -24,8 +24,7 @@ pub(super) struct Plans(Mutex<HashMap<ItemId, Arc<Plan>>>);
 /// The references the rules planned from one version of a source.
 #[derive(Debug)]
 pub(super) struct Plan {
-    /// The source's record as planned from: its content hash covers everything a plan reads
-    /// (the document, kind, name, namespace and labels).
+    /// The source's record as planned from.
     pub(super) record: ItemRecord,
     /// The last batch the store held when the record was read.
     read_after: u64,
