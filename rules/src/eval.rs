@@ -61,6 +61,7 @@ impl RuleSet {
                     };
                     let found: Vec<(String, Option<String>)> = match values {
                         Values::Path(path) => path.strings(source.document).into_iter().map(|v| (v, None)).collect(),
+                        Values::OwnNamespace => source.namespace.map(|ns| (ns.to_owned(), None)).into_iter().collect(),
                         Values::Cel(expression) => match expression.values(source.document) {
                             Ok(found) => found.into_iter().map(|e| (e.value, e.namespace)).collect(),
                             Err(message) => {

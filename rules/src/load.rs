@@ -73,6 +73,8 @@ struct RawTarget {
     match_field: String,
     values: Option<String>,
     cel: Option<String>,
+    /// `namespace`: the value is the source's own namespace.
+    own: Option<String>,
     capture: Option<String>,
     selector: Option<String>,
     empty: Option<String>,
@@ -258,6 +260,20 @@ fn compile_list<T>(
     (compiled, errors)
 }
 
+/// What `to.own: namespace` asks of the rest of a target: the source's namespace names a
+/// target by its name, in the source's cluster, and nothing is read from the document.
+fn own_namespace_checks(to: &RawTarget, look_in: Option<LookIn>, err: &mut impl FnMut(&str, String)) {
+    if to.match_field != "name" {
+        err("to.match", "own: namespace is the name of the target: write match: name".into());
+    }
+    if look_in.is_some_and(|look_in| look_in != LookIn::Cluster) {
+        err("to.scope", "own: namespace names a target in the source's cluster: write scope: cluster".into());
+    }
+    if to.namespace.is_some() || to.capture.is_some() {
+        err("to.own", "own: namespace takes neither to.namespace nor to.capture".into());
+    }
+}
+
 fn orientation(word: &str) -> Option<Orientation> {
     match word {
         "up" => Some(Orientation::Up),
@@ -327,20 +343,35 @@ fn compile(file: &str, raw: RawRule, known_relations: &HashSet<String>) -> Resul
     let values_path = path("to.values", &raw.to.values);
     let selector = path("to.selector", &raw.to.selector);
     let namespace = path("to.namespace", &raw.to.namespace);
-    let values = match (values_path, raw.to.cel.as_deref()) {
-        (Some(_), Some(_)) => {
+    let values = match (values_path, raw.to.cel.as_deref(), raw.to.own.as_deref()) {
+        (Some(_), Some(_), _) => {
             err("to.cel", "give the values by a field path (to.values) or by CEL (to.cel), not both".into());
             None
         }
-        (Some(path), None) => Some(Values::Path(path)),
-        (None, Some(text)) => match crate::expression::Expression::compile(text) {
+        (Some(_), _, Some(_)) | (_, Some(_), Some(_)) => {
+            err(
+                "to.own",
+                "the values are the source's own namespace (to.own) or given by to.values or to.cel, not both".into(),
+            );
+            None
+        }
+        (Some(path), None, None) => Some(Values::Path(path)),
+        (None, Some(text), None) => match crate::expression::Expression::compile(text) {
             Ok(expression) => Some(Values::Cel(expression)),
             Err(e) => {
                 err("to.cel", e);
                 None
             }
         },
-        (None, None) => None,
+        (None, None, Some("namespace")) => {
+            own_namespace_checks(&raw.to, look_in, &mut err);
+            Some(Values::OwnNamespace)
+        }
+        (None, None, Some(other)) => {
+            err("to.own", format!("{other:?}: expected namespace"));
+            None
+        }
+        (None, None, None) => None,
     };
     let capture = match raw.to.capture.as_deref().map(regex::Regex::new) {
         None => None,
@@ -391,8 +422,14 @@ fn compile(file: &str, raw: RawRule, known_relations: &HashSet<String>) -> Resul
             if raw.to.selector.is_some() || raw.to.empty.is_some() {
                 err("to.selector", format!("a {word} match reads values, not a selector"));
             }
-            if raw.to.values.is_none() && raw.to.cel.is_none() {
-                err("to.values", format!("a {word} match needs its values: a field path (to.values) or CEL (to.cel)"));
+            if raw.to.values.is_none() && raw.to.cel.is_none() && raw.to.own.is_none() {
+                err(
+                    "to.values",
+                    format!(
+                        "a {word} match needs its values: a field path (to.values), CEL (to.cel) or the source's own \
+                         namespace (to.own)"
+                    ),
+                );
             }
             if word == "name" && raw.to.kind.is_none() {
                 err("to.kind", "a name match needs the target kind (names repeat across kinds)".into());
@@ -489,6 +526,60 @@ rules:
         assert!(has(Some("bad-cel"), Some("to.cel"), "CEL does not compile"), "{errors:#?}");
         let shown = RuleErrors(errors.clone()).to_string();
         assert!(shown.contains("custom.yaml: rule bad-scope: to.scope: unknown scope \"galaxy\""), "{shown}");
+    }
+
+    #[test]
+    fn a_target_named_by_the_sources_own_namespace_is_checked() {
+        let text = r#"
+version: 1
+rules:
+  - name: own-uid
+    from: {kind: "Kubernetes::*"}
+    relation: contains
+    to: {kind: "Kubernetes::Namespace", match: uid, own: namespace, scope: cluster}
+  - name: own-anywhere
+    from: {kind: "Kubernetes::*"}
+    relation: contains
+    to: {kind: "Kubernetes::Namespace", match: name, own: namespace, scope: anywhere}
+  - name: own-and-values
+    from: {kind: "Kubernetes::*"}
+    relation: contains
+    to: {kind: "Kubernetes::Namespace", match: name, own: namespace, values: metadata.namespace, scope: cluster}
+  - name: own-what
+    from: {kind: "Kubernetes::*"}
+    relation: contains
+    to: {kind: "Kubernetes::Namespace", match: name, own: cluster, scope: cluster}
+  - name: own-captured
+    from: {kind: "Kubernetes::*"}
+    relation: contains
+    to: {kind: "Kubernetes::Namespace", match: name, own: namespace, capture: "^a", scope: cluster}
+"#;
+        let errors = load_one(text).unwrap_err().0;
+        let has = |rule: &str, field: &str, words: &str| {
+            errors.iter().any(|e| {
+                e.rule.as_deref() == Some(rule) && e.field.as_deref() == Some(field) && e.message.contains(words)
+            })
+        };
+        assert!(has("own-uid", "to.match", "match: name"), "{errors:#?}");
+        assert!(has("own-anywhere", "to.scope", "scope: cluster"), "{errors:#?}");
+        assert!(has("own-and-values", "to.own", "not both"), "{errors:#?}");
+        assert!(has("own-what", "to.own", "expected namespace"), "{errors:#?}");
+        assert!(has("own-captured", "to.own", "to.capture"), "{errors:#?}");
+        assert_eq!(errors.len(), 5, "{errors:#?}");
+
+        let set = load_one(
+            r#"
+version: 1
+rules:
+  - name: in-namespace
+    from: {kind: "Kubernetes::*"}
+    relation: contains
+    reverse: true
+    to: {kind: "Kubernetes::Namespace", match: name, own: namespace, scope: cluster}
+"#,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert!(set.rules[0].looks_up_own_namespace());
     }
 
     #[test]

@@ -78,6 +78,10 @@ pub enum Values {
     /// `to.cel`: what an expression over the document gives, each value with its own target
     /// namespace when the expression names one.
     Cel(crate::expression::Expression),
+    /// `to.own: namespace`: the source's own namespace, as the store holds it. Every item of a
+    /// namespace references it, so the store answers these from its scope index instead of
+    /// indexing each reference: see [`Rule::looks_up_own_namespace`].
+    OwnNamespace,
 }
 
 /// A compiled pattern, compared by its text.
@@ -117,6 +121,15 @@ pub struct Rule {
     /// the Pod that names it).
     pub reverse: bool,
     pub target: Target,
+}
+
+impl Rule {
+    /// Whether the rule looks its targets up by the source's own namespace. Who references a
+    /// target it finds is then known without an index of references: the items of the
+    /// namespace the target names, in its cluster.
+    pub fn looks_up_own_namespace(&self) -> bool {
+        matches!(self.target, Target::Field { values: Values::OwnNamespace, .. })
+    }
 }
 
 /// Every rule and declared relation of a set of files.

@@ -285,6 +285,53 @@ fn a_missing_target_waits_and_links_when_it_arrives_and_again_when_recreated() {
     assert_eq!(manages(&store), 0, "the source changed: only the difference is written");
 }
 
+/// Namespace containment is answered from the scope index: a Namespace that arrives after its
+/// items, or comes back with a new uid, contains them, and no reference to it is indexed.
+#[test]
+fn a_namespace_contains_its_items_whatever_came_first_and_again_when_recreated() {
+    use graphd_core::{ExternalKey, Timestamp};
+    use graphd_store::Op;
+    let dir = tempfile::tempdir().unwrap();
+    let store = linking_store(dir.path());
+    let object = |kind: &str, namespace: &str, uid: &str| serde_json::json!({"kind": kind, "metadata": {"name": uid, "namespace": namespace, "uid": uid}});
+    let in_apps = [item(object("Pod", "apps", "p1")), item(object("ConfigMap", "apps", "cm1"))];
+    let elsewhere = [
+        item(object("Pod", "other", "p2")),
+        graphd::import::to_item("c2", &object("Pod", "apps", "p3")).unwrap(),
+        item(serde_json::json!({"kind": "Node", "metadata": {"name": "node-a", "uid": "n1"}})),
+    ];
+    let namespace = item(serde_json::json!({"kind": "Namespace", "metadata": {"name": "apps", "uid": "ns1"}}));
+    let upserts: Vec<Op> = in_apps.iter().chain(&elsewhere).cloned().map(Op::Upsert).collect();
+    store.apply(&upserts, Timestamp(1), "test").unwrap();
+    let contains = |store: &Store<RocksEngine>| edges_by_rule(store).get("k8s-namespace").copied().unwrap_or(0);
+    assert_eq!(contains(&store), 0, "the Namespace is not there yet");
+
+    store.apply(&[Op::Upsert(namespace.clone())], Timestamp(2), "test").unwrap();
+    assert_eq!(contains(&store), 2, "it arrived: it contains the Pod and the ConfigMap of apps in c1");
+    let namespace_id = store.read().get_by_key(&namespace.key, false).unwrap().unwrap().id;
+    let pod_id = store.read().get_by_key(&in_apps[0].key, false).unwrap().unwrap().id;
+    let up = store.read().walk_up(pod_id, false).unwrap();
+    assert!(up.nodes.iter().any(|n| n.id == namespace_id), "walk-up from the Pod reaches its Namespace");
+
+    store.apply(&[Op::Delete(namespace.key.clone())], Timestamp(3), "test").unwrap();
+    assert_eq!(contains(&store), 0, "deleted: its edges are tombstones");
+    let mut recreated = namespace.clone();
+    recreated.key = ExternalKey::kubernetes("c1", "ns2");
+    store.apply(&[Op::Upsert(recreated)], Timestamp(4), "test").unwrap();
+    assert_eq!(contains(&store), 2, "recreated with a new uid: it contains them again");
+
+    let mut indexed = 0;
+    store
+        .engine()
+        .snapshot()
+        .scan_prefix(Cf::Pending, b"r", &mut |_, _| {
+            indexed += 1;
+            true
+        })
+        .unwrap();
+    assert_eq!(indexed, 0, "these items reference nothing but their namespace, which is not indexed");
+}
+
 /// A target changed without a change to what finds it leaves the edges to it as they are; one
 /// deleted and reported again within one batch is linked again, as a new item would be.
 #[test]

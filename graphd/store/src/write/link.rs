@@ -7,7 +7,9 @@
 //! only a touched item's labels changed, those sources re-derive their edges to it alone. The
 //! references of every source are indexed by *signature* (what they look for: kind, name or
 //! uid or selector, and where), so a target's arrival, change or deletion finds the sources
-//! that wait for it. The graph therefore depends only on the items, never on their order.
+//! that wait for it; all but the references to the source's own namespace, which every item of
+//! a namespace has: a Namespace finds those sources in the scope index. The graph therefore
+//! depends only on the items, never on their order.
 //!
 //! Which edges belong to a source: its outgoing edges made by forward rules and its incoming
 //! edges made by reverse rules. Edges from scrapers or API callers are never touched.
@@ -22,7 +24,7 @@ use crate::keys::{self, KindId, LookupField, RelId, ScopeTag, Signature, ANY_KIN
 use crate::names::Names;
 use foldhash::HashMap;
 use graphd_core::{ItemId, Provenance, Timestamp};
-use graphd_rules::{Assessment, LookIn, Lookup, MatchField, PlannedRef, RuleSet, Source, Target};
+use graphd_rules::{Assessment, KindPattern, LookIn, Lookup, MatchField, PlannedRef, Rule, RuleSet, Source, Target};
 use rayon::prelude::*;
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
@@ -131,6 +133,11 @@ pub(crate) struct LinkRules {
     rules: RuleSet,
     /// The lookups the rules can make.
     wanted: Wanted,
+    /// The lookups whose references are indexed by signature: all but those by the source's
+    /// own namespace.
+    indexed: Wanted,
+    /// By target kind, the sources of rules that look it up by the source's own namespace.
+    by_own_namespace: HashMap<String, Vec<KindPattern>>,
     /// Whether some rule looks targets up by uid.
     looks_up_uids: bool,
     /// Per rule name, whether its edges point at its source.
@@ -146,7 +153,14 @@ pub(crate) struct LinkRules {
 
 impl LinkRules {
     pub(crate) fn new(rules: RuleSet) -> Self {
-        let wanted = wanted_signatures(&rules);
+        let wanted = wanted_signatures(rules.rules.iter());
+        let indexed = wanted_signatures(rules.rules.iter().filter(|rule| !rule.looks_up_own_namespace()));
+        let mut by_own_namespace: HashMap<String, Vec<KindPattern>> = HashMap::default();
+        for rule in rules.rules.iter().filter(|rule| rule.looks_up_own_namespace()) {
+            if let Target::Field { kind: Some(kind), .. } = &rule.target {
+                by_own_namespace.entry(kind.as_str().to_owned()).or_default().push(rule.source.clone());
+            }
+        }
         let looks_up_uids = wanted.values().flatten().any(|&(what, _)| what == b'u');
         let reverse_by_rule = rules.rules.iter().map(|r| (r.name.clone(), r.reverse)).collect();
         // The compiled rules' own rendering, without the files they came from (a path given
@@ -156,7 +170,17 @@ impl LinkRules {
             rules.rules.iter().map(|r| graphd_rules::Rule { file: String::new(), ..r.clone() }).collect();
         let fingerprint = xxhash_rust::xxh3::xxh3_64(format!("{REFERENCE_FORMAT} {unplaced:?}").as_bytes());
         let (plans, items_linked) = (Plans::default(), AtomicBool::new(false));
-        LinkRules { rules, wanted, looks_up_uids, reverse_by_rule, fingerprint, plans, items_linked }
+        LinkRules {
+            rules,
+            wanted,
+            indexed,
+            by_own_namespace,
+            looks_up_uids,
+            reverse_by_rule,
+            fingerprint,
+            plans,
+            items_linked,
+        }
     }
 
     /// Forgets the plans kept for relabelled items' sources: see [`Plans::clear`].
@@ -244,6 +268,7 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
                         let signatures = self.target_signatures(record, link, false)?.into_iter();
                         let referenced = signatures.filter(|&signature| self.known.may_be_referenced(signature));
                         referenced_as.extend(referenced.map(keys::reference_prefix));
+                        self.in_namespace_named_by(record, link, &mut sources)?;
                     }
                 }
             }
@@ -389,7 +414,10 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
             let targets = match among {
                 Among::All => {
                     let key = reference_key(&reference.lookup, &record);
-                    derivation.signatures.insert(signature(&key));
+                    // Found from the scope index when its target arrives: see `in_namespace_named_by`.
+                    if !reference.rule.looks_up_own_namespace() {
+                        derivation.signatures.insert(signature(&key));
+                    }
                     self.targets(&reference.lookup, &key, &record, lookups)?
                 }
                 // Its references, and so their signatures, are as they were.
@@ -781,15 +809,42 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
         Ok(out)
     }
 
+    /// Adds to `sources` the items whose rules look `record` up by their own namespace: those
+    /// of the namespace it names, in its cluster, as the scope index lists them (deleted ones
+    /// too, which plan nothing). Their references are not indexed: every item of a namespace
+    /// would have one, a fifth of the index.
+    fn in_namespace_named_by(
+        &self,
+        record: &ItemRecord,
+        link: &LinkRules,
+        sources: &mut BTreeSet<ItemId>,
+    ) -> Result<()> {
+        let names = &self.writer.names;
+        let kind = names.kind(record.kind).map(|k| k.as_str()).unwrap_or_default();
+        let Some(source_kinds) = link.by_own_namespace.get(kind) else { return Ok(()) };
+        let cluster = record.cluster.as_deref().unwrap_or_default();
+        let prefix = keys::scope_prefix(ScopeTag::Namespace, &[cluster, &record.name]);
+        self.snapshot.scan_prefix(Cf::Scope, &prefix, &mut |key, _| {
+            if let Ok((kind, id)) = keys::decode_scope_tail(key) {
+                if names.kind(kind).is_some_and(|kind| source_kinds.iter().any(|pattern| pattern.matches(kind))) {
+                    sources.insert(id);
+                }
+            }
+            true
+        })?;
+        Ok(())
+    }
+
     /// Every signature under which sources may reference `record`, among the lookups the
-    /// rules can make (only their selectors' with `selectors_only`).
+    /// rules can make whose references are indexed (only their selectors' with
+    /// `selectors_only`).
     fn target_signatures(&self, record: &ItemRecord, link: &LinkRules, selectors_only: bool) -> Result<Vec<Signature>> {
         let kind = self.writer.names.kind(record.kind).map(|k| k.as_str()).unwrap_or_default();
         let short_id = keys::external_short_id(&record.key)?;
         let mut out = Vec::new();
         // Lookups of this kind by name, uid or labels; lookups of any kind only by uid.
-        let of_kind = link.wanted.get(kind).into_iter().flatten().map(|&(what, look_in)| (what, kind, look_in));
-        let of_any = link.wanted.get("").into_iter().flatten().filter(|(what, _)| *what == b'u');
+        let of_kind = link.indexed.get(kind).into_iter().flatten().map(|&(what, look_in)| (what, kind, look_in));
+        let of_any = link.indexed.get("").into_iter().flatten().filter(|(what, _)| *what == b'u');
         for (what, kind, look_in) in of_kind.chain(of_any.map(|&(what, look_in)| (what, "", look_in))) {
             if selectors_only && what != b's' {
                 continue;
@@ -857,9 +912,9 @@ type Wanted = HashMap<String, Vec<(u8, LookIn)>>;
 
 /// The lookups the rules can make, so a changed item only checks the signatures that can
 /// reference it.
-fn wanted_signatures(rules: &RuleSet) -> Wanted {
+fn wanted_signatures<'r>(rules: impl Iterator<Item = &'r Rule>) -> Wanted {
     let mut wanted = Wanted::default();
-    for rule in &rules.rules {
+    for rule in rules {
         let (kind, lookup) = match &rule.target {
             Target::Field { kind, field, look_in, .. } => {
                 let what = if *field == MatchField::Name { b'n' } else { b'u' };
