@@ -61,7 +61,13 @@ impl RuleSet {
                     };
                     let found: Vec<(String, Option<String>)> = match values {
                         Values::Path(path) => path.strings(source.document).into_iter().map(|v| (v, None)).collect(),
-                        Values::OwnNamespace => source.namespace.map(|ns| (ns.to_owned(), None)).into_iter().collect(),
+                        // As a path skips an empty string: `metadata.namespace: ""` names no namespace.
+                        Values::OwnNamespace => source
+                            .namespace
+                            .filter(|ns| !ns.is_empty())
+                            .map(|ns| (ns.to_owned(), None))
+                            .into_iter()
+                            .collect(),
                         Values::Cel(expression) => match expression.values(source.document) {
                             Ok(found) => found.into_iter().map(|e| (e.value, e.namespace)).collect(),
                             Err(message) => {

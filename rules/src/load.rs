@@ -263,14 +263,21 @@ fn compile_list<T>(
 /// What `to.own: namespace` asks of the rest of a target: the source's namespace names a
 /// target by its name, in the source's cluster, and nothing is read from the document.
 fn own_namespace_checks(to: &RawTarget, look_in: Option<LookIn>, err: &mut impl FnMut(&str, String)) {
-    if to.match_field != "name" {
+    // A labels match says itself that it takes no values.
+    if to.match_field == "labels" {
+        return;
+    }
+    if to.match_field == "uid" {
         err("to.match", "own: namespace is the name of the target: write match: name".into());
     }
     if look_in.is_some_and(|look_in| look_in != LookIn::Cluster) {
         err("to.scope", "own: namespace names a target in the source's cluster: write scope: cluster".into());
     }
-    if to.namespace.is_some() || to.capture.is_some() {
-        err("to.own", "own: namespace takes neither to.namespace nor to.capture".into());
+    if to.namespace.is_some() {
+        err("to.namespace", "own: namespace is the target's namespace too: leave to.namespace out".into());
+    }
+    if to.capture.is_some() {
+        err("to.capture", "own: namespace is taken whole: leave to.capture out".into());
     }
 }
 
@@ -343,35 +350,38 @@ fn compile(file: &str, raw: RawRule, known_relations: &HashSet<String>) -> Resul
     let values_path = path("to.values", &raw.to.values);
     let selector = path("to.selector", &raw.to.selector);
     let namespace = path("to.namespace", &raw.to.namespace);
-    let values = match (values_path, raw.to.cel.as_deref(), raw.to.own.as_deref()) {
-        (Some(_), Some(_), _) => {
+    let values = match (values_path, raw.to.cel.as_deref()) {
+        (Some(_), Some(_)) => {
             err("to.cel", "give the values by a field path (to.values) or by CEL (to.cel), not both".into());
             None
         }
-        (Some(_), _, Some(_)) | (_, Some(_), Some(_)) => {
-            err(
-                "to.own",
-                "the values are the source's own namespace (to.own) or given by to.values or to.cel, not both".into(),
-            );
-            None
-        }
-        (Some(path), None, None) => Some(Values::Path(path)),
-        (None, Some(text), None) => match crate::expression::Expression::compile(text) {
+        (Some(path), None) => Some(Values::Path(path)),
+        (None, Some(text)) => match crate::expression::Expression::compile(text) {
             Ok(expression) => Some(Values::Cel(expression)),
             Err(e) => {
                 err("to.cel", e);
                 None
             }
         },
-        (None, None, Some("namespace")) => {
+        (None, None) => None,
+    };
+    let values = match raw.to.own.as_deref() {
+        None => values,
+        Some(_) if raw.to.values.is_some() || raw.to.cel.is_some() => {
+            err(
+                "to.own",
+                "the values are the source's own namespace (to.own) or given by to.values or to.cel, not both".into(),
+            );
+            None
+        }
+        Some("namespace") => {
             own_namespace_checks(&raw.to, look_in, &mut err);
             Some(Values::OwnNamespace)
         }
-        (None, None, Some(other)) => {
+        Some(other) => {
             err("to.own", format!("{other:?}: expected namespace"));
             None
         }
-        (None, None, None) => None,
     };
     let capture = match raw.to.capture.as_deref().map(regex::Regex::new) {
         None => None,
@@ -402,7 +412,7 @@ fn compile(file: &str, raw: RawRule, known_relations: &HashSet<String>) -> Resul
                     None
                 }
             };
-            if raw.to.values.is_some() || raw.to.cel.is_some() {
+            if raw.to.values.is_some() || raw.to.cel.is_some() || raw.to.own.is_some() {
                 err("to.values", "a labels match reads a selector (to.selector), not values".into());
             }
             if raw.to.selector.is_none() {
@@ -553,6 +563,10 @@ rules:
     from: {kind: "Kubernetes::*"}
     relation: contains
     to: {kind: "Kubernetes::Namespace", match: name, own: namespace, capture: "^a", scope: cluster}
+  - name: own-selected
+    from: {kind: "Kubernetes::Service"}
+    relation: selects
+    to: {kind: "Kubernetes::Pod", match: labels, selector: spec.selector, own: namespace, scope: namespace}
 "#;
         let errors = load_one(text).unwrap_err().0;
         let has = |rule: &str, field: &str, words: &str| {
@@ -564,8 +578,9 @@ rules:
         assert!(has("own-anywhere", "to.scope", "scope: cluster"), "{errors:#?}");
         assert!(has("own-and-values", "to.own", "not both"), "{errors:#?}");
         assert!(has("own-what", "to.own", "expected namespace"), "{errors:#?}");
-        assert!(has("own-captured", "to.own", "to.capture"), "{errors:#?}");
-        assert_eq!(errors.len(), 5, "{errors:#?}");
+        assert!(has("own-captured", "to.capture", "leave to.capture out"), "{errors:#?}");
+        assert!(has("own-selected", "to.values", "not values"), "{errors:#?}");
+        assert_eq!(errors.len(), 6, "one error each: {errors:#?}");
 
         let set = load_one(
             r#"

@@ -216,3 +216,22 @@ fn a_target_a_source_names_twice_is_planned_once() {
     );
     assert_eq!(values_of(&pod, "k8s-pod-configmap-env"), ["settings", "other"]);
 }
+
+#[test]
+fn an_item_in_no_namespace_references_none() {
+    let rules = builtin::rules().unwrap();
+    let kind = Kind::new("Kubernetes::ConfigMap").unwrap();
+    let labels = BTreeMap::new();
+    let document = serde_json::json!({"metadata": {"name": "settings", "namespace": ""}});
+    let namespaces_planned = |namespace: Option<&str>| -> Vec<Lookup> {
+        let source = Source { kind: &kind, namespace, labels: &labels, document: &document };
+        rules.plan(&source).0.into_iter().filter(|p| p.rule.name == "k8s-namespace").map(|p| p.lookup).collect()
+    };
+    assert_eq!(namespaces_planned(None), [], "cluster-scoped");
+    assert_eq!(namespaces_planned(Some("")), [], "an empty namespace names none, as an empty field does");
+    let planned = namespaces_planned(Some("apps"));
+    assert!(
+        matches!(&planned[..], [Lookup::Field { value, .. }] if value == "apps"),
+        "its own namespace, not the document's: {planned:?}"
+    );
+}
