@@ -9,11 +9,9 @@ use graphd_store::Op;
 use std::collections::HashSet;
 
 fn main() {
-    let size = match std::env::var("GRAPHD_BENCH_FLEET").as_deref() {
-        Ok("s") => FleetSize::S,
-        Ok("l") => FleetSize::L,
-        _ => FleetSize::M,
-    };
+    let word = std::env::var("GRAPHD_BENCH_FLEET").unwrap_or_else(|_| "m".into());
+    let size = FleetSize::parse(&word)
+        .unwrap_or_else(|| panic!("GRAPHD_BENCH_FLEET={word:?}: expected s, m, l or a number of clusters"));
     let fleet = generate(size, 1);
     // Batches as the benches load them; a link names its ends by external key.
     let (mut edges, mut grouped_out, mut grouped_in) = (0, 0, 0);
