@@ -3,9 +3,11 @@
 //! This is the only crate that depends on RocksDB. It maps the engine trait of `graphd-store`
 //! onto RocksDB snapshots, bounded iterators and write batches, and sets the options that make
 //! graphd's key shapes cheap (bloom filters for point lookups, a fixed 8-byte prefix for the
-//! per-item edge and change scans, LZ4 everywhere).
+//! per-item edge and change scans, LZ4 everywhere). The edge column families are stored
+//! grouped, one key per item (see [`groups`]).
 
 mod batch;
+mod groups;
 mod options;
 
 use batch::BatchEncoder;
@@ -209,9 +211,107 @@ fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
     None
 }
 
+impl RocksSnapshot<'_> {
+    /// The entries of groups starting with `prefix` (the one group of a prefix as long as a
+    /// group's key), as keys and values, from `start` on.
+    fn scan_groups(
+        &self,
+        cf: Cf,
+        prefix: &[u8],
+        start: Option<&[u8]>,
+        visit: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+    ) -> Result<(), EngineError> {
+        let mut key = Vec::new();
+        if prefix.len() >= groups::GROUP_LEN {
+            let group = groups::split(prefix).0;
+            let value = self.snapshot.get_pinned_cf(self.engine.cf(cf), group).map_err(engine_error)?;
+            if let Some(value) = value {
+                visit_entries(&mut key, group, &value, prefix, start, visit)?;
+            }
+            return Ok(());
+        }
+        let mut iter = self.snapshot.raw_iterator_cf_opt(self.engine.cf(cf), scan_options(cf, prefix));
+        // The group of `start`: its entries before `start` are skipped one by one.
+        iter.seek(start.filter(|s| *s > prefix).map_or(prefix, |s| groups::split(s).0));
+        while let (Some(group), Some(value)) = (iter.key(), iter.value()) {
+            if !group.starts_with(prefix) || !visit_entries(&mut key, group, value, prefix, start, visit)? {
+                break;
+            }
+            iter.next();
+        }
+        iter.status().map_err(engine_error)
+    }
+}
+
+/// Calls `visit` with each entry of `group` (its value `value`) whose key starts with `prefix`
+/// and is not before `start`, in order; `key` is the buffer the keys are made in. Whether
+/// `visit` asked for more.
+fn visit_entries(
+    key: &mut Vec<u8>,
+    group: &[u8],
+    value: &[u8],
+    prefix: &[u8],
+    start: Option<&[u8]>,
+    visit: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+) -> Result<bool, EngineError> {
+    key.clear();
+    key.extend_from_slice(group);
+    for entry in groups::entries(value) {
+        let entry = entry.map_err(|_| malformed_group(group))?;
+        key.truncate(group.len());
+        key.extend_from_slice(entry.rest);
+        if !key.starts_with(prefix) {
+            // Entries are in key order: past the prefix, none after is in it.
+            if key.as_slice() > prefix {
+                break;
+            }
+            continue;
+        }
+        if start.is_some_and(|start| key.as_slice() < start) {
+            continue;
+        }
+        let value = entry.value.ok_or_else(|| malformed_group(group))?;
+        if !visit(key, value) {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+fn malformed_group(group: &[u8]) -> EngineError {
+    EngineError(format!("corrupt edge group {group:02x?}: not a sequence of entries"))
+}
+
+/// Read options for a scan of `prefix` in `cf`.
+fn scan_options(cf: Cf, prefix: &[u8]) -> ReadOptions {
+    let mut read = ReadOptions::default();
+    if let Some(end) = prefix_end(prefix) {
+        read.set_iterate_upper_bound(end);
+    }
+    if options::scan_prefix_len(cf).is_some_and(|len| prefix.len() < len) {
+        // A scan wider than the prefix blooms' must not trust them.
+        read.set_total_order_seek(true);
+    }
+    if prefix.is_empty() {
+        // A whole column family (rebuilding the adjacency at open): read ahead, and keep
+        // the block cache for the hot set.
+        read.fill_cache(false);
+        read.set_readahead_size(4 << 20);
+    }
+    read
+}
+
 impl Snapshot for RocksSnapshot<'_> {
     fn get(&self, cf: Cf, key: &[u8]) -> Result<Option<Vec<u8>>, EngineError> {
-        self.snapshot.get_cf(self.engine.cf(cf), key).map_err(engine_error)
+        if !groups::is_grouped(cf) {
+            return self.snapshot.get_cf(self.engine.cf(cf), key).map_err(engine_error);
+        }
+        let (group, rest) = groups::split(key);
+        let Some(value) = self.snapshot.get_pinned_cf(self.engine.cf(cf), group).map_err(engine_error)? else {
+            return Ok(None);
+        };
+        let found = groups::find(&value, rest).map_err(|_| malformed_group(group))?;
+        Ok(found.map(<[u8]>::to_vec))
     }
 
     fn scan(
@@ -221,21 +321,10 @@ impl Snapshot for RocksSnapshot<'_> {
         start: Option<&[u8]>,
         visit: &mut dyn FnMut(&[u8], &[u8]) -> bool,
     ) -> Result<(), EngineError> {
-        let mut read = ReadOptions::default();
-        if let Some(end) = prefix_end(prefix) {
-            read.set_iterate_upper_bound(end);
+        if groups::is_grouped(cf) {
+            return self.scan_groups(cf, prefix, start, visit);
         }
-        if options::scan_prefix_len(cf).is_some_and(|len| prefix.len() < len) {
-            // A scan wider than the prefix blooms' must not trust them.
-            read.set_total_order_seek(true);
-        }
-        if prefix.is_empty() {
-            // A whole column family (rebuilding the adjacency at open): read ahead, and keep
-            // the block cache for the hot set.
-            read.fill_cache(false);
-            read.set_readahead_size(4 << 20);
-        }
-        let mut iter = self.snapshot.raw_iterator_cf_opt(self.engine.cf(cf), read);
+        let mut iter = self.snapshot.raw_iterator_cf_opt(self.engine.cf(cf), scan_options(cf, prefix));
         iter.seek(start.filter(|s| *s > prefix).unwrap_or(prefix));
         while let (Some(key), Some(value)) = (iter.key(), iter.value()) {
             if !key.starts_with(prefix) || !visit(key, value) {
@@ -252,6 +341,20 @@ impl Snapshot for RocksSnapshot<'_> {
         prefixes: &mut dyn Iterator<Item = &[u8]>,
         visit: &mut dyn FnMut(&[u8], &[u8]) -> bool,
     ) -> Result<(), EngineError> {
+        if groups::is_grouped(cf) {
+            // A group is one key: a read each, as [`Snapshot::scan_prefix`] does.
+            let mut going = true;
+            for prefix in prefixes {
+                self.scan_groups(cf, prefix, None, &mut |key, value| {
+                    going = visit(key, value);
+                    going
+                })?;
+                if !going {
+                    break;
+                }
+            }
+            return Ok(());
+        }
         // One cursor over the whole column family, sought to each prefix: creating an
         // iterator costs more than a seek, and most prefixes asked this way have no keys.
         // None at all when no prefix is asked.
@@ -432,6 +535,69 @@ mod tests {
             assert!(seen >= acknowledged, "an open missed acknowledged writes: saw {seen} of {acknowledged} keys");
         }
         assert!(opened.iter().any(|&(_, seen)| seen > 0), "no open got through and saw a key");
+    }
+
+    /// Groups written by several batches read the same once flushes and compactions have
+    /// folded their operands (RocksDB merges them in both, partly and fully), and a group
+    /// whose entries were all deleted leaves the files when compacted.
+    #[test]
+    fn edge_groups_read_the_same_after_flushes_and_compactions() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = RocksEngine::open(dir.path(), &RocksOptions::default()).unwrap();
+        let key = |near: u64, far: u64| [near.to_be_bytes(), far.to_be_bytes()].concat();
+        let rounds = 6u64;
+        for round in 0..rounds {
+            let mut batch = WriteBatch::new();
+            for near in 0..50u64 {
+                batch.put(Cf::EdgesOut, &key(near, round), &round.to_be_bytes());
+                if near % 2 == 0 && round > 0 {
+                    batch.delete(Cf::EdgesOut, &key(near, round - 1));
+                }
+            }
+            engine.write(&batch).unwrap();
+            // A file each round: four in level 0 start a compaction.
+            Engine::flush(&engine).unwrap();
+        }
+        let mut emptied = WriteBatch::new();
+        for round in 0..rounds {
+            emptied.delete(Cf::EdgesOut, &key(49, round));
+        }
+        engine.write(&emptied).unwrap();
+        let expected = |near: u64| -> Vec<(Vec<u8>, Vec<u8>)> {
+            let kept = match near {
+                49 => 0..0,
+                n if n % 2 == 0 => rounds - 1..rounds,
+                _ => 0..rounds,
+            };
+            kept.map(|round| (key(near, round), round.to_be_bytes().to_vec())).collect()
+        };
+        let read_all = |engine: &RocksEngine| {
+            let mut read = Vec::new();
+            engine
+                .snapshot()
+                .scan(Cf::EdgesOut, &[], None, &mut |key, value| {
+                    read.push((key.to_vec(), value.to_vec()));
+                    true
+                })
+                .unwrap();
+            read
+        };
+        let all: Vec<_> = (0..50).flat_map(expected).collect();
+        assert_eq!(read_all(&engine), all, "before compaction");
+        let mut force = rocksdb::CompactOptions::default();
+        force.set_bottommost_level_compaction(rocksdb::BottommostLevelCompaction::Force);
+        // The first folds each group into one value; the second finds the empty one alone.
+        for _ in 0..2 {
+            engine.db.compact_range_cf_opt(engine.cf(Cf::EdgesOut), None::<&[u8]>, None::<&[u8]>, &force);
+        }
+        assert_eq!(read_all(&engine), all, "after compaction");
+        let groups: Vec<Box<[u8]>> = engine
+            .db
+            .iterator_cf(engine.cf(Cf::EdgesOut), rocksdb::IteratorMode::Start)
+            .map(|item| item.unwrap().0)
+            .collect();
+        assert_eq!(groups.len(), 49, "one key per item, none for the emptied one");
+        assert!(!groups.iter().any(|group| group[..] == 49u64.to_be_bytes()));
     }
 
     #[test]

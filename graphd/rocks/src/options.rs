@@ -1,6 +1,7 @@
 //! RocksDB options for graphd's column families.
 
 use graphd_store::Cf;
+use rocksdb::compaction_filter::Decision as CompactionDecision;
 use rocksdb::{BlockBasedOptions, Cache, ColumnFamilyDescriptor, DBCompressionType, Options, SliceTransform};
 
 /// Settings a deployment may want to change.
@@ -71,6 +72,17 @@ fn cf_options(cf: Cf, settings: &RocksOptions, cache: &Cache) -> Options {
         // in-memory adjacency, not these, and its upkeep was a twentieth of each write.
         opts.set_prefix_extractor(SliceTransform::create_fixed_prefix(len));
         table.set_whole_key_filtering(true);
+    }
+    if crate::groups::is_grouped(cf) {
+        opts.set_merge_operator(crate::groups::MERGE_OPERATOR, crate::groups::full_merge, crate::groups::partial_merge);
+        // A group whose entries were all deleted (its edges purged) is dropped when compacted.
+        opts.set_compaction_filter("graphd.empty_edge_groups", |_level, _key, value: &[u8]| {
+            if value.is_empty() {
+                CompactionDecision::Remove
+            } else {
+                CompactionDecision::Keep
+            }
+        });
     }
     opts.set_block_based_table_factory(&table);
     opts

@@ -25,7 +25,8 @@ macro_rules! conformance_tests {
     ($harness:expr) => {
         $crate::conformance_tests!(@each $harness;
             engine_reads_what_it_wrote, engine_scans_stay_in_their_prefix, engine_scans_many_prefixes,
-            engine_snapshots_are_isolated, items_are_found_by_id_key_name_and_short_id,
+            engine_snapshots_are_isolated, engine_edge_families_read_one_key_per_copy,
+            items_are_found_by_id_key_name_and_short_id,
             unchanged_upserts_write_nothing, edges_are_stored_both_ways,
             related_never_switches_direction, related_filters_prune_the_walk,
             walk_up_crosses_kubernetes_and_cloud, walks_terminate_on_cycles,
@@ -290,6 +291,80 @@ pub fn engine_snapshots_are_isolated<H: Harness>(h: &mut H) {
         .unwrap();
     assert_eq!(count, 1, "a scan on an old snapshot does not see later keys");
     assert_eq!(engine.snapshot().get(Cf::Meta, b"k").unwrap().as_deref(), Some(&b"new"[..]));
+}
+
+/// The edge families read as one key per edge copy, however an engine keeps them (RocksDB's
+/// groups an item's copies under one key): point reads, scans of prefixes shorter than an
+/// item, of one item and of one relation, starts inside an item, overwrites, deletes (of
+/// absent keys too), an item written by several batches, old snapshots and a reopen.
+pub fn engine_edge_families_read_one_key_per_copy<H: Harness>(h: &mut H) {
+    let engine = h.fresh();
+    let edge = |near: u64, rel: u16, far: u64| keys::edge(ItemId(near), rel, ItemId(far));
+    let mut first = WriteBatch::new();
+    for (near, rel, far, value) in [(1, 1, 5, "a"), (1, 1, 7, "b"), (1, 2, 3, "c"), (2, 1, 1, "d"), (256, 1, 1, "e")] {
+        first.put(Cf::EdgesOut, &edge(near, rel, far), value.as_bytes());
+    }
+    first.put(Cf::EdgesIn, &edge(1, 1, 5), b"incoming");
+    engine.write(&first).unwrap();
+    // Unsorted, with two writes of one key.
+    let mut second = WriteBatch::new();
+    second.delete(Cf::EdgesOut, &edge(1, 1, 7));
+    second.put(Cf::EdgesOut, &edge(1, 2, 3), b"c2");
+    second.delete(Cf::EdgesOut, &edge(2, 1, 1));
+    second.put(Cf::EdgesOut, &edge(1, 1, 6), b"f");
+    second.put(Cf::EdgesOut, &edge(2, 1, 1), b"d2");
+    second.delete(Cf::EdgesOut, &edge(9, 9, 9));
+    engine.write(&second).unwrap();
+    let before_third = engine.snapshot();
+    let mut third = WriteBatch::new();
+    third.delete(Cf::EdgesOut, &edge(256, 1, 1));
+    engine.write(&third).unwrap();
+
+    let scan = |snap: &dyn Snapshot, prefix: &[u8], start: Option<&[u8]>| {
+        let mut seen = Vec::new();
+        snap.scan(Cf::EdgesOut, prefix, start, &mut |key, value| {
+            let (near, rel, far) = keys::decode_edge(key).unwrap();
+            seen.push(format!("{}-{rel}-{}={}", near.0, far.0, String::from_utf8_lossy(value)));
+            true
+        })
+        .unwrap();
+        seen
+    };
+    let check = |engine: &H::E| {
+        let snap = engine.snapshot();
+        assert_eq!(snap.get(Cf::EdgesOut, &edge(1, 2, 3)).unwrap().as_deref(), Some(&b"c2"[..]), "overwritten");
+        assert_eq!(snap.get(Cf::EdgesOut, &edge(1, 1, 7)).unwrap(), None, "deleted");
+        assert_eq!(snap.get(Cf::EdgesOut, &edge(1, 1, 8)).unwrap(), None, "never written");
+        assert_eq!(snap.get(Cf::EdgesIn, &edge(1, 1, 5)).unwrap().as_deref(), Some(&b"incoming"[..]));
+        assert_eq!(scan(&snap, &[], None), ["1-1-5=a", "1-1-6=f", "1-2-3=c2", "2-1-1=d2"]);
+        assert_eq!(
+            scan(&snap, &[0; 7], None),
+            ["1-1-5=a", "1-1-6=f", "1-2-3=c2", "2-1-1=d2"],
+            "items 1 and 2, not 256"
+        );
+        assert_eq!(scan(&snap, &keys::edge_prefix(ItemId(1)), None), ["1-1-5=a", "1-1-6=f", "1-2-3=c2"]);
+        assert_eq!(scan(&snap, &keys::edge_rel_prefix(ItemId(1), 1), None), ["1-1-5=a", "1-1-6=f"]);
+        assert_eq!(
+            scan(&snap, &[], Some(&edge(1, 1, 6))),
+            ["1-1-6=f", "1-2-3=c2", "2-1-1=d2"],
+            "from a start inside an item"
+        );
+        assert_eq!(scan(&snap, &keys::edge_prefix(ItemId(1)), Some(&edge(1, 2, 0))), ["1-2-3=c2"]);
+        assert!(scan(&snap, &keys::edge_prefix(ItemId(256)), None).is_empty(), "deleted by a later batch");
+        let mut firsts = Vec::new();
+        let prefixes = [keys::edge_prefix(ItemId(2)), keys::edge_prefix(ItemId(3)), keys::edge_prefix(ItemId(1))];
+        snap.scan_prefixes(Cf::EdgesOut, &mut prefixes.iter().map(|p| &p[..]), &mut |key, _| {
+            firsts.push(keys::decode_edge(key).unwrap().2 .0);
+            firsts.len() < 3
+        })
+        .unwrap();
+        assert_eq!(firsts, [1, 5, 6], "prefixes in the order given, until the visitor stops");
+    };
+    check(&engine);
+    assert_eq!(scan(&before_third, &keys::edge_prefix(ItemId(256)), None), ["256-1-1=e"], "an old snapshot");
+    drop(before_third);
+    let engine = h.reopen(engine);
+    check(&engine);
 }
 
 // ---- items ----------------------------------------------------------------------------------

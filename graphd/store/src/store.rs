@@ -328,6 +328,11 @@ impl<E: Engine> Store<E> {
         self.read().as_of(at)
     }
 
+    /// Edges held, live and tombstoned (purged ones are gone), as the adjacency counts them.
+    pub fn edge_count(&self) -> usize {
+        self.adjacency().len() / 2
+    }
+
     pub(crate) fn adjacency(&self) -> std::sync::RwLockReadGuard<'_, Adjacency> {
         self.adjacency.read().unwrap_or_else(|e| e.into_inner())
     }
@@ -447,8 +452,9 @@ struct InFlight {
 }
 
 /// The format of the store's keys and values, recorded when a store is created; a store in
-/// another format is refused at open. 1: edge values spelt out their provenance; 2: interned.
-pub const FORMAT: u64 = 2;
+/// another format is refused at open. 1: edge values spelt out their provenance; 2: interned;
+/// 3: RocksDB keeps the edge copies of an item and direction under one key (`graphd-rocks`).
+pub const FORMAT: u64 = 3;
 
 /// The sequence readers start at: entries loaded at open are visible to all of them.
 const FIRST_SEQ: u64 = 1;

@@ -89,7 +89,7 @@ impl Default for Metrics {
         let store_items = Gauge::default();
         registry.register("store_items", "Items in the store, live and tombstoned (estimate)", store_items.clone());
         let store_edges = Gauge::default();
-        registry.register("store_edges", "Edges in the store, live and tombstoned (estimate)", store_edges.clone());
+        registry.register("store_edges", "Edges in the store, live and tombstoned", store_edges.clone());
         let scraper = ScraperMetrics::default();
         registry.register("scraper_objects", "Objects a scraper received", scraper.objects.clone());
         registry.register("scraper_errors", "Errors a scraper met (each retried)", scraper.errors.clone());
@@ -155,7 +155,7 @@ impl Metrics {
         let gauge = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
         self.store_bytes.set(gauge(engine.size_bytes()));
         self.store_items.set(gauge(engine.estimated_keys(Cf::Items)));
-        self.store_edges.set(gauge(engine.estimated_keys(Cf::EdgesOut)));
+        self.store_edges.set(gauge(store.edge_count() as u64));
         for row in self.scrapers().board.rows() {
             let s = row.status.snapshot();
             let labels = Scraper { scraper: row.scraper, name: row.name };
