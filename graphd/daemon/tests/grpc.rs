@@ -393,6 +393,8 @@ async fn config_limits_and_metrics() {
         "graphd_ingest_items_total{outcome=\"created\"} 3",
         "graphd_query_seconds_count{method=\"related\"} 1",
         "graphd_store_bytes ",
+        // Each Pod runs on n1: two edges, counted exactly.
+        "graphd_store_edges 2\n",
     ] {
         assert!(text.contains(expected), "{expected} missing from:\n{text}");
     }
