@@ -11,7 +11,7 @@ mod groups;
 mod options;
 
 use batch::BatchEncoder;
-use graphd_store::engine::{Engine, EngineError, Snapshot, WriteBatch};
+use graphd_store::engine::{scan_prefix_by_prefix, Engine, EngineError, Snapshot, WriteBatch};
 use graphd_store::Cf;
 use rocksdb::{ColumnFamily, ReadOptions, SnapshotWithThreadMode, WriteOptions, DB};
 use std::path::{Path, PathBuf};
@@ -342,18 +342,8 @@ impl Snapshot for RocksSnapshot<'_> {
         visit: &mut dyn FnMut(&[u8], &[u8]) -> bool,
     ) -> Result<(), EngineError> {
         if groups::is_grouped(cf) {
-            // A group is one key: a read each, as [`Snapshot::scan_prefix`] does.
-            let mut going = true;
-            for prefix in prefixes {
-                self.scan_groups(cf, prefix, None, &mut |key, value| {
-                    going = visit(key, value);
-                    going
-                })?;
-                if !going {
-                    break;
-                }
-            }
-            return Ok(());
+            // An item's group is one key: a read each.
+            return scan_prefix_by_prefix(self, cf, prefixes, visit);
         }
         // One cursor over the whole column family, sought to each prefix: creating an
         // iterator costs more than a seek, and most prefixes asked this way have no keys.

@@ -226,18 +226,29 @@ pub trait Snapshot: Sync {
         prefixes: &mut dyn Iterator<Item = &[u8]>,
         visit: &mut dyn FnMut(&[u8], &[u8]) -> bool,
     ) -> Result<(), EngineError> {
-        let mut going = true;
-        for prefix in prefixes {
-            self.scan_prefix(cf, prefix, &mut |key, value| {
-                going = visit(key, value);
-                going
-            })?;
-            if !going {
-                break;
-            }
-        }
-        Ok(())
+        scan_prefix_by_prefix(self, cf, prefixes, visit)
     }
+}
+
+/// [`Snapshot::scan_prefixes`] as one [`Snapshot::scan_prefix`] per prefix: the default, and
+/// what an engine whose cursor gains nothing over a read per prefix does.
+pub fn scan_prefix_by_prefix<S: Snapshot + ?Sized>(
+    snapshot: &S,
+    cf: Cf,
+    prefixes: &mut dyn Iterator<Item = &[u8]>,
+    visit: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+) -> Result<(), EngineError> {
+    let mut going = true;
+    for prefix in prefixes {
+        snapshot.scan_prefix(cf, prefix, &mut |key, value| {
+            going = visit(key, value);
+            going
+        })?;
+        if !going {
+            break;
+        }
+    }
+    Ok(())
 }
 
 /// A key-value engine with the column families of [`Cf`].
