@@ -45,16 +45,6 @@ impl WriteBatch {
         WriteBatch::default()
     }
 
-    /// An empty batch with room for `ops` operations of `bytes` bytes of keys and values in all,
-    /// and a little more (see [`WriteBatch::reserve`]).
-    pub fn with_room(ops: usize, bytes: usize) -> Self {
-        let mut batch = WriteBatch::default();
-        // The slack takes what is added after the operations counted, such as the counters a
-        // batch ends with, without a copy of the whole buffer to grow it.
-        batch.reserve(ops + ops / 8, bytes + bytes / 8);
-        batch
-    }
-
     pub fn put(&mut self, cf: Cf, key: &[u8], value: &[u8]) {
         self.put_with(cf, key, |out| out.extend_from_slice(value));
     }
@@ -103,6 +93,14 @@ impl WriteBatch {
         self.spans.is_empty()
     }
 
+    /// Empties the batch and keeps its buffers: a load fills the same few batches over and
+    /// over, where new ones of many megabytes each were memory fresh from the system, which
+    /// the builder then paged in.
+    pub fn clear(&mut self) {
+        self.bytes.clear();
+        self.spans.clear();
+    }
+
     /// Puts the operations in key order (column family, then key), keeping the order of two
     /// on one key: the same writes, cheaper for an engine to insert, and searchable by
     /// [`WriteBatch::of_cf`].
@@ -129,7 +127,9 @@ impl WriteBatch {
         // `overlay::Unwritten`), which may be a worker of the thread pool while another waits
         // for it; sorting on the pool could then wait for that very worker.
         order.sort_unstable_by(by_key);
-        self.spans = order.iter().map(|&(_, i)| self.spans[i]).collect();
+        let sorted: Vec<Span> = order.iter().map(|&(_, i)| self.spans[i]).collect();
+        // Into the batch's own buffer, which keeps its room for the batch that reuses it.
+        self.spans.copy_from_slice(&sorted);
     }
 
     /// In a sorted batch, the operations on `cf`, in key order.

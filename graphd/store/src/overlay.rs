@@ -4,26 +4,40 @@
 
 use crate::cf::Cf;
 use crate::engine::{EngineError, Ops, Snapshot, WriteBatch, WriteOp};
-use std::sync::{LazyLock, OnceLock};
+use std::sync::{Mutex, OnceLock, PoisonError};
 
 /// A batch on its way to the engine, put in key order (see [`WriteBatch::sort`]) by the first
 /// thread that needs it so: the thread writing it, or the builder of the next batch when it
 /// first reads through it. A load's builder thus goes on with the next batch's operations while
 /// the writing thread sorts, instead of sorting on the builder's own time.
-pub(crate) struct Unwritten(LazyLock<WriteBatch, Box<dyn FnOnce() -> WriteBatch + Send>>);
+pub(crate) struct Unwritten {
+    /// The batch as built, until a thread sorts it.
+    unsorted: Mutex<Option<WriteBatch>>,
+    sorted: OnceLock<WriteBatch>,
+}
 
 impl Unwritten {
-    pub(crate) fn new(mut batch: WriteBatch) -> Self {
-        Unwritten(LazyLock::new(Box::new(move || {
-            batch.sort();
-            batch
-        })))
+    pub(crate) fn new(batch: WriteBatch) -> Self {
+        Unwritten { unsorted: Mutex::new(Some(batch)), sorted: OnceLock::new() }
     }
 
     /// The batch in key order: sorted now if no thread has sorted it yet, else once that
     /// thread is done.
     pub(crate) fn sorted(&self) -> &WriteBatch {
-        &self.0
+        self.sorted.get_or_init(|| {
+            let unsorted = self.unsorted.lock().unwrap_or_else(PoisonError::into_inner).take();
+            let mut batch = unsorted.expect("only the first thread to need the batch sorted takes it");
+            batch.sort();
+            batch
+        })
+    }
+
+    /// The batch, sorted or not: its buffers, once it is written, for the next batch to fill.
+    pub(crate) fn into_batch(self) -> WriteBatch {
+        match self.sorted.into_inner() {
+            Some(batch) => batch,
+            None => self.unsorted.into_inner().unwrap_or_else(PoisonError::into_inner).unwrap_or_default(),
+        }
     }
 }
 

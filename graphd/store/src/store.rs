@@ -235,8 +235,8 @@ impl<E: Engine> Store<E> {
             scope.spawn(move || {
                 for (staged, feed) in writing {
                     let result = self.publish(&staged, Logging::UntilFlushed);
-                    // The builder frees the batch, which it allocated: freeing its many small
-                    // buffers from this thread instead made the allocator take fresh pages.
+                    // Let go of it before reporting: the builder fills the batch's buffers again
+                    // (see `Scratch::recycle`).
                     drop(staged);
                     if let (Ok(()), Some(listener)) = (&result, &listener) {
                         listener.notify(&feed);
@@ -248,12 +248,14 @@ impl<E: Engine> Store<E> {
                 }
             });
             let mut in_flight: Option<InFlight> = None;
+            // Returns the landed batch, for its buffers (the writing thread let go of it
+            // before reporting).
             let mut wait_for_in_flight = |writer: &mut WriterState, in_flight: &mut Option<InFlight>| {
-                let Some(batch) = in_flight.take() else { return Ok(()) };
+                let Some(batch) = in_flight.take() else { return Ok(None) };
                 match written.recv().expect("the writing thread reports every batch") {
                     Ok(()) => {
                         landed(batch.index, batch.outcome);
-                        Ok(())
+                        Ok(Arc::into_inner(batch.batch).map(Unwritten::into_batch))
                     }
                     Err(err) => {
                         self.unstage(writer, &batch.edge_changes, writer.batch_seq)?;
@@ -270,7 +272,7 @@ impl<E: Engine> Store<E> {
                     BatchWriter::new(&view, &adjacency, &mut writer, &mut known, scratch, at, source).run(ops.as_ref())
                 };
                 // The previous batch must land before this one may follow it.
-                wait_for_in_flight(&mut writer, &mut in_flight)?;
+                let landed_batch = wait_for_in_flight(&mut writer, &mut in_flight)?;
                 let mut built = match built {
                     Ok(built) => built,
                     Err(err) => {
@@ -279,12 +281,15 @@ impl<E: Engine> Store<E> {
                     }
                 };
                 scratch = std::mem::take(&mut built.scratch);
+                if let Some(written) = landed_batch {
+                    scratch.recycle(written);
+                }
                 let staged = self.stage(&mut writer, built.batch, &built.edge_changes);
                 let batch = Arc::clone(&staged.batch);
                 in_flight = Some(InFlight { index, batch, edge_changes: built.edge_changes, outcome: built.outcome });
                 to_write.send((staged, built.feed)).expect("the writing thread runs until the last batch");
             }
-            wait_for_in_flight(&mut writer, &mut in_flight)
+            wait_for_in_flight(&mut writer, &mut in_flight).map(drop)
         });
         // Still holding the writer: no logged batch may be written before the flush.
         let flushed = self.flush();

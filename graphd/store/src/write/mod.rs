@@ -131,6 +131,8 @@ pub(crate) struct Scratch {
     /// as much at once. Grown by doubling, a load's batch of many megabytes was copied at
     /// each step and paged in fresh memory each time.
     last_batch: (usize, usize),
+    /// An emptied batch whose buffers the next one fills (see [`WriteBatch::clear`]).
+    spare_batch: WriteBatch,
 }
 
 impl Scratch {
@@ -145,6 +147,12 @@ impl Scratch {
         self.touched.clear();
         self
     }
+
+    /// Keeps `batch`, written, for the buffers of the next batch built with these maps.
+    pub(crate) fn recycle(&mut self, mut batch: WriteBatch) {
+        batch.clear();
+        self.spare_batch = batch;
+    }
 }
 
 impl<'a, S: Snapshot> BatchWriter<'a, S> {
@@ -153,17 +161,22 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
         adjacency: &'a Adjacency,
         writer: &'a mut WriterState,
         known: &'a mut KnownKeys,
-        scratch: Scratch,
+        mut scratch: Scratch,
         at: Timestamp,
         source: &'a str,
     ) -> Self {
+        let mut batch = std::mem::take(&mut scratch.spare_batch);
+        // The slack takes what is added after the operations counted, such as the counters a
+        // batch ends with, without a copy of the whole buffer to grow it.
+        let (ops, bytes) = scratch.last_batch;
+        batch.reserve(ops + ops / 8, bytes + bytes / 8);
         BatchWriter {
             snapshot,
             adjacency,
             writer,
             at,
             source,
-            batch: WriteBatch::with_room(scratch.last_batch.0, scratch.last_batch.1),
+            batch,
             known,
             scratch,
             documents: HashMap::new(),
