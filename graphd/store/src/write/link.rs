@@ -17,6 +17,7 @@
 use super::plans::Plans;
 use super::{BatchWriter, EdgeKey, KnownKeys};
 use crate::cf::Cf;
+use super::in_order;
 use crate::codec::{EdgeValue, ItemRecord};
 use crate::engine::Snapshot;
 use crate::error::{Result, StoreError};
@@ -25,7 +26,6 @@ use crate::names::Names;
 use foldhash::HashMap;
 use graphd_core::{ItemId, Provenance, Timestamp};
 use graphd_rules::{Assessment, KindPattern, LookIn, Lookup, MatchField, PlannedRef, Rule, RuleSet, Source, Target};
-use rayon::prelude::*;
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -859,19 +859,6 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
             out.push(signature(&lookup_key(what, kind, value, look_in, record.namespace.as_deref(), record)));
         }
         Ok(out)
-    }
-}
-
-/// `work` done on each of `items`, its results in their order: on rayon's pool `in_parallel`,
-/// else on this thread (waking the pool costs more than a little work). An error stops it.
-fn in_order<T: Sync, R: Send>(
-    items: &[T],
-    in_parallel: bool,
-    work: impl Fn(&T) -> Result<R> + Sync + Send,
-) -> Result<Vec<R>> {
-    match in_parallel {
-        true => items.par_iter().map(work).collect(),
-        false => items.iter().map(work).collect(),
     }
 }
 
