@@ -102,15 +102,22 @@ struct Lookups {
 }
 
 /// The items a reference points at, with their kinds.
-type Targets = Vec<(ItemId, KindId)>;
+pub(super) type Targets = Vec<(ItemId, KindId)>;
 
 /// The live items of one kind in one scope, with their labels.
 type Selectable = Vec<(ItemId, Vec<(String, String)>)>;
 
 impl Lookups {
-    /// For a batch that changed items.
-    fn new() -> Self {
-        Lookups { index: OnceLock::new(), found: Mutex::default(), selectable: Mutex::default() }
+    /// For a batch that changed items, finding targets into `found` (empty): the map of the
+    /// batch before, whose room a load's batches would otherwise grow anew, rehashing into
+    /// memory fresh from the system each time.
+    fn new(found: HashMap<Vec<u8>, Targets>) -> Self {
+        Lookups { index: OnceLock::new(), found: Mutex::new(found), selectable: Mutex::default() }
+    }
+
+    /// The map targets were found into.
+    fn into_found(self) -> HashMap<Vec<u8>, Targets> {
+        self.found.into_inner().unwrap_or_else(|e| e.into_inner())
     }
 
     /// For a batch that changed no item: every target is read from the store.
@@ -295,7 +302,10 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
         let all = sources.into_iter().map(|source| (source, Among::All));
         let rederive: Vec<_> =
             all.chain(narrow.into_iter().map(|(id, items)| (id, Among::Relabelled(items)))).collect();
-        self.derive(link, &rederive, &Lookups::new())
+        let lookups = Lookups::new(std::mem::take(&mut self.scratch.found_targets));
+        let derived = self.derive(link, &rederive, &lookups);
+        self.scratch.found_targets = lookups.into_found();
+        derived
     }
 
     /// Re-derives `sources` (items stored before) under the rules set now, and tombstones their

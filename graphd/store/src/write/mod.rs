@@ -139,6 +139,8 @@ pub(crate) struct Scratch {
     /// With rules: every item this batch upserted or deleted, with the record its edges were
     /// linked by: as stored before the batch, none once the batch deleted it (or if it is new).
     touched: HashMap<ItemId, Option<ItemRecord>>,
+    /// With rules: the targets linking found, by reference (see `link::Lookups`).
+    found_targets: HashMap<Vec<u8>, link::Targets>,
     /// The operations and bytes of the last batch built with these maps: the next one reserves
     /// as much at once. Grown by doubling, a load's batch of many megabytes was copied at
     /// each step and paged in fresh memory each time.
@@ -157,6 +159,7 @@ impl Scratch {
         self.read_edges.clear();
         self.kinds.clear();
         self.touched.clear();
+        self.found_targets.clear();
         self
     }
 
