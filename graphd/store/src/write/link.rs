@@ -14,10 +14,10 @@
 //! Which edges belong to a source: its outgoing edges made by forward rules and its incoming
 //! edges made by reverse rules. Edges from scrapers or API callers are never touched.
 
+use super::in_order;
 use super::plans::Plans;
 use super::{BatchWriter, EdgeKey, KnownKeys};
 use crate::cf::Cf;
-use super::in_order;
 use crate::codec::{EdgeValue, ItemRecord};
 use crate::engine::Snapshot;
 use crate::error::{Result, StoreError};
