@@ -11,7 +11,7 @@ mod groups;
 mod options;
 
 use batch::BatchEncoder;
-use graphd_store::engine::{scan_prefix_by_prefix, Engine, EngineError, Snapshot, WriteBatch};
+use graphd_store::engine::{scan_prefix_by_prefix, scan_start, Engine, EngineError, Snapshot, WriteBatch};
 use graphd_store::Cf;
 use rocksdb::{ColumnFamily, ReadOptions, SnapshotWithThreadMode, WriteOptions, DB};
 use std::path::{Path, PathBuf};
@@ -232,7 +232,7 @@ impl RocksSnapshot<'_> {
         }
         let mut iter = self.snapshot.raw_iterator_cf_opt(self.engine.cf(cf), scan_options(cf, prefix));
         // The group of `start`: its entries before `start` are skipped one by one.
-        iter.seek(start.filter(|s| *s > prefix).map_or(prefix, |s| groups::split(s).0));
+        iter.seek(groups::split(scan_start(prefix, start)).0);
         while let (Some(group), Some(value)) = (iter.key(), iter.value()) {
             if !group.starts_with(prefix) || !visit_entries(&mut key, group, value, prefix, start, visit)? {
                 break;
@@ -325,7 +325,7 @@ impl Snapshot for RocksSnapshot<'_> {
             return self.scan_groups(cf, prefix, start, visit);
         }
         let mut iter = self.snapshot.raw_iterator_cf_opt(self.engine.cf(cf), scan_options(cf, prefix));
-        iter.seek(start.filter(|s| *s > prefix).unwrap_or(prefix));
+        iter.seek(scan_start(prefix, start));
         while let (Some(key), Some(value)) = (iter.key(), iter.value()) {
             if !key.starts_with(prefix) || !visit(key, value) {
                 break;

@@ -230,6 +230,12 @@ pub trait Snapshot: Sync {
     }
 }
 
+/// Where a scan of the keys with `prefix` from `start` (see [`Snapshot::scan`]) begins: at
+/// `start` when it is past the prefix itself.
+pub fn scan_start<'a>(prefix: &'a [u8], start: Option<&'a [u8]>) -> &'a [u8] {
+    start.filter(|s| *s > prefix).unwrap_or(prefix)
+}
+
 /// [`Snapshot::scan_prefixes`] as one [`Snapshot::scan_prefix`] per prefix: the default, and
 /// what an engine whose cursor gains nothing over a read per prefix does.
 pub fn scan_prefix_by_prefix<S: Snapshot + ?Sized>(

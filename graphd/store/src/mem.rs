@@ -4,7 +4,7 @@
 //! conformance suite has a second, obviously correct engine to agree with.
 
 use crate::cf::Cf;
-use crate::engine::{Engine, EngineError, Snapshot, WriteBatch, WriteOp};
+use crate::engine::{scan_start, Engine, EngineError, Snapshot, WriteBatch, WriteOp};
 use std::collections::BTreeMap;
 use std::ops::Bound;
 use std::sync::{Arc, RwLock};
@@ -47,7 +47,7 @@ impl Snapshot for MemSnapshot {
         start: Option<&[u8]>,
         visit: &mut dyn FnMut(&[u8], &[u8]) -> bool,
     ) -> Result<(), EngineError> {
-        let from = start.filter(|s| *s > prefix).unwrap_or(prefix);
+        let from = scan_start(prefix, start);
         let range = self.tables[cf.index()].range::<[u8], _>((Bound::Included(from), Bound::Unbounded));
         for (key, value) in range {
             if !key.starts_with(prefix) || !visit(key, value) {

@@ -3,7 +3,7 @@
 //! written (see [`crate::Store::apply_all`]).
 
 use crate::cf::Cf;
-use crate::engine::{EngineError, Ops, Snapshot, WriteBatch, WriteOp};
+use crate::engine::{scan_start, EngineError, Ops, Snapshot, WriteBatch, WriteOp};
 use std::sync::{Mutex, OnceLock, PoisonError};
 
 /// A batch on its way to the engine, put in key order (see [`WriteBatch::sort`]) by the first
@@ -132,7 +132,7 @@ impl<S: Snapshot> Snapshot for Overlaid<'_, S> {
         start: Option<&[u8]>,
         visit: &mut dyn FnMut(&[u8], &[u8]) -> bool,
     ) -> Result<(), EngineError> {
-        let from = start.filter(|s| *s > prefix).unwrap_or(prefix);
+        let from = scan_start(prefix, start);
         let above = self.above(cf, prefix, from);
         if above.is_empty() {
             return self.below.scan(cf, prefix, start, visit);
