@@ -181,23 +181,16 @@ mod tests {
         ours.put(Cf::Items, b"item0001", b"record");
         ours.put(Cf::EdgesOut, b"item0002", b"");
         ours.put(Cf::EdgesOut, b"item0001-rel-far4", b"v4");
-        let entries = |list: &[(&str, Option<&str>)]| {
-            let mut out = Vec::new();
-            for (rest, value) in list {
-                groups::Entry { rest: rest.as_bytes(), value: value.map(str::as_bytes) }.encode_into(&mut out);
-            }
-            out
-        };
         let mut theirs = rocksdb::WriteBatch::default();
         theirs.merge_cf(
             engine.cf(Cf::EdgesOut),
             b"item0001",
-            entries(&[("-rel-far1", Some("v1")), ("-rel-far2", None)]),
+            groups::operand(&[("-rel-far1", Some("v1")), ("-rel-far2", None)]),
         );
-        theirs.merge_cf(engine.cf(Cf::EdgesIn), b"item0001", entries(&[("-rel-far3", Some("v3"))]));
+        theirs.merge_cf(engine.cf(Cf::EdgesIn), b"item0001", groups::operand(&[("-rel-far3", Some("v3"))]));
         theirs.put_cf(engine.cf(Cf::Items), b"item0001", b"record");
-        theirs.merge_cf(engine.cf(Cf::EdgesOut), b"item0002", entries(&[("", Some(""))]));
-        theirs.merge_cf(engine.cf(Cf::EdgesOut), b"item0001", entries(&[("-rel-far4", Some("v4"))]));
+        theirs.merge_cf(engine.cf(Cf::EdgesOut), b"item0002", groups::operand(&[("", Some(""))]));
+        theirs.merge_cf(engine.cf(Cf::EdgesOut), b"item0001", groups::operand(&[("-rel-far4", Some("v4"))]));
         let mut encoded = Vec::new();
         engine.encoder.encode(&ours, &mut encoded);
         assert_eq!(encoded, theirs.data());

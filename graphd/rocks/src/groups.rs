@@ -140,17 +140,20 @@ pub(crate) fn fold<'a>(parts: impl IntoIterator<Item = &'a [u8]>, keep_deletes: 
     Some(out)
 }
 
+/// `entries` (rests and values, `None` for a delete) encoded one after another: a group's
+/// value or an operand, for tests.
+#[cfg(test)]
+pub(crate) fn operand(entries: &[(&str, Option<&str>)]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (rest, value) in entries {
+        Entry { rest: rest.as_bytes(), value: value.map(str::as_bytes) }.encode_into(&mut out);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn operand(entries: &[(&str, Option<&str>)]) -> Vec<u8> {
-        let mut out = Vec::new();
-        for (rest, value) in entries {
-            Entry { rest: rest.as_bytes(), value: value.map(str::as_bytes) }.encode_into(&mut out);
-        }
-        out
-    }
 
     fn decoded(bytes: &[u8]) -> Vec<(String, Option<String>)> {
         entries(bytes)
