@@ -35,7 +35,8 @@ macro_rules! conformance_tests {
             links_need_live_known_ends, list_pages_with_a_stable_cursor,
             health_counts_by_scope, reopen_keeps_everything, purge_removes_only_old_tombstones,
             relations_keep_their_orientation, walks_answer_as_of_their_snapshot,
-            an_edge_linked_and_unlinked_in_one_batch_is_a_tombstone, path_is_shortest_either_way,
+            an_edge_linked_and_unlinked_in_one_batch_is_a_tombstone,
+            an_item_deleted_by_the_batch_that_linked_it_takes_its_edges_along, path_is_shortest_either_way,
             resync_tombstones_only_what_its_scope_did_not_report, change_listener_hears_each_commit,
             batches_applied_together_land_as_one_by_one,
             batches_applied_together_to_a_stored_estate_land_as_one_by_one,
@@ -968,6 +969,35 @@ pub fn an_edge_linked_and_unlinked_in_one_batch_is_a_tombstone<H: Harness>(h: &m
     let hits = reader.related(svc, &query).unwrap().hits;
     assert_eq!(hits.iter().map(|h| h.id).collect::<Vec<_>>(), [cm], "kept as a tombstone");
     assert_eq!(reader.edges(svc, true, true).unwrap().iter().filter(|e| e.relation == "uses").count(), 1);
+}
+
+/// The batch's own edges of an item it deletes are tombstoned with it, however many there
+/// are and whichever way they point.
+pub fn an_item_deleted_by_the_batch_that_linked_it_takes_its_edges_along<H: Harness>(h: &mut H) {
+    let (store, e) = loaded(h);
+    let pod = k8s("pod-c", "Pod", "web-1-c", Some("ns-a"));
+    let ops = [
+        Op::Upsert(pod.clone()),
+        link(&e.ns, "contains", &pod),
+        link(&pod, "runs-on", &e.node),
+        link(&e.rs, "owns", &pod),
+        link(&pod, "mounts", &e.cm),
+        link(&e.svc, "selects", &pod),
+        Op::Delete(key(&pod)),
+    ];
+    let outcome = store.apply(&ops, Timestamp(T0.0 + 5), "test").unwrap();
+    assert_eq!((outcome.created, outcome.deleted, outcome.edges_added, outcome.edges_removed), (1, 1, 5, 5));
+    let id = id_of(&store, &pod);
+    let reader = store.read();
+    for outgoing in [true, false] {
+        assert!(reader.edges(id, outgoing, false).unwrap().is_empty(), "no live edge (outgoing: {outgoing})");
+    }
+    let kept = [reader.edges(id, true, true).unwrap(), reader.edges(id, false, true).unwrap()].concat();
+    assert_eq!(kept.len(), 5, "every edge kept as a tombstone");
+    assert!(kept.iter().all(|edge| edge.deleted_at == Some(Timestamp(T0.0 + 5))));
+    let node_in = reader.related(id_of(&store, &e.node), &RelatedQuery::new(Direction::Incoming, 1)).unwrap();
+    assert!(!node_in.hits.iter().any(|hit| hit.id == id), "the node does not see the deleted pod");
+    assert_edge_copies_agree(&store);
 }
 
 // ---- paths, resync, change feed -------------------------------------------------------------
