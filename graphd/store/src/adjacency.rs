@@ -73,6 +73,9 @@ pub enum EdgeState {
 pub struct Adjacency {
     out: Vec<Vec<Entry>>,
     inc: Vec<Vec<Entry>>,
+    /// Entries in `out` and `inc` together, kept in step: read for every scrape of the
+    /// metrics, where summing every item's lists took milliseconds under the store's lock.
+    held: usize,
     /// Whether each item is live, for the start check of a walk; kept in step by the writer
     /// under the same lock as the edges.
     pub liveness: Liveness,
@@ -90,7 +93,9 @@ impl Adjacency {
             let inc = load_direction(engine, Cf::EdgesIn);
             (out.join().expect("adjacency loader panicked"), inc)
         });
-        Ok(Adjacency { out: out?, inc: inc?, liveness: Liveness::new(seq, ids) })
+        let (out, inc) = (out?, inc?);
+        let held = out.iter().chain(&inc).map(Vec::len).sum();
+        Ok(Adjacency { out, inc, held, liveness: Liveness::new(seq, ids) })
     }
 
     /// Edges of `id` in one direction, every version; filter with [`Entry::exists_at`].
@@ -126,6 +131,7 @@ impl Adjacency {
                     let entry = |far, far_kind| Entry { far, added: seq, deleted: 0, rel: c.rel, far_kind };
                     insert_sorted(list(&mut self.out, c.from), entry(c.to, c.to_kind));
                     insert_sorted(list(&mut self.inc, c.to), entry(c.from, c.from_kind));
+                    self.held += 2;
                 }
                 ChangeKind::Tombstoned => {
                     let sides = [(&mut self.out, c.from, c.to, c.to_kind), (&mut self.inc, c.to, c.from, c.from_kind)];
@@ -135,14 +141,17 @@ impl Adjacency {
                             Some(e) => e.deleted = seq,
                             // Linked and unlinked within one batch: it exists, as a tombstone.
                             None => {
-                                insert_sorted(entries, Entry { far, added: seq, deleted: seq, rel: c.rel, far_kind })
+                                insert_sorted(entries, Entry { far, added: seq, deleted: seq, rel: c.rel, far_kind });
+                                self.held += 1;
                             }
                         }
                     }
                 }
                 ChangeKind::Removed => {
-                    list(&mut self.out, c.from).retain(|e| !(e.rel == c.rel && e.far == c.to));
-                    list(&mut self.inc, c.to).retain(|e| !(e.rel == c.rel && e.far == c.from));
+                    let out = list(&mut self.out, c.from);
+                    self.held -= remove_where(out, |e| e.rel == c.rel && e.far == c.to);
+                    let inc = list(&mut self.inc, c.to);
+                    self.held -= remove_where(inc, |e| e.rel == c.rel && e.far == c.from);
                 }
             }
         }
@@ -154,7 +163,7 @@ impl Adjacency {
         for c in changes {
             for (lists, near) in [(&mut self.out, c.from), (&mut self.inc, c.to)] {
                 let entries = list(lists, near);
-                entries.retain(|e| e.added != seq);
+                self.held -= remove_where(entries, |e| e.added == seq);
                 for e in entries.iter_mut().filter(|e| e.deleted == seq) {
                     e.deleted = 0;
                 }
@@ -164,7 +173,7 @@ impl Adjacency {
 
     /// Entries held, both directions: for sizing.
     pub fn len(&self) -> usize {
-        self.out.iter().map(Vec::len).sum::<usize>() + self.inc.iter().map(Vec::len).sum::<usize>()
+        self.held
     }
 
     pub fn is_empty(&self) -> bool {
@@ -177,6 +186,13 @@ impl Adjacency {
 fn insert_sorted(entries: &mut Vec<Entry>, entry: Entry) {
     let at = entries.partition_point(|e| (e.rel, e.far) <= (entry.rel, entry.far));
     entries.insert(at, entry);
+}
+
+/// Removes the entries `unwanted` picks, and says how many there were.
+fn remove_where(entries: &mut Vec<Entry>, unwanted: impl Fn(&Entry) -> bool) -> usize {
+    let before = entries.len();
+    entries.retain(|e| !unwanted(e));
+    before - entries.len()
 }
 
 fn list(lists: &mut Vec<Vec<Entry>>, id: ItemId) -> &mut Vec<Entry> {

@@ -823,9 +823,12 @@ pub fn reopen_keeps_everything<H: Harness>(h: &mut H) {
     let pod = id_of(&store, &e.pod_a);
     let up_before = store.read().walk_up(pod, false).unwrap();
     let edges_before = store.read().edges(pod, true, true).unwrap();
+    store.apply(&[Op::Delete(key(&e.pod_b))], Timestamp(T0.0 + 1), "test").unwrap();
+    assert_eq!(store.edge_count(), 21);
     store.flush().unwrap();
     let engine = store.into_engine();
     let store = Store::open(h.reopen(engine)).unwrap();
+    assert_eq!(store.edge_count(), 21, "live and tombstoned edges, counted again");
     let reader = store.read();
     assert_eq!(reader.walk_up(pod, false).unwrap(), up_before);
     assert_eq!(reader.edges(pod, true, true).unwrap(), edges_before, "provenances are named again after a reopen");
@@ -873,9 +876,11 @@ pub fn purge_removes_only_old_tombstones<H: Harness>(h: &mut H) {
         )
         .unwrap();
     store.apply(&[Op::Delete(key(&e.pod_b))], Timestamp(T0.0 + 200), "test").unwrap();
+    assert_eq!(store.edge_count(), 21, "tombstoned edges are counted");
     let stats = store.purge_tombstones(Timestamp(T0.0 + 160), 1000).unwrap();
     assert_eq!((stats.items, stats.more), (1, false));
     assert_eq!(stats.edges, 5 + 1, "pod a's five edges and the unlinked selects edge");
+    assert_eq!(store.edge_count(), 21 - 6, "purged edges are not");
     let reader = store.read();
     assert!(reader.get(pod_a, true).unwrap().is_none(), "pod a is gone for good");
     assert!(reader.get_by_key(&e.pod_a.key, true).unwrap().is_none());
@@ -961,6 +966,7 @@ pub fn an_edge_linked_and_unlinked_in_one_batch_is_a_tombstone<H: Harness>(h: &m
         _ => unreachable!(),
     };
     store.apply(&[Op::Link(edge.clone()), Op::Unlink(edge)], Timestamp(T0.0 + 5), "test").unwrap();
+    assert_eq!(store.edge_count(), 22, "the tombstone is an edge");
     let reader = store.read();
     let mut query = RelatedQuery::new(Direction::Outgoing, 1);
     query.relations = vec!["uses".into()];
