@@ -38,18 +38,6 @@ struct Span {
 pub struct WriteBatch {
     bytes: Vec<u8>,
     spans: Vec<Span>,
-    /// Room [`WriteBatch::sort`] works in, kept with the batch: fresh for every sort of a
-    /// load's batch, it was memory new from the system, paged in each time.
-    sorting: Sorting,
-}
-
-/// The orders [`WriteBatch::sort`] builds, empty between sorts.
-#[derive(Debug, Default, Clone)]
-struct Sorting {
-    /// Each operation's sort key (see [`WriteBatch::sort`]) and position.
-    order: Vec<((u64, u64, u64), usize)>,
-    /// The operations in their new order, swapped with the batch's own.
-    spans: Vec<Span>,
 }
 
 impl WriteBatch {
@@ -121,9 +109,7 @@ impl WriteBatch {
         // keys compared only where those agree: several times faster than comparing whole
         // keys, which share long prefixes (an item's edges share 10 bytes, a namespace's scope
         // entries more).
-        //
-        // The fields one by one, not `self.ops()`: the sort's room is borrowed beside them.
-        let ops = Ops { bytes: &self.bytes, spans: &self.spans };
+        let ops = self.ops();
         let head = |i: usize| {
             let op = ops.get(i);
             let mut bytes = [0u8; 24];
@@ -133,8 +119,7 @@ impl WriteBatch {
             let word = |i: usize| u64::from_be_bytes(bytes[i * 8..(i + 1) * 8].try_into().expect("8 bytes"));
             (word(0), word(1), word(2))
         };
-        let Sorting { order, spans: sorted } = &mut self.sorting;
-        order.extend((0..ops.len()).map(|i| (head(i), i)));
+        let mut order: Vec<((u64, u64, u64), usize)> = (0..ops.len()).map(|i| (head(i), i)).collect();
         let by_key = |a: &((u64, u64, u64), usize), b: &((u64, u64, u64), usize)| {
             a.0.cmp(&b.0).then_with(|| ops.get(a.1).key.cmp(ops.get(b.1).key)).then(a.1.cmp(&b.1))
         };
@@ -142,10 +127,9 @@ impl WriteBatch {
         // `overlay::Unwritten`), which may be a worker of the thread pool while another waits
         // for it; sorting on the pool could then wait for that very worker.
         order.sort_unstable_by(by_key);
-        sorted.extend(order.iter().map(|&(_, i)| self.spans[i]));
-        order.clear();
-        std::mem::swap(&mut self.spans, sorted);
-        sorted.clear();
+        let sorted: Vec<Span> = order.iter().map(|&(_, i)| self.spans[i]).collect();
+        // Into the batch's own buffer, which keeps its room for the batch that reuses it.
+        self.spans.copy_from_slice(&sorted);
     }
 
     /// In a sorted batch, the operations on `cf`, in key order.

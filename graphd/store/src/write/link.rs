@@ -496,7 +496,7 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
             .scratch
             .touched
             .iter()
-            .filter(|(&id, _)| !self.scratch.edges_by_item.contains(id))
+            .filter(|(id, _)| !self.scratch.edges_by_item.contains_key(*id))
             .filter_map(|(&id, before)| Some((id, before.as_ref()?)))
             .collect();
         let check = |&(id, before): &(ItemId, &ItemRecord)| {
@@ -658,7 +658,7 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
         let stored = if self.scratch.fresh.contains(&source) { Vec::new() } else { self.stored_edges_of(source)? };
         let mut values: BTreeMap<EdgeKey, EdgeValue> =
             stored.into_iter().map(|edge| (edge.out_key, edge.value)).collect();
-        for key in self.scratch.edges_by_item.of(source) {
+        for key in self.scratch.edges_by_item.get(&source).into_iter().flatten() {
             values.insert(*key, self.scratch.edges[key]);
         }
         Ok(values)

@@ -11,7 +11,6 @@ use crate::engine::{Snapshot, WriteBatch};
 use crate::error::{Result, StoreError};
 use crate::keys::{self, KindId, LookupField, ProvenanceId, RelId, ScopeTag, Tomb, ANY_KIND};
 use crate::store::WriterState;
-use edges_by_item::EdgesByItem;
 use foldhash::{HashMap, HashMapExt, HashSet};
 use graphd_core::{Change, ChangeType, EdgeWrite, ExternalKey, Health, ItemId, ItemWrite, Timestamp};
 use rayon::prelude::*;
@@ -61,7 +60,6 @@ impl Outcome {
     }
 }
 
-mod edges_by_item;
 mod events;
 mod known;
 mod link;
@@ -133,8 +131,7 @@ pub(crate) struct Scratch {
     fresh: HashSet<ItemId>,
     /// Edges changed by this batch, by out-key, written both ways at the end.
     edges: HashMap<EdgeKey, EdgeValue>,
-    /// The keys of `edges`, by each of their ends.
-    edges_by_item: EdgesByItem,
+    edges_by_item: HashMap<ItemId, Vec<EdgeKey>>,
     /// Stored values of the edges of items this batch deletes, read ahead of tombstoning them.
     read_edges: HashMap<EdgeKey, EdgeValue>,
     /// Kinds of the ends of changed edges: each copy of an edge stores its far end's kind.
@@ -593,8 +590,8 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
     fn put_edge(&mut self, out_key: EdgeKey, value: EdgeValue) {
         if self.scratch.edges.insert(out_key, value).is_none() {
             let (from, _, to) = keys::decode_edge(&out_key).expect("built by keys::edge");
-            self.scratch.edges_by_item.push(from, out_key);
-            self.scratch.edges_by_item.push(to, out_key);
+            self.scratch.edges_by_item.entry(from).or_default().push(out_key);
+            self.scratch.edges_by_item.entry(to).or_default().push(out_key);
         }
     }
 
@@ -667,7 +664,7 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
         let far = |from: ItemId, to: ItemId| if from == id { to } else { from };
         let committed = self.adjacency.live_edges_of(id).filter(|&(from, _, to)| wanted(far(from, to)));
         let mut found: BTreeSet<EdgeKey> = committed.map(|(from, rel, to)| keys::edge(from, rel, to)).collect();
-        for key in self.scratch.edges_by_item.of(id) {
+        for key in self.scratch.edges_by_item.get(&id).into_iter().flatten() {
             let (from, _, to) = keys::decode_edge(key)?;
             if wanted(far(from, to)) {
                 found.insert(*key);
