@@ -281,9 +281,9 @@ fn visit_entries(
 }
 
 /// Whether `key` starts with `prefix`, with no comparison for the empty prefix of a full
-/// scan: `starts_with` still called `memcmp` for it, at 50-80 ns a call here (perf, the
-/// adjacency's rebuild at open: half its time went to comparing millions of keys with
-/// nothing).
+/// scan: `starts_with` still calls `memcmp` for it, and with the empty slice's dangling
+/// pointer glibc's AVX-512 `memcmp` took 75 ns a call here, against 2 ns otherwise. That was
+/// half of the adjacency's rebuild at open, over millions of edge entries.
 fn within(key: &[u8], prefix: &[u8]) -> bool {
     prefix.is_empty() || key.starts_with(prefix)
 }
