@@ -236,6 +236,14 @@ pub fn scan_start<'a>(prefix: &'a [u8], start: Option<&'a [u8]>) -> &'a [u8] {
     start.filter(|s| *s > prefix).unwrap_or(prefix)
 }
 
+/// Whether `key` is within a scan of `prefix`: with no comparison for the empty prefix of a
+/// full scan. `starts_with` still calls `memcmp` for it, and with the empty slice's dangling
+/// pointer glibc's AVX-512 `memcmp` took 75 ns a call here, against 2 ns otherwise: half of
+/// the adjacency's rebuild at open, over millions of edge entries.
+pub fn within(key: &[u8], prefix: &[u8]) -> bool {
+    prefix.is_empty() || key.starts_with(prefix)
+}
+
 /// [`Snapshot::scan_prefixes`] as one [`Snapshot::scan_prefix`] per prefix: the default, and
 /// what an engine whose cursor gains nothing over a read per prefix does.
 pub fn scan_prefix_by_prefix<S: Snapshot + ?Sized>(

@@ -4,7 +4,7 @@
 //! conformance suite has a second, obviously correct engine to agree with.
 
 use crate::cf::Cf;
-use crate::engine::{scan_start, Engine, EngineError, Snapshot, WriteBatch, WriteOp};
+use crate::engine::{scan_start, within, Engine, EngineError, Snapshot, WriteBatch, WriteOp};
 use std::collections::BTreeMap;
 use std::ops::Bound;
 use std::sync::{Arc, RwLock};
@@ -50,7 +50,7 @@ impl Snapshot for MemSnapshot {
         let from = scan_start(prefix, start);
         let range = self.tables[cf.index()].range::<[u8], _>((Bound::Included(from), Bound::Unbounded));
         for (key, value) in range {
-            if !key.starts_with(prefix) || !visit(key, value) {
+            if !within(key, prefix) || !visit(key, value) {
                 break;
             }
         }

@@ -3,7 +3,7 @@
 //! written (see [`crate::Store::apply_all`]).
 
 use crate::cf::Cf;
-use crate::engine::{scan_start, EngineError, Ops, Snapshot, WriteBatch, WriteOp};
+use crate::engine::{scan_start, within, EngineError, Ops, Snapshot, WriteBatch, WriteOp};
 use std::sync::{Mutex, OnceLock, PoisonError};
 
 /// A batch on its way to the engine, put in key order (see [`WriteBatch::sort`]) by the first
@@ -62,7 +62,7 @@ impl<'a, S: Snapshot> Overlaid<'a, S> {
         });
         let ops = by_cf[cf.index()];
         let ops = ops.slice(ops.partition_point(|op| op.key < from), ops.len());
-        ops.slice(0, ops.partition_point(|op| op.key.starts_with(prefix)))
+        ops.slice(0, ops.partition_point(|op| within(op.key, prefix)))
     }
 }
 
@@ -153,7 +153,7 @@ impl<S: Snapshot> Snapshot for Overlaid<'_, S> {
         // Below, each prefix's entries follow the previous prefix's.
         let mut below = below.as_slice();
         for prefix in prefixes {
-            let (mine, rest) = below.split_at(below.partition_point(|(key, _)| key.starts_with(prefix)));
+            let (mine, rest) = below.split_at(below.partition_point(|(key, _)| within(key, prefix)));
             below = rest;
             if !merge(mine, self.above(cf, prefix, prefix), visit) {
                 break;
