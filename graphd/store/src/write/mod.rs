@@ -427,10 +427,11 @@ impl<'a, S: Snapshot> BatchWriter<'a, S> {
             return PreparedDocument { hash: write.content_hash_with(&json), json };
         };
         let mut stable = Vec::new();
-        match rules.stable_json(write.kind.as_str(), &write.document, &mut stable) {
-            true => PreparedDocument { hash: write.content_hash_with(&stable), json: write.document_json() },
-            false => PreparedDocument { hash: write.content_hash_with(&stable), json: stable },
-        }
+        let left_out = rules.stable_json(write.kind.as_str(), &write.document, &mut stable);
+        let hash = write.content_hash_with(&stable);
+        // With nothing left out, the stable copy is the whole document.
+        let json = if left_out { write.document_json() } else { stable };
+        PreparedDocument { json, hash }
     }
 
     /// Stores the document's JSON (`json`, already serialised for the content hash).
