@@ -107,7 +107,8 @@ impl Adjacency {
 
     /// The latest state of `(from, rel, to)` over everything staged.
     pub fn state(&self, from: ItemId, rel: RelId, to: ItemId) -> EdgeState {
-        match self.edges(from, true).iter().rev().find(|e| e.rel == rel && e.far == to) {
+        let entries = self.edges(from, true);
+        match entries[versions(entries, rel, to)].last() {
             None => EdgeState::Absent,
             Some(e) if e.deleted == 0 => EdgeState::Live,
             Some(_) => EdgeState::Tombstoned,
@@ -138,7 +139,8 @@ impl Adjacency {
                     let sides = [(&mut self.out, c.from, c.to, c.to_kind), (&mut self.inc, c.to, c.from, c.from_kind)];
                     for (lists, near, far, far_kind) in sides {
                         let entries = list(lists, near);
-                        match entries.iter_mut().rev().find(|e| e.rel == c.rel && e.far == far && e.deleted == 0) {
+                        let versions = versions(entries, c.rel, far);
+                        match entries[versions].iter_mut().rev().find(|e| e.deleted == 0) {
                             Some(e) => e.deleted = seq,
                             // Linked and unlinked within one batch: it exists, as a tombstone.
                             None => {
@@ -189,6 +191,15 @@ fn insert_sorted(entries: &mut Vec<Entry>, entry: Entry) {
     entries.insert(at, entry);
 }
 
+/// Where the versions of the edge `(rel, far)` are, oldest first, in a list kept by
+/// [`insert_sorted`]: found by binary search, as a namespace's or a cluster's list holds an
+/// entry for every item in it, and every edge the writer adds or tombstones asks.
+fn versions(entries: &[Entry], rel: RelId, far: ItemId) -> std::ops::Range<usize> {
+    let start = entries.partition_point(|e| (e.rel, e.far) < (rel, far));
+    let end = start + entries[start..].partition_point(|e| (e.rel, e.far) == (rel, far));
+    start..end
+}
+
 /// Removes the entries `unwanted` picks, and says how many there were.
 fn remove_where(entries: &mut Vec<Entry>, unwanted: impl Fn(&Entry) -> bool) -> usize {
     let before = entries.len();
@@ -232,4 +243,51 @@ fn load_direction<E: Engine>(engine: &E, cf: Cf) -> Result<Vec<Vec<Entry>>, Engi
         return Err(EngineError(format!("corrupt edge in {}: key {key:02x?}", cf.name())));
     }
     Ok(lists)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::MemEngine;
+
+    fn change(from: u64, rel: RelId, to: u64, kind: ChangeKind) -> EdgeChange {
+        EdgeChange { from: ItemId(from), rel, to: ItemId(to), from_kind: 1, to_kind: 2, kind }
+    }
+
+    /// An item with many edges of two relations, staged out of order, one of them linked,
+    /// unlinked, linked and unlinked again: every edge's state is its latest version's, and
+    /// each tombstone lands on the version it ends.
+    #[test]
+    fn state_and_tombstones_find_the_latest_version_among_many_edges() {
+        let mut adjacency = Adjacency::load(&MemEngine::new(), 1, 100).unwrap();
+        let fars: Vec<u64> = (2..60).rev().chain(60..90).collect();
+        let first: Vec<_> =
+            fars.iter().flat_map(|&far| [1, 2].map(|rel| change(1, rel, far, ChangeKind::Live))).collect();
+        adjacency.stage(&first, 1);
+        adjacency.stage(&[change(1, 1, 7, ChangeKind::Tombstoned)], 2);
+        adjacency.stage(&[change(1, 1, 7, ChangeKind::Live)], 3);
+        adjacency.stage(&[change(1, 1, 7, ChangeKind::Tombstoned)], 4);
+        adjacency.stage(&[change(1, 2, 30, ChangeKind::Tombstoned)], 5);
+
+        for &far in &fars {
+            let (first_rel, second_rel) =
+                (adjacency.state(ItemId(1), 1, ItemId(far)), adjacency.state(ItemId(1), 2, ItemId(far)));
+            let expected_first = if far == 7 { EdgeState::Tombstoned } else { EdgeState::Live };
+            let expected_second = if far == 30 { EdgeState::Tombstoned } else { EdgeState::Live };
+            assert_eq!((first_rel, second_rel), (expected_first, expected_second), "edges to {far}");
+        }
+        assert_eq!(adjacency.state(ItemId(1), 3, ItemId(7)), EdgeState::Absent);
+        assert_eq!(adjacency.state(ItemId(1), 1, ItemId(95)), EdgeState::Absent);
+        assert_eq!(adjacency.state(ItemId(7), 1, ItemId(1)), EdgeState::Absent, "edges have a direction");
+
+        let lifetimes = |near: u64, outgoing: bool, far: u64| -> Vec<(u64, u64)> {
+            let entries = adjacency.edges(ItemId(near), outgoing);
+            entries.iter().filter(|e| e.rel == 1 && e.far == ItemId(far)).map(|e| (e.added, e.deleted)).collect()
+        };
+        assert_eq!(lifetimes(1, true, 7), [(1, 2), (3, 4)], "the outgoing copy's versions");
+        assert_eq!(lifetimes(7, false, 1), [(1, 2), (3, 4)], "the incoming copy's versions");
+        assert_eq!(adjacency.len(), 2 * (2 * fars.len() + 1));
+        let keys: Vec<_> = adjacency.edges(ItemId(1), true).iter().map(|e| (e.rel, e.far)).collect();
+        assert!(keys.is_sorted(), "a list stays in key order");
+    }
 }
