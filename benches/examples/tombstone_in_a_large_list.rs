@@ -1,6 +1,6 @@
 //! What tombstoning one edge costs the in-memory adjacency when the edge's far end has many:
-//! deleting a Pod tombstones its edges into its namespace and its cluster, whose incoming
-//! lists hold an entry for every item in them.
+//! deleting a Pod tombstones its edge into its namespace, whose incoming list holds an entry
+//! for every item in it.
 //!
 //! `cargo run --release -p graphd-benches --example tombstone_in_a_large_list -- 30000`
 

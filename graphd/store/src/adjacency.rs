@@ -139,8 +139,8 @@ impl Adjacency {
                     let sides = [(&mut self.out, c.from, c.to, c.to_kind), (&mut self.inc, c.to, c.from, c.from_kind)];
                     for (lists, near, far, far_kind) in sides {
                         let entries = list(lists, near);
-                        let versions = versions(entries, c.rel, far);
-                        match entries[versions].iter_mut().rev().find(|e| e.deleted == 0) {
+                        let span = versions(entries, c.rel, far);
+                        match entries[span].iter_mut().rev().find(|e| e.deleted == 0) {
                             Some(e) => e.deleted = seq,
                             // Linked and unlinked within one batch: it exists, as a tombstone.
                             None => {
@@ -192,8 +192,8 @@ fn insert_sorted(entries: &mut Vec<Entry>, entry: Entry) {
 }
 
 /// Where the versions of the edge `(rel, far)` are, oldest first, in a list kept by
-/// [`insert_sorted`]: found by binary search, as a namespace's or a cluster's list holds an
-/// entry for every item in it, and every edge the writer adds or tombstones asks.
+/// [`insert_sorted`]: found by binary search, as a namespace's list holds an entry for every
+/// item in it, a Node's for every Pod on it, and every edge the writer adds or tombstones asks.
 fn versions(entries: &[Entry], rel: RelId, far: ItemId) -> std::ops::Range<usize> {
     let start = entries.partition_point(|e| (e.rel, e.far) < (rel, far));
     let end = start + entries[start..].partition_point(|e| (e.rel, e.far) == (rel, far));
