@@ -151,10 +151,12 @@ impl Adjacency {
                     }
                 }
                 ChangeKind::Removed => {
-                    let out = list(&mut self.out, c.from);
-                    self.held -= remove_where(out, |e| e.rel == c.rel && e.far == c.to);
-                    let inc = list(&mut self.inc, c.to);
-                    self.held -= remove_where(inc, |e| e.rel == c.rel && e.far == c.from);
+                    for (lists, near, far) in [(&mut self.out, c.from, c.to), (&mut self.inc, c.to, c.from)] {
+                        let entries = list(lists, near);
+                        let span = versions(entries, c.rel, far);
+                        self.held -= span.len();
+                        entries.drain(span);
+                    }
                 }
             }
         }
