@@ -131,6 +131,7 @@ pub(crate) struct Scratch {
     fresh: HashSet<ItemId>,
     /// Edges changed by this batch, by out-key, written both ways at the end.
     edges: HashMap<EdgeKey, EdgeValue>,
+    /// The keys of `edges`, by each of their ends.
     edges_by_item: HashMap<ItemId, Vec<EdgeKey>>,
     /// Stored values of the edges of items this batch deletes, read ahead of tombstoning them.
     read_edges: HashMap<EdgeKey, EdgeValue>,
