@@ -66,6 +66,11 @@ impl RocksEngine {
                 OpenError::Rocks { path: path.clone(), source }
             }
         })?;
+        for cf in Cf::ALL {
+            let handle = db.cf_handle(cf.name()).expect("every column family is created on open");
+            db.set_options_cf(handle, options::SET_AFTER_OPEN)
+                .map_err(|source| OpenError::Rocks { path: path.clone(), source })?;
+        }
         let mut write_options = WriteOptions::default();
         write_options.set_sync(options.sync_writes);
         RocksEngine::with(db, path, write_options)
