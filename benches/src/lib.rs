@@ -71,7 +71,17 @@ pub fn peak_rss() -> u64 {
 /// CPU time this process has used so far, user and system, in seconds (Linux
 /// `/proc/self/stat`, in clock ticks of 1/100 s).
 pub fn cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    cpu_seconds_in("/proc/self/stat")
+}
+
+/// CPU time the calling thread has used so far, as [`cpu_seconds`]: a thread's own work,
+/// which the other threads' (and other processes') do not blur as they blur the time it takes.
+pub fn thread_cpu_seconds() -> f64 {
+    cpu_seconds_in("/proc/thread-self/stat")
+}
+
+fn cpu_seconds_in(stat_file: &str) -> f64 {
+    let stat = std::fs::read_to_string(stat_file).unwrap_or_default();
     // Fields after the command name, which is in parentheses and may hold spaces.
     let fields: Vec<&str> =
         stat.rsplit_once(')').map(|(_, rest)| rest.split_whitespace().collect()).unwrap_or_default();
