@@ -80,13 +80,16 @@ fn key(item: &ItemWrite) -> ExternalKey {
     item.key.clone()
 }
 
+fn edge(from: &ItemWrite, relation: &str, to: &ItemWrite) -> EdgeWrite {
+    EdgeWrite { from: key(from), relation: relation.into(), to: key(to), provenance: Provenance::Rule("test".into()) }
+}
+
 fn link(from: &ItemWrite, relation: &str, to: &ItemWrite) -> Op {
-    Op::Link(EdgeWrite {
-        from: key(from),
-        relation: relation.into(),
-        to: key(to),
-        provenance: Provenance::Rule("test".into()),
-    })
+    Op::Link(edge(from, relation, to))
+}
+
+fn unlink(from: &ItemWrite, relation: &str, to: &ItemWrite) -> Op {
+    Op::Unlink(edge(from, relation, to))
 }
 
 /// The items of the estate, by name.
@@ -731,6 +734,15 @@ pub fn links_need_live_known_ends<H: Harness>(h: &mut H) {
     store.apply(&[Op::Delete(key(&e.cm))], Timestamp(T0.0 + 1), "test").unwrap();
     let err = store.apply(&[link(&e.pod_b, "mounts", &e.cm)], Timestamp(T0.0 + 2), "test").unwrap_err();
     assert!(err.to_string().contains("is deleted"), "{err}");
+    // Within one batch, an end is as the batch's earlier operations left it.
+    let restored_then_linked =
+        [unlink(&e.pod_b, "mounts", &e.cm), Op::Upsert(e.cm.clone()), link(&e.pod_b, "mounts", &e.cm)];
+    let outcome = store.apply(&restored_then_linked, Timestamp(T0.0 + 2), "test").unwrap();
+    assert_eq!((outcome.restored, outcome.edges_added), (1, 1));
+    let linked_then_deleted =
+        [link(&e.pod_b, "runs-on", &e.node), Op::Delete(key(&e.node)), link(&e.pod_b, "runs-on", &e.node)];
+    let err = store.apply(&linked_then_deleted, Timestamp(T0.0 + 3), "test").unwrap_err();
+    assert!(err.to_string().contains("is deleted"), "{err}");
     let err = store.apply(&[link(&e.pod_b, "no-such-relation", &e.node)], Timestamp(T0.0 + 2), "test").unwrap_err();
     assert!(err.to_string().contains("no-such-relation"), "{err}");
     let mut bad = e.pod_b.clone();
@@ -865,16 +877,7 @@ pub fn purge_removes_only_old_tombstones<H: Harness>(h: &mut H) {
     let (store, e) = loaded(h);
     let (pod_a, pod_b, node) = (id_of(&store, &e.pod_a), id_of(&store, &e.pod_b), id_of(&store, &e.node));
     store.apply(&[Op::Delete(key(&e.pod_a))], Timestamp(T0.0 + 100), "test").unwrap();
-    store
-        .apply(
-            &[Op::Unlink(match link(&e.svc, "selects", &e.pod_b) {
-                Op::Link(w) => w,
-                _ => unreachable!(),
-            })],
-            Timestamp(T0.0 + 150),
-            "test",
-        )
-        .unwrap();
+    store.apply(&[unlink(&e.svc, "selects", &e.pod_b)], Timestamp(T0.0 + 150), "test").unwrap();
     store.apply(&[Op::Delete(key(&e.pod_b))], Timestamp(T0.0 + 200), "test").unwrap();
     assert_eq!(store.edge_count(), 21, "tombstoned edges are counted");
     let stats = store.purge_tombstones(Timestamp(T0.0 + 160), 1000).unwrap();
@@ -961,11 +964,7 @@ pub fn walk_starts_are_checked_as_of_each_snapshot<H: Harness>(h: &mut H) {
 pub fn an_edge_linked_and_unlinked_in_one_batch_is_a_tombstone<H: Harness>(h: &mut H) {
     let (store, e) = loaded(h);
     let (svc, cm) = (id_of(&store, &e.svc), id_of(&store, &e.cm));
-    let edge = match link(&e.svc, "uses", &e.cm) {
-        Op::Link(w) => w,
-        _ => unreachable!(),
-    };
-    store.apply(&[Op::Link(edge.clone()), Op::Unlink(edge)], Timestamp(T0.0 + 5), "test").unwrap();
+    store.apply(&[link(&e.svc, "uses", &e.cm), unlink(&e.svc, "uses", &e.cm)], Timestamp(T0.0 + 5), "test").unwrap();
     assert_eq!(store.edge_count(), 22, "the tombstone is an edge");
     let reader = store.read();
     let mut query = RelatedQuery::new(Direction::Outgoing, 1);
