@@ -42,7 +42,7 @@ pub(crate) const SET_AFTER_OPEN: &[(&str, &str)] = &[
     // Once no snapshot needs a file of the last level to keep its sequence numbers, RocksDB
     // rewrites the whole file to zero them (a "BottommostFiles" compaction). The writer holds
     // a snapshot for each batch it builds, so during a load every file that reached the last
-    // level was written a second time, soon after the first: a quarter of the load's
+    // level was written a second time, soon after the first: nearly a third of the load's
     // compaction work on fleet L, for nothing a reader sees. An hour later the store is
     // usually quiet, and a file compacted meanwhile for its own reasons never pays it.
     ("bottommost_file_compaction_delay", "3600"),
